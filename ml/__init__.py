@@ -1,0 +1,1 @@
+"""Pure PyTorch/NumPy models, data handling and evaluation. Never imports Django."""

@@ -1,0 +1,15 @@
+"""The Celery application: two queues, ``default`` (CPU) and ``gpu`` (training, encoding).
+
+Broker and result settings come from Django settings (``CELERY_*``), which pick the embedded Redis
+when ``CELERY_BROKER_URL`` is unset. GPU workers run ``-Q gpu --pool solo`` so CUDA is never
+initialised in a forked parent; tasks choose their device inside the task body.
+"""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("doppel")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["tasks"])  # imports tasks/tasks.py, which lists every task module

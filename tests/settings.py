@@ -1,0 +1,18 @@
+"""Test settings: the project's settings on the same embedded servers, isolated where it matters.
+
+- Plain HTTP (no SSL redirect) for Django's test client.
+- Redis logical database 15 for the broker and results, so a developer's running worker
+  (database 0) never steals a test's task.
+- ``DOPPEL_USE_TEST_DATABASE=1`` points a worker process started by a test at the test database.
+"""
+import os
+
+os.environ.setdefault("DOPPEL_HTTPS", "0")
+os.environ.setdefault("DOPPEL_REDIS_DB", "15")
+
+from portal.env import envbool  # noqa: E402
+from portal.settings import *  # noqa: E402,F401,F403
+from portal.settings import DATABASES  # noqa: E402
+
+if envbool("DOPPEL_USE_TEST_DATABASE"):
+    DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"]

@@ -1,0 +1,35 @@
+"""docker/compose.yaml parses and defines the production topology (compose cannot run in CI)."""
+import yaml
+
+from tests.conftest import ROOT
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+
+
+def test_compose_names_all_five_services():
+    assert set(_compose()["services"]) == {"db", "redis", "web", "worker-cpu", "worker-gpu"}
+
+
+def test_database_is_pgvector_and_broker_is_redis():
+    services = _compose()["services"]
+    assert services["db"]["image"].startswith("pgvector/pgvector:pg17")
+    assert services["redis"]["image"].startswith("redis:7")
+
+
+def test_gpu_worker_requests_an_nvidia_device_and_consumes_the_gpu_queue():
+    worker = _compose()["services"]["worker-gpu"]
+    devices = worker["deploy"]["resources"]["reservations"]["devices"]
+    assert any(device.get("driver") == "nvidia" and "gpu" in device.get("capabilities", []) for device in devices)
+    command = " ".join(worker["command"]) if isinstance(worker["command"], list) else worker["command"]
+    assert "-Q gpu" in command and "--pool solo" in command
+
+
+def test_web_runs_gunicorn_and_every_app_service_gets_the_service_urls():
+    services = _compose()["services"]
+    web_command = services["web"]["command"]
+    assert "gunicorn" in (" ".join(web_command) if isinstance(web_command, list) else web_command)
+    for name in ("web", "worker-cpu", "worker-gpu"):
+        env = services[name]["environment"]
+        assert "DATABASE_URL" in env and "CELERY_BROKER_URL" in env, name

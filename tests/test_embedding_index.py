@@ -1,0 +1,51 @@
+"""Nearest-neighbour queries on Embedding are answered by the HNSW index, not a scan."""
+import pytest
+from django.db import connection
+from pgvector.django import L2Distance
+
+from catalog.models import Embedding
+from tests.factories import ModelVersionFactory, StarFactory, SurveyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _fill(n: int = 5000):
+    """n spectra of one star, each with a random latent; inserted server-side to keep the test fast.
+
+    Below a few thousand rows PostgreSQL rightly prefers a sequential scan, so the table must be
+    realistically large for the plan to be meaningful.
+    """
+    version = ModelVersionFactory()
+    star = StarFactory()
+    survey = SurveyFactory()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO catalog_spectrum (star_id, survey_id, flux, source_key, source_file, source_sha256, created_at)
+               SELECT %s, %s, '\\x'::bytea, g::text, '', '', now() FROM generate_series(1, %s) g""",
+            [star.pk, survey.pk, n],
+        )
+        cursor.execute(
+            """INSERT INTO catalog_embedding (model_version_id, spectrum_id, vector)
+               SELECT %s, s.id, (SELECT array_agg(random()) FROM generate_series(1, 25) WHERE s.id > 0)::vector
+               FROM catalog_spectrum s WHERE s.star_id = %s""",
+            [version.pk, star.pk],
+        )
+        cursor.execute("ANALYZE catalog_embedding")
+    return version
+
+
+def test_knn_query_uses_hnsw_index():
+    _fill()
+    target = Embedding.objects.order_by("id").first()
+    query = Embedding.objects.order_by(L2Distance("vector", target.vector))[:10]
+    plan = query.explain()
+    assert "Index Scan using embedding_vector_hnsw" in plan, plan
+    assert list(query)[0].pk == target.pk  # a vector is its own nearest neighbour
+
+
+def test_index_is_hnsw_with_l2_operator_class():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'embedding_vector_hnsw'")
+        definition = cursor.fetchone()[0]
+    assert "USING hnsw" in definition
+    assert "vector_l2_ops" in definition
