@@ -5,3 +5,15 @@ class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = "Catalog"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.conf import settings
+
+        path = getattr(settings, "APOGEE_CONTINUUM_PIXELS", "")
+        if path:
+            import numpy as np
+
+            from catalog.ingest import apogee
+
+            with np.load(path) as archive:
+                apogee.set_continuum_pixels(archive[archive.files[0]])

@@ -9,6 +9,8 @@
 | DJANGO_DEBUG           | false                                     |                                           |
 | DJANGO_ALLOWED_HOSTS   | 127.0.0.1,localhost                       | comma-separated                           |
 | DOPPEL_VAR             | ./var                                     | embedded data, sockets, artifacts, caches |
+| DOPPEL_SHARED_DATA     | ../shared/data                            | reference catalogues read at run time     |
+| DOPPEL_APOGEE_CONTINUUM_PIXELS | (unset: iterative clipping) | .npz of continuum pixels, e.g. the Cannon list |
 | DOPPEL_HTTPS           | true unless DJANGO_DEBUG                  | HSTS, secure cookies, SSL redirect        |
 | DOPPEL_TRAINING_TIMEOUT_S | 86400                                  | longest training; broker visibility > it  |
 
@@ -131,6 +133,12 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 ARTIFACT_ROOT = Path(envstr("DOPPEL_ARTIFACTS", str(VAR_DIR / "artifacts")))
+# Reference data (label catalogues, the Cannon continuum pixels), read at run time, never copied.
+SHARED_DATA = Path(envstr("DOPPEL_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data")))
+# apStar continuum normalisation: per-chip Chebyshev fits to these pixels (an .npz with one boolean
+# (7214,) array, e.g. shared/data/payne/cannon_cont_pixels_apogee.npz for real spectra); unset =
+# iterative asymmetric clipping, which suits real and synthetic spectra alike.
+APOGEE_CONTINUUM_PIXELS = envstr("DOPPEL_APOGEE_CONTINUUM_PIXELS", "")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

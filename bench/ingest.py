@@ -1,0 +1,106 @@
+"""Ingestion speed: bulk COPY of a 40k-spectrum APOGEE-like grid, and FITS files per second.
+
+    python bench/ingest.py [--profiles 200] [--fits 400]
+
+The grid (200 chemical profiles × 210 Teff/logg points = 42,000 spectra × 7214 px) is synthesised
+once and cached in bench/out/ (1.2 GB), so the timing covers only the database path:
+encode rows → binary COPY → PostgreSQL (TOAST of the 29 kB flux values, WAL, heap). Synthesis
+speed is reported separately. Runs on a throw-away database on the embedded server.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _django import OUT, bench_database, print_table
+
+
+def synthesised_grid(profiles: int):
+    from ml.synth.gridbuilder import APOGEE_LIKE, GridSpec, iter_grid
+    from ml.synth.stellar import StellarSpectrumModel
+
+    spec = GridSpec(n_profiles=profiles, seed=0)
+    OUT.mkdir(parents=True, exist_ok=True)
+    cache = OUT / f"apogee_grid_{profiles}.npy"
+    meta = OUT / f"apogee_grid_{profiles}_labels.npz"
+    synth_rate = None
+    if not cache.exists() or not meta.exists():
+        model = StellarSpectrumModel("apogee")
+        flux = np.lib.format.open_memmap(cache.with_suffix(".tmp.npy"), mode="w+", dtype=np.float32, shape=(len(spec), 7214))
+        labels, start, started = {}, 0, time.perf_counter()
+        for batch in iter_grid(spec, model, batch_size=512):
+            flux[start : start + len(batch.designation)] = batch.flux
+            for key, values in {**batch.labels, "group": batch.group, "ra": batch.ra, "dec": batch.dec}.items():
+                labels.setdefault(key, []).append(values)
+            start += len(batch.designation)
+        synth_rate = len(spec) / (time.perf_counter() - started)
+        flux.flush()
+        del flux
+        cache.with_suffix(".tmp.npy").rename(cache)
+        np.savez(meta, **{key: np.concatenate(values) for key, values in labels.items()})
+    return np.load(cache, mmap_mode="r"), dict(np.load(meta)), synth_rate
+
+
+def batches(flux, labels, snr, batch_size=1024, prefix="B"):
+    from ml.synth.gridbuilder import GridBatch
+
+    rng = np.random.default_rng(1)
+    for start in range(0, len(flux), batch_size):
+        index = np.arange(start, min(start + batch_size, len(flux)))
+        chunk = np.asarray(flux[index])
+        error = None
+        if snr:
+            error = np.full_like(chunk, 1.0 / snr)
+            chunk = chunk + rng.standard_normal(chunk.shape).astype(np.float32) * error
+        yield GridBatch(designation=[f"{prefix}-{i}" for i in index], group=labels["group"][index],
+                        ra=labels["ra"][index], dec=labels["dec"][index],
+                        labels={k: v[index] for k, v in labels.items() if k not in ("group", "ra", "dec")},
+                        flux=chunk, error=error, snr=snr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", type=int, default=200)
+    parser.add_argument("--fits", type=int, default=400, help="FITS files to write and ingest")
+    args = parser.parse_args()
+    flux, labels, synth_rate = synthesised_grid(args.profiles)
+    n = len(flux)
+    rows = []
+    with bench_database("doppel_bench_ingest"):
+        from catalog import services
+        from catalog.ingest.generate import write_bhb_files, write_grid_files
+        from ml.synth.gridbuilder import GridSpec
+        from ml.synth.stellar import StellarSpectrumModel
+
+        for snr, prefix in ((None, "N"), (50.0, "S")):
+            started = time.perf_counter()
+            loaded = services.grid_load(batches=batches(flux, labels, snr, prefix=prefix), survey_code="apogee")
+            elapsed = time.perf_counter() - started
+            rows.append([f"grid COPY, {'noiseless (error NULL)' if snr is None else 'S/N 50 (flux + error)'}",
+                         f"{loaded:,} spectra", f"{elapsed:.1f} s", f"{loaded / elapsed:,.0f} spectra/s", "≥ 20,000 spectra/s"])
+        with tempfile.TemporaryDirectory() as tmp:
+            n_apogee = args.fits // 2
+            spec = GridSpec(n_profiles=max(1, n_apogee // 210 + 1), seed=99)
+            model = StellarSpectrumModel("apogee")
+            write_grid_files(spec=spec, model=model, out_dir=Path(tmp) / "apogee")
+            apogee_files = sorted((Path(tmp) / "apogee").glob("*.fits"))[:n_apogee]
+            n_sdss = (args.fits - n_apogee) // 2
+            write_bhb_files(out_dir=Path(tmp) / "sdss", n_bhb=n_sdss // 2, n_other=n_sdss - n_sdss // 2, seed=3)
+            sdss_files = sorted((Path(tmp) / "sdss").glob("*.fits"))
+            for label, files in (("FITS aspcapStar (APOGEE)", apogee_files), ("FITS spec + img (SDSS)", sdss_files)):
+                started = time.perf_counter()
+                report = services.ingest_paths(paths=[str(f) for f in files])
+                elapsed = time.perf_counter() - started
+                assert report.count("failed") == 0, [o.reason for o in report.outcomes if o.status == "failed"][:3]
+                rows.append([label, f"{len(files):,} files", f"{elapsed:.1f} s", f"{len(files) / elapsed:,.0f} files/s", "(report)"])
+    if synth_rate:
+        rows.append(["synthesis (analytic model, CPU)", f"{n:,} spectra", "", f"{synth_rate:,.0f} spectra/s", "(report)"])
+    print_table(f"bench/ingest.py — {n:,}-spectrum APOGEE-like grid, 7214 px", ["path", "size", "time", "rate", "target"], rows)
+
+
+if __name__ == "__main__":
+    main()
