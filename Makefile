@@ -16,7 +16,7 @@ export PYTHONUNBUFFERED := 1
 WORKER_PID := $(DOPPEL_VAR)/worker.pid
 WEB_PID    := $(DOPPEL_VAR)/web.pid
 
-.PHONY: help install install-test services migrate admin worker worker-bg web demo stop test clean
+.PHONY: help install install-test services migrate admin worker worker-bg web demo demo-data stop test clean
 
 help:
 	@sed -n '2,5p' Makefile
@@ -63,7 +63,10 @@ web: migrate
 	@echo "Doppel portal on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	$(VENV)/bin/gunicorn portal.wsgi -b $(HOST):$(PORT) -w 2 --pid $(WEB_PID) --access-logfile - --graceful-timeout 5
 
-demo: admin worker-bg
+demo-data: migrate
+	$(PY) manage.py demo_build
+
+demo: admin worker-bg demo-data
 	@$(PY) manage.py create_admin
 	@$(MAKE) --no-print-directory web
 
