@@ -1,0 +1,468 @@
+"""GANDALF-style disentangler: a conditional autoencoder trained against discriminators.
+
+E(x ⊕ cp) → z (25-d), D(z ⊕ cp) → x̂, and discriminators that try to read the conditional
+parameters cp (Teff, logg, optionally [Fe/H], [α/Fe]) back from z. The autoencoder learns to
+reconstruct x while making z useless to them, so z keeps what the spectrum says *beyond* cp: its
+chemistry. Nearest neighbours in z are chemical twins.
+
+Variants (same architecture, for fair comparison):
+* **mdAT**: one discriminator per conditional parameter, over ``n_bins`` bins of it.
+* **AT**: one discriminator over the joint bin (the combinations seen in training; see
+  ``ml.data.JointBins``).
+* **noAT**: λ = 0; the discriminators still train (to measure what z leaks), but never push back.
+
+Losses. Reconstruction is the MSE on standardised flux. Discriminator i minimises cross-entropy
+CEᵢ on its binned parameter. The autoencoder minimises
+
+    L_AE = L_rec − Σᵢ λᵢ · min(CEᵢ, ln Kᵢ)        (Kᵢ = number of classes of discriminator i)
+
+**Alternation.** Per mini-batch: encode once; ``disc_steps`` discriminator updates on the detached
+z (default 1); then one autoencoder update against the freshly updated discriminators. This is the
+reference code's schedule; it needs no extra encoder pass per step.
+
+**Why the discriminators standardise z.** Without it, our first mdAT runs on the APOGEE-like grid
+drove the discriminators to chance (accuracy 0.13/0.15 over 10 bins) while a freshly trained MLP
+probe still read Teff from z with R² = 0.997: the encoder had inflated z by ~200× (per-dimension σ
+75–370 against 1–5 for noAT), a scale the fixed-learning-rate discriminators could not follow. A
+non-affine batch normalisation at each discriminator's input removes that escape; the gradient
+still reaches the encoder through the batch statistics.
+
+**Why the cap.** The reference code maximises the raw CE, which is unbounded: once the discriminator
+is at chance, the encoder can keep lowering L_AE by making the discriminator *confidently wrong*,
+which encodes the parameter just as well (a permutation of the bins) and makes the two players
+oscillate, with the adversarial term swamping the reconstruction. Capping each CE at ln K (its
+value at chance) removes any reward beyond chance: the adversarial term is bounded in
+[−Σλᵢ ln Kᵢ, 0], and the gradient vanishes exactly when z carries no information the
+discriminator can use. ``adversarial="raw"`` reproduces the reference and ``"confusion"`` (CE to
+the uniform distribution) is a third option. In our runs on the APOGEE-like grid (see the report
+and ``bench/``), raw CE produced oscillating validation losses and worse reconstruction at similar
+disentanglement, while the capped form was the most stable; it is the default.
+
+Data handling: scalers fitted on the training split only; a real train/validation/test split;
+reshuffled every epoch from a seeded generator; float32 (bf16 autocast on CUDA); deterministic
+for a seed; checkpoints (weights, optimisers, RNG state, history) every epoch so a run resumes
+exactly; early stopping on the validation objective.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ml.data import Binner, JointBins, Standardiser, split_indices
+
+VARIANTS = ("noAT", "AT", "mdAT")
+ADVERSARIAL = ("capped", "raw", "confusion")
+CODE_VERSION = "disentangler-1"
+
+
+@dataclass
+class DisentanglerConfig:
+    """Every hyperparameter. Architecture defaults are the seed's (Santoveña et al., §3)."""
+
+    conditional: tuple[str, ...] = ("teff", "logg")
+    variant: str = "mdAT"
+    latent_dim: int = 25
+    encoder_hidden: tuple[int, ...] = (512, 256)
+    decoder_hidden: tuple[int, ...] = (256, 512)
+    discriminator_hidden: tuple[int, ...] = (64, 32)
+    n_bins: int = 10
+    binning: str = "uniform"  # or "quantile"
+    lambdas: tuple[float, ...] = (1.0,)  # one per discriminator (or one for all)
+    adversarial: str = "capped"  # "capped", "raw" (reference) or "confusion"
+    disc_steps: int = 1
+    epochs: int = 200
+    batch_size: int = 50
+    lr_autoencoder: float = 1e-3
+    lr_discriminator: float = 1e-3
+    validation: float = 0.1
+    test: float = 0.1
+    patience: int = 20  # epochs without validation improvement before stopping; 0 = never stop early
+    seed: int = 0
+    device: str = "auto"  # "auto", "cpu", "cuda"
+    amp: bool = True  # bf16 autocast on CUDA only
+
+    def __post_init__(self):
+        self.conditional = tuple(self.conditional)
+        self.encoder_hidden, self.decoder_hidden = tuple(self.encoder_hidden), tuple(self.decoder_hidden)
+        self.discriminator_hidden = tuple(self.discriminator_hidden)
+        self.lambdas = tuple(float(v) for v in (self.lambdas if isinstance(self.lambdas, (list, tuple)) else [self.lambdas]))
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
+        if self.adversarial not in ADVERSARIAL:
+            raise ValueError(f"adversarial must be one of {ADVERSARIAL}, not {self.adversarial!r}")
+        if not self.conditional:
+            raise ValueError("at least one conditional parameter is needed")
+        if self.batch_size < 2 or self.epochs < 1 or self.latent_dim < 1:
+            raise ValueError("batch_size >= 2, epochs >= 1 and latent_dim >= 1 are required")
+        if len(self.lambdas) not in (1, self.n_discriminators):
+            raise ValueError(f"give one λ or one per discriminator ({self.n_discriminators})")
+
+    @property
+    def n_discriminators(self) -> int:
+        return 1 if self.variant == "AT" else len(self.conditional)
+
+    def lambda_for(self, index: int) -> float:
+        if self.variant == "noAT":
+            return 0.0
+        return self.lambdas[0] if len(self.lambdas) == 1 else self.lambdas[index]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DisentanglerConfig":
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown disentangler setting(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if k < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class Disentangler(nn.Module):
+    """The networks. Shapes: x (B, P) standardised flux; cp (B, C) standardised parameters."""
+
+    def __init__(self, n_pixels: int, config: DisentanglerConfig, n_classes: list[int]):
+        super().__init__()
+        n_cp = len(config.conditional)
+        self.encoder = _mlp([n_pixels + n_cp, *config.encoder_hidden, config.latent_dim])  # (B, P+C) → (B, 25)
+        self.decoder = _mlp([config.latent_dim + n_cp, *config.decoder_hidden, n_pixels])  # (B, 25+C) → (B, P)
+        # Each discriminator first standardises z with batch statistics (no learned affine): an
+        # encoder cannot hide a parameter from it by inflating the latent's scale. (B, 25) → (B, K_i)
+        self.discriminators = nn.ModuleList(
+            nn.Sequential(nn.BatchNorm1d(config.latent_dim, affine=False), *_mlp([config.latent_dim, *config.discriminator_hidden, k]))
+            for k in n_classes)
+
+    def encode(self, x: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        return self.encoder(torch.cat([x, cp], dim=1))
+
+    def decode(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        return self.decoder(torch.cat([z, cp], dim=1))
+
+
+def _adversarial_term(logits: torch.Tensor, target: torch.Tensor, mode: str) -> torch.Tensor:
+    """What the autoencoder adds per discriminator (before λ): lower = more confused discriminator."""
+    n_classes = logits.shape[1]
+    if mode == "confusion":  # CE against the uniform distribution, ≥ ln K
+        return -F.log_softmax(logits, dim=1).mean(dim=1).mean() - math.log(n_classes)
+    ce = F.cross_entropy(logits, target, ignore_index=JointBins.IGNORE)
+    if mode == "raw":
+        return -ce
+    return -torch.clamp(ce, max=math.log(n_classes))
+
+
+def choose_device(preference: str = "auto") -> torch.device:
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+@dataclass
+class Preprocessing:
+    """Fitted on the training split; part of every artifact."""
+
+    flux: Standardiser
+    parameters: Standardiser
+    binners: list[Binner]
+    joint: JointBins | None
+    parameter_range: dict[str, tuple[float, float]]
+
+    def state(self) -> dict:
+        return {"flux": self.flux.state(), "parameters": self.parameters.state(),
+                "binners": [b.state() for b in self.binners], "joint": None if self.joint is None else self.joint.state(),
+                "parameter_range": {k: list(v) for k, v in self.parameter_range.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Preprocessing":
+        return cls(flux=Standardiser.from_state(state["flux"]), parameters=Standardiser.from_state(state["parameters"]),
+                   binners=[Binner.from_state(b) for b in state["binners"]],
+                   joint=None if state["joint"] is None else JointBins.from_state(state["joint"]),
+                   parameter_range={k: tuple(v) for k, v in state["parameter_range"].items()})
+
+    def targets(self, parameters: np.ndarray) -> np.ndarray:
+        """Class targets (N, n_discriminators) for the raw parameters (N, C)."""
+        bins = np.stack([b.transform(parameters[:, k]) for k, b in enumerate(self.binners)], axis=1)
+        return self.joint.transform(bins)[:, None] if self.joint is not None else bins
+
+
+@dataclass
+class History:
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int = -1
+    best_objective: float = float("inf")
+    stopped_early: bool = False
+
+
+class DisentanglerTrainer:
+    """Trains, evaluates, saves and loads a disentangler on arrays.
+
+    flux: (N, P) float32 continuum-normalised spectra; parameters: (N, C) raw values of
+    ``config.conditional`` (K, dex). ``split`` (optional) gives train/validation/test indices.
+    """
+
+    def __init__(self, config: DisentanglerConfig, flux: np.ndarray | None = None, parameters: np.ndarray | None = None,
+                 split: dict[str, np.ndarray] | None = None):
+        self.config = config
+        self.device = choose_device(config.device)
+        self.history = History()
+        self.model: Disentangler | None = None
+        self.preprocessing: Preprocessing | None = None
+        self.epoch = 0
+        if flux is not None:
+            self._prepare(np.asarray(flux, dtype=np.float32), np.asarray(parameters, dtype=np.float32), split)
+
+    # ------------------------------------------------------------------ setup
+
+    def _prepare(self, flux: np.ndarray, parameters: np.ndarray, split) -> None:
+        cfg = self.config
+        if flux.ndim != 2 or parameters.shape != (len(flux), len(cfg.conditional)):
+            raise ValueError(f"flux must be (N, P) and parameters (N, {len(cfg.conditional)}); got {flux.shape}, {parameters.shape}")
+        if not (np.isfinite(flux).all() and np.isfinite(parameters).all()):
+            raise ValueError("flux and parameters must be finite")
+        self.split = split or split_indices(len(flux), cfg.validation, cfg.test, cfg.seed)
+        train = self.split["train"]
+        if len(train) < cfg.batch_size:
+            raise ValueError(f"the training split ({len(train)}) is smaller than one batch ({cfg.batch_size})")
+        binners = [Binner.fit(parameters[train, k], cfg.n_bins, cfg.binning) for k in range(len(cfg.conditional))]
+        bins = np.stack([b.transform(parameters[train, k]) for k, b in enumerate(binners)], axis=1)
+        joint = JointBins.fit(bins, cfg.n_bins) if cfg.variant == "AT" else None
+        self.preprocessing = Preprocessing(
+            flux=Standardiser.fit(flux[train], per_feature=False), parameters=Standardiser.fit(parameters[train]),
+            binners=binners, joint=joint,
+            parameter_range={name: (float(parameters[train, k].min()), float(parameters[train, k].max()))
+                             for k, name in enumerate(cfg.conditional)})
+        n_classes = [joint.n_classes] if joint is not None else [b.n_bins for b in binners]
+        torch.manual_seed(cfg.seed)
+        self.model = Disentangler(flux.shape[1], cfg, n_classes).to(self.device)
+        self._optimisers()
+        prep = self.preprocessing
+        to = lambda a, dtype=torch.float32: torch.as_tensor(a, dtype=dtype, device=self.device)  # noqa: E731
+        # The whole dataset lives on the device; batches are index_select, with no host round trip.
+        self.x = to(prep.flux.transform(flux))
+        self.cp = to(prep.parameters.transform(parameters))
+        self.targets = to(prep.targets(parameters), torch.int64)
+        self.generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
+
+    def _optimisers(self) -> None:
+        autoencoder = list(self.model.encoder.parameters()) + list(self.model.decoder.parameters())
+        fused = self.device.type == "cuda"
+        self.optimiser_ae = torch.optim.Adam(autoencoder, lr=self.config.lr_autoencoder, fused=fused)
+        self.optimiser_d = torch.optim.Adam(self.model.discriminators.parameters(), lr=self.config.lr_discriminator, fused=fused)
+
+    # ------------------------------------------------------------------ training
+
+    def _autocast(self):
+        enabled = self.config.amp and self.device.type == "cuda"
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    def _step(self, index: torch.Tensor, sums: torch.Tensor) -> None:
+        """One mini-batch: discriminator step(s) on detached z, then one autoencoder step."""
+        cfg, model = self.config, self.model
+        x, cp, target = self.x[index], self.cp[index], self.targets[index]
+        with self._autocast():
+            z = model.encode(x, cp)  # (B, 25)
+        z_fixed = z.detach().float()
+        for _ in range(cfg.disc_steps):
+            d_loss = sum(F.cross_entropy(d(z_fixed), target[:, k], ignore_index=JointBins.IGNORE)
+                         for k, d in enumerate(model.discriminators))
+            self.optimiser_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.optimiser_d.step()
+        with self._autocast():
+            reconstruction = F.mse_loss(model.decode(z, cp).float(), x)
+            adversarial = torch.zeros((), device=self.device)
+            for k, d in enumerate(model.discriminators):
+                weight = cfg.lambda_for(k)
+                if weight:
+                    adversarial = adversarial + weight * _adversarial_term(d(z.float()), target[:, k], cfg.adversarial)
+        self.optimiser_ae.zero_grad(set_to_none=True)
+        (reconstruction + adversarial).backward()
+        self.optimiser_ae.step()
+        sums += torch.stack([reconstruction.detach(), adversarial.detach(), d_loss.detach(), torch.ones((), device=self.device)])
+
+    @torch.no_grad()
+    def _evaluate(self, index: np.ndarray) -> dict:
+        """Reconstruction MSE, discriminator CE and accuracy, and the objective on a split."""
+        cfg, model = self.config, self.model
+        model.eval()
+        totals = {"reconstruction": 0.0, "adversarial": 0.0, "ce": [0.0] * cfg.n_discriminators,
+                  "accuracy": [0.0] * cfg.n_discriminators}
+        count = 0
+        for start in range(0, len(index), 4096):
+            chunk = torch.as_tensor(index[start : start + 4096], device=self.device)
+            x, cp, target = self.x[chunk], self.cp[chunk], self.targets[chunk]
+            z = model.encode(x, cp)
+            n = len(chunk)
+            totals["reconstruction"] += F.mse_loss(model.decode(z, cp), x, reduction="sum").item() / x.shape[1]
+            for k, d in enumerate(model.discriminators):
+                logits = d(z)
+                valid = target[:, k] != JointBins.IGNORE
+                if valid.any():
+                    totals["ce"][k] += F.cross_entropy(logits[valid], target[valid, k], reduction="sum").item()
+                    totals["accuracy"][k] += (logits[valid].argmax(1) == target[valid, k]).float().sum().item()
+                if cfg.lambda_for(k):
+                    term = _adversarial_term(logits, target[:, k], cfg.adversarial).item()
+                    totals["adversarial"] += cfg.lambda_for(k) * term * n
+            count += n
+        model.train()
+        result = {"reconstruction": totals["reconstruction"] / count, "adversarial": totals["adversarial"] / count,
+                  "disc_ce": [v / count for v in totals["ce"]], "disc_accuracy": [v / count for v in totals["accuracy"]]}
+        result["objective"] = result["reconstruction"] + result["adversarial"]
+        return result
+
+    def fit(self, epochs: int | None = None, checkpoint: str | Path | None = None,
+            on_epoch: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None) -> History:
+        """Train (or continue) up to ``epochs`` (default ``config.epochs``). With ``checkpoint``,
+        resume from it when it exists, and write it after every epoch (atomically)."""
+        cfg = self.config
+        epochs = cfg.epochs if epochs is None else epochs
+        if checkpoint is not None and Path(checkpoint).exists() and self.epoch == 0:
+            self._load_checkpoint(checkpoint)
+        train = self.split["train"]
+        n_batches = math.ceil(len(train) / cfg.batch_size)
+        train_index = torch.as_tensor(train, device=self.device)
+        if self.history.best_epoch < 0:
+            self._best_state = copy.deepcopy(self.model.state_dict())
+        while self.epoch < epochs and not self.history.stopped_early:
+            started = time.perf_counter()
+            order = train_index[torch.randperm(len(train), generator=self.generator).to(self.device)]
+            sums = torch.zeros(4, device=self.device)
+            for b in range(n_batches):
+                batch = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                if len(batch) < 2:
+                    continue
+                self._step(batch, sums)
+            sums = (sums[:3] / sums[3]).tolist()  # one host sync per epoch
+            validation = self._evaluate(self.split["validation"]) if len(self.split["validation"]) else None
+            self.epoch += 1
+            record = {"epoch": self.epoch, "train_reconstruction": sums[0], "train_adversarial": sums[1],
+                      "train_disc_ce": sums[2], "seconds": time.perf_counter() - started,
+                      "samples_per_s": len(train) / (time.perf_counter() - started)}
+            if validation:
+                record.update({f"val_{k}": v for k, v in validation.items()})
+                objective = validation["objective"]
+                if objective < self.history.best_objective - 1e-6:
+                    self.history.best_objective, self.history.best_epoch = objective, self.epoch
+                    self._best_state = copy.deepcopy(self.model.state_dict())
+                elif cfg.patience and self.epoch - self.history.best_epoch >= cfg.patience:
+                    self.history.stopped_early = True
+            self.history.epochs.append(record)
+            if checkpoint is not None:
+                self._save_checkpoint(checkpoint)
+            if on_epoch:
+                on_epoch(record)
+            if should_stop and should_stop():
+                break
+        return self.history
+
+    def use_best(self) -> None:
+        """Load the weights of the best validation epoch (after fit)."""
+        if getattr(self, "_best_state", None) is not None and self.history.best_epoch > 0:
+            self.model.load_state_dict(self._best_state)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _checkpoint_state(self) -> dict:
+        return {"config": asdict(self.config), "epoch": self.epoch, "model": self.model.state_dict(),
+                "optimiser_ae": self.optimiser_ae.state_dict(), "optimiser_d": self.optimiser_d.state_dict(),
+                "generator": self.generator.get_state(), "history": asdict(self.history),
+                "best_state": getattr(self, "_best_state", None), "split": self.split,
+                "preprocessing": self.preprocessing.state(), "code_version": CODE_VERSION}
+
+    def _save_checkpoint(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(path.suffix + ".tmp")
+        torch.save(self._checkpoint_state(), temporary)
+        os.replace(temporary, path)  # atomic: a crash never leaves half a checkpoint
+
+    def _load_checkpoint(self, path: str | Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimiser_ae.load_state_dict(state["optimiser_ae"])
+        self.optimiser_d.load_state_dict(state["optimiser_d"])
+        self.generator.set_state(state["generator"])
+        self.epoch = state["epoch"]
+        history = state["history"]
+        self.history = History(epochs=history["epochs"], best_epoch=history["best_epoch"],
+                               best_objective=history["best_objective"], stopped_early=history["stopped_early"])
+        self._best_state = state["best_state"]
+
+    # ------------------------------------------------------------------ artifact (inference)
+
+    def save(self, path: str | Path) -> Path:
+        """The artifact: weights, preprocessing (scalers, binners, ranges), config, code version."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        n_classes = [d[-1].out_features for d in self.model.discriminators]
+        temporary = path.with_suffix(path.suffix + ".tmp")
+        torch.save({"config": asdict(self.config), "model": self.model.state_dict(), "n_classes": n_classes,
+                    "n_pixels": self.model.decoder[-1].out_features, "preprocessing": self.preprocessing.state(),
+                    "code_version": CODE_VERSION, "history": asdict(self.history)}, temporary)
+        os.replace(temporary, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> "DisentanglerTrainer":
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        config = DisentanglerConfig.from_dict({**state["config"], "device": device})
+        trainer = cls(config)
+        trainer.preprocessing = Preprocessing.from_state(state["preprocessing"])
+        trainer.model = Disentangler(state["n_pixels"], config, state["n_classes"]).to(trainer.device)
+        trainer.model.load_state_dict(state["model"])
+        trainer.model.eval()
+        history = state.get("history") or {}
+        trainer.history = History(**history) if history else History()
+        return trainer
+
+    # ------------------------------------------------------------------ use
+
+    @torch.no_grad()
+    def encode(self, flux: np.ndarray, parameters: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Latents (N, 25) for spectra (N, P) at their parameters (N, C)."""
+        prep, model = self.preprocessing, self.model
+        model.eval()
+        out = []
+        for start in range(0, len(flux), batch_size):
+            x = torch.as_tensor(prep.flux.transform(flux[start : start + batch_size]), device=self.device)
+            cp = torch.as_tensor(prep.parameters.transform(parameters[start : start + batch_size]), device=self.device)
+            out.append(model.encode(x, cp).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.config.latent_dim), np.float32)
+
+    @torch.no_grad()
+    def generate(self, z: np.ndarray, parameters: np.ndarray) -> np.ndarray:
+        """Spectra (N, P) of the stars with latents z (N, 25) at other parameters (N, C)."""
+        prep, model = self.preprocessing, self.model
+        model.eval()
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32), device=self.device)
+        cp = torch.as_tensor(prep.parameters.transform(parameters), device=self.device)
+        return prep.flux.inverse(model.decode(z, cp).float().cpu().numpy())
+
+    def outside_training_range(self, parameters: np.ndarray) -> np.ndarray:
+        """(N,) True where any parameter lies outside the training range (extrapolation)."""
+        parameters = np.atleast_2d(parameters)
+        outside = np.zeros(len(parameters), dtype=bool)
+        for k, name in enumerate(self.config.conditional):
+            low, high = self.preprocessing.parameter_range[name]
+            outside |= (parameters[:, k] < low) | (parameters[:, k] > high)
+        return outside
+
+    def interpolate(self, z: np.ndarray, parameters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(spectra, extrapolated flag per star). Use for parameters inside the training range."""
+        return self.generate(z, parameters), self.outside_training_range(parameters)
+
+    extrapolate = interpolate  # same computation; the flag tells the caller which it was

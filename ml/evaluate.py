@@ -1,0 +1,154 @@
+"""Evaluation of representations: R² probes, chemical-twin metrics, baselines, t-SNE maps.
+
+All functions take plain arrays: features (N, D), labels (N,), groups (N,) (the chemical-profile
+id of a synthetic grid: stars with the same group are true twins).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.metrics import r2_score
+from sklearn.neural_network import MLPRegressor
+from sklearn.preprocessing import StandardScaler
+
+# ----------------------------------------------------------------------------- R² probes
+
+
+def r2_probe(train_features: np.ndarray, train_target: np.ndarray, test_features: np.ndarray,
+             test_target: np.ndarray, repetitions: int = 3, seed: int = 0, hidden: tuple[int, ...] = (64, 64),
+             max_iter: int = 300) -> float:
+    """Median test R² of MLP regressors (``repetitions`` seeds) predicting ``target`` from features.
+
+    Features and target are standardised on the training split. This is the seed's probe: a high
+    R² means the representation still carries the parameter.
+    """
+    scaler = StandardScaler().fit(train_features)
+    x_train, x_test = scaler.transform(train_features), scaler.transform(test_features)
+    mean, std = float(np.mean(train_target)), float(np.std(train_target)) or 1.0
+    scores = []
+    for repetition in range(repetitions):
+        model = MLPRegressor(hidden_layer_sizes=hidden, max_iter=max_iter, early_stopping=True,
+                             random_state=seed + repetition, learning_rate_init=1e-3)
+        model.fit(x_train, (train_target - mean) / std)
+        scores.append(r2_score(test_target, model.predict(x_test) * std + mean))
+    return float(np.median(scores))
+
+
+def r2_table(representations: dict[str, tuple[np.ndarray, np.ndarray]], targets: dict[str, tuple[np.ndarray, np.ndarray]],
+             repetitions: int = 3, seed: int = 0) -> dict[str, dict[str, float]]:
+    """{representation: {parameter: R²}}; every representation uses the same train/test rows."""
+    return {name: {parameter: r2_probe(train, y_train, test, y_test, repetitions, seed)
+                   for parameter, (y_train, y_test) in targets.items()}
+            for name, (train, test) in representations.items()}
+
+
+# ----------------------------------------------------------------------------- twin metrics
+
+
+def twin_metrics(features: np.ndarray, groups: np.ndarray, n_pairs: int = 200_000, seed: int = 0,
+                 chunk: int = 2048) -> dict[str, float]:
+    """How well Euclidean distance in ``features`` finds chemical twins.
+
+    For every star with at least one twin: rank = the number of stars (other than itself) closer
+    than its nearest true twin. Reports recall@1 (rank 0), recall@10 (rank < 10), the median and
+    mean rank, and the pairwise AUC = P(d(star, random twin) < d(star, random non-twin)).
+    """
+    features = torch.as_tensor(np.asarray(features, dtype=np.float32))
+    groups = torch.as_tensor(np.asarray(groups))
+    n = len(features)
+    ranks = []
+    for start in range(0, n, chunk):
+        block = features[start : start + chunk]
+        distance = torch.cdist(block, features)  # (b, N)
+        rows = torch.arange(len(block))
+        distance[rows, start + rows] = float("inf")  # not its own twin
+        same = groups[start : start + chunk, None] == groups[None, :]
+        same[rows, start + rows] = False
+        has_twin = same.any(dim=1)
+        nearest_twin = torch.where(same, distance, torch.full_like(distance, float("inf"))).min(dim=1).values
+        closer = (distance < nearest_twin[:, None]).sum(dim=1)
+        ranks.append(closer[has_twin])
+    rank = torch.cat(ranks).double()
+    if len(rank) == 0:
+        raise ValueError("no star has a twin in this set")
+    # Pairwise AUC from random (star, twin, non-twin) triples.
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.argsort(groups)
+    sorted_groups = groups[order]
+    first = torch.searchsorted(sorted_groups, sorted_groups, right=False)
+    last = torch.searchsorted(sorted_groups, sorted_groups, right=True)
+    anchor_pos = torch.randint(0, n, (n_pairs,), generator=generator)
+    size = last[anchor_pos] - first[anchor_pos]
+    valid = size > 1
+    anchor_pos, size = anchor_pos[valid], size[valid]
+    offset = (torch.rand(len(anchor_pos), generator=generator) * (size - 1)).long()
+    twin_pos = first[anchor_pos] + offset
+    twin_pos = twin_pos + (twin_pos >= anchor_pos).long()  # skip the anchor itself
+    other = torch.randint(0, n, (len(anchor_pos),), generator=generator)
+    keep = groups[order[other]] != sorted_groups[anchor_pos]
+    anchor, twin, other = order[anchor_pos][keep], order[twin_pos][keep], order[other][keep]
+    d_twin = (features[anchor] - features[twin]).norm(dim=1)
+    d_other = (features[anchor] - features[other]).norm(dim=1)
+    auc = float(((d_twin < d_other).double() + 0.5 * (d_twin == d_other).double()).mean())
+    return {"recall_at_1": float((rank == 0).double().mean()), "recall_at_10": float((rank < 10).double().mean()),
+            "median_rank": float(rank.median()), "mean_rank": float(rank.mean()), "pairwise_auc": auc,
+            "n_stars": int(len(rank))}
+
+
+# ----------------------------------------------------------------------------- baselines
+
+
+def pca_features(train: np.ndarray, other: np.ndarray, n_components: int = 25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """PCA fitted on ``train``; returns (train, other) projections."""
+    pca = PCA(n_components=n_components, random_state=seed).fit(train)
+    return pca.transform(train).astype(np.float32), pca.transform(other).astype(np.float32)
+
+
+def _monomials(parameters: np.ndarray, degree: int) -> np.ndarray:
+    """All monomials of the (standardised) parameters up to ``degree``, with a constant, (N, M)."""
+    columns = [np.ones(len(parameters))]
+    n = parameters.shape[1]
+
+    def extend(prefix, start, remaining):
+        for k in range(start, n):
+            term = prefix * parameters[:, k]
+            columns.append(term)
+            if remaining > 1:
+                extend(term, k, remaining - 1)
+
+    extend(np.ones(len(parameters)), 0, degree)
+    return np.stack(columns, axis=1)
+
+
+class PolyDis:
+    """Price-Jones & Bovy (2019): fit every pixel with a polynomial in the conditional parameters
+    (Teff, logg), then PCA of the residuals. The residual PCs are the chemical representation."""
+
+    def __init__(self, degree: int = 3, n_components: int = 25, seed: int = 0):
+        self.degree, self.n_components, self.seed = degree, n_components, seed
+
+    def fit(self, flux: np.ndarray, parameters: np.ndarray) -> "PolyDis":
+        self.scaler = StandardScaler().fit(parameters)
+        design = _monomials(self.scaler.transform(parameters), self.degree)
+        self.coefficients, *_ = np.linalg.lstsq(design, flux.astype(np.float64), rcond=None)
+        residual = flux - design @ self.coefficients
+        self.pca = PCA(n_components=self.n_components, random_state=self.seed).fit(residual)
+        return self
+
+    def transform(self, flux: np.ndarray, parameters: np.ndarray) -> np.ndarray:
+        design = _monomials(self.scaler.transform(parameters), self.degree)
+        return self.pca.transform(flux - design @ self.coefficients).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- maps
+
+
+def tsne_map(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
+    """2-d t-SNE coordinates (N, 2) of standardised features (scikit-learn's exact-gradient-free
+    Barnes–Hut implementation)."""
+    from sklearn.manifold import TSNE
+
+    scaled = StandardScaler().fit_transform(features)
+    perplexity = min(perplexity, max(5.0, (len(features) - 1) / 3))
+    return TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca").fit_transform(scaled).astype(np.float32)

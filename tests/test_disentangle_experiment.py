@@ -1,0 +1,31 @@
+"""`python -m ml.experiments.disentangle` runs end to end and writes its report."""
+import json
+
+import pytest
+
+from ml.experiments.disentangle import main
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_smoke_config_writes_report_tables_and_figures(tmp_path):
+    assert main(["--config", str(ROOT / "ml/experiments/configs/smoke.yaml"), "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert set(report["r2"]) == {"X", "z(noAT)", "z(AT)", "z(mdAT)"}
+    assert set(report["r2"]["X"]) == {"teff", "logg", "fe_h"}
+    assert set(report["twins"]) == {"X", "PCA(X)", "PolyDis", "z(noAT)", "z(AT)", "z(mdAT)"}
+    assert 0 <= report["twins"]["X"]["recall_at_1"] <= 1
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| z(mdAT) |" in markdown and "teff (cond.)" in markdown
+    for figure in ("training_curves.png", "tsne.png"):
+        assert (tmp_path / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(report["tsne"]["maps"]["X"]) == len(report["tsne"]["index"])
+    assert (tmp_path / "mdAT.pt").exists()
+
+
+def test_bad_config_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grid: {}\ntraining: {}\n")
+    assert main(["--config", str(bad)]) == 2
+    assert "unknown config section(s): training" in capsys.readouterr().err

@@ -1,0 +1,163 @@
+"""The disentangler: shapes, determinism, exact resume, the adversarial push, generation."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ml.data import Binner, JointBins, Standardiser, split_indices
+from ml.disentangle import Disentangler, DisentanglerConfig, DisentanglerTrainer, _adversarial_term
+
+
+def toy_grid(n_groups=12, seed=0, pixels=64):
+    """Spectra whose 'chemistry' (group) and parameters both shape the flux; parameters dominate."""
+    rng = np.random.default_rng(seed)
+    teff = np.tile(np.repeat(np.linspace(4000, 5000, 5), 4), n_groups)
+    logg = np.tile(np.tile(np.linspace(1.0, 2.5, 4), 5), n_groups)
+    group = np.repeat(np.arange(n_groups), 20)
+    chemistry = rng.normal(size=(n_groups, 3))[group]
+    basis_p = rng.normal(size=(2, pixels))
+    basis_c = rng.normal(size=(3, pixels)) * 0.3
+    parameters = np.stack([(teff - 4500) / 400, (logg - 1.75) / 0.6], axis=1)
+    flux = 1 + 0.1 * (parameters @ basis_p + chemistry @ basis_c) + rng.normal(0, 0.005, (len(teff), pixels))
+    return flux.astype(np.float32), np.stack([teff, logg], axis=1).astype(np.float32), group
+
+
+def config(**kwargs):
+    base = dict(epochs=3, batch_size=16, patience=0, encoder_hidden=(32, 16), decoder_hidden=(16, 32),
+                discriminator_hidden=(16, 8), latent_dim=5, n_bins=4)
+    base.update(kwargs)
+    return DisentanglerConfig(**base)
+
+
+def test_seed_defaults():
+    default = DisentanglerConfig()
+    assert default.encoder_hidden == (512, 256) and default.decoder_hidden == (256, 512)
+    assert default.discriminator_hidden == (64, 32) and default.latent_dim == 25 and default.n_bins == 10
+    assert default.variant == "mdAT" and default.conditional == ("teff", "logg")
+
+
+def test_shapes_through_the_networks():
+    model = Disentangler(7214, DisentanglerConfig(), n_classes=[10, 10])
+    x, cp = torch.zeros(3, 7214), torch.zeros(3, 2)
+    z = model.encode(x, cp)
+    assert z.shape == (3, 25)
+    assert model.decode(z, cp).shape == (3, 7214)
+    assert [d(z).shape for d in model.discriminators] == [(3, 10), (3, 10)]
+
+
+def test_at_uses_one_discriminator_over_the_joint_bins_seen_in_training():
+    flux, params, _ = toy_grid()
+    trainer = DisentanglerTrainer(config(variant="AT", n_bins=4), flux, params)
+    assert len(trainer.model.discriminators) == 1
+    assert trainer.model.discriminators[0][-1].out_features == trainer.preprocessing.joint.n_classes <= 16
+
+
+def test_same_seed_same_model():
+    flux, params, _ = toy_grid()
+    a = DisentanglerTrainer(config(seed=3), flux, params)
+    b = DisentanglerTrainer(config(seed=3), flux, params)
+    a.fit(), b.fit()
+    for p, q in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
+    flux, params, _ = toy_grid()
+    straight = DisentanglerTrainer(config(epochs=4), flux, params)
+    straight.fit()
+    checkpoint = tmp_path / "run.pt"
+    first = DisentanglerTrainer(config(epochs=4), flux, params)
+    first.fit(epochs=2, checkpoint=checkpoint)
+    resumed = DisentanglerTrainer(config(epochs=4), flux, params)  # a new process, say
+    resumed.fit(checkpoint=checkpoint)
+    assert resumed.epoch == 4 and len(resumed.history.epochs) == 4
+    for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_adversarial_gradient_flows_through_z_into_the_encoder():
+    model = Disentangler(8, config(), n_classes=[4])
+    x, cp = torch.randn(6, 8), torch.randn(6, 2)
+    target = torch.zeros(6, dtype=torch.long)
+    with torch.no_grad():  # a discriminator that already reads the parameter (CE below chance)
+        model.discriminators[0][-1].bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0]))
+    z = model.encode(x, cp)
+    _adversarial_term(model.discriminators[0](z), target, "capped").backward()
+    first_layer = model.encoder[0].weight.grad
+    assert first_layer is not None and first_layer.abs().sum() > 0
+
+
+def test_capped_term_is_bounded_and_flat_beyond_chance():
+    logits = torch.tensor([[10.0, -10.0, -10.0, -10.0]], requires_grad=True)  # confidently wrong
+    term = _adversarial_term(logits, torch.tensor([1]), "capped")
+    assert term.item() == pytest.approx(-math.log(4))
+    term.backward()
+    assert logits.grad.abs().sum() == 0  # no reward for being confidently wrong
+    assert _adversarial_term(logits.detach(), torch.tensor([1]), "raw").item() < -10
+
+
+@pytest.mark.slow
+def test_adversarial_training_lowers_the_discriminators_accuracy():
+    flux, params, _ = toy_grid(n_groups=30)
+    kwargs = dict(epochs=40, batch_size=32, n_bins=4, lr_autoencoder=2e-3)
+    no_at = DisentanglerTrainer(config(variant="noAT", **kwargs), flux, params)
+    md_at = DisentanglerTrainer(config(variant="mdAT", lambdas=(2.0,), **kwargs), flux, params)
+    no_at.fit(), md_at.fit()
+    accuracy = lambda t: np.mean(t._evaluate(t.split["test"])["disc_accuracy"])  # noqa: E731
+    assert accuracy(md_at) < accuracy(no_at) - 0.1
+
+
+def test_generation_shape_range_and_flags():
+    flux, params, _ = toy_grid()
+    trainer = DisentanglerTrainer(config(epochs=5), flux, params)
+    trainer.fit()
+    z = trainer.encode(flux[:3], params[:3])
+    other = np.array([[4200.0, 1.2], [4800.0, 2.4], [7000.0, 1.5]], dtype=np.float32)
+    spectra, outside = trainer.interpolate(z, other)
+    assert spectra.shape == (3, 64)
+    assert np.all(np.abs(spectra - 1) < 1.0)  # plausible normalised flux
+    assert outside.tolist() == [False, False, True]
+
+
+def test_artifact_round_trip(tmp_path):
+    flux, params, _ = toy_grid()
+    trainer = DisentanglerTrainer(config(), flux, params)
+    trainer.fit()
+    loaded = DisentanglerTrainer.load(trainer.save(tmp_path / "model.pt"), device="cpu")
+    np.testing.assert_allclose(loaded.encode(flux[:5], params[:5]), trainer.encode(flux[:5], params[:5]), rtol=1e-6)
+
+
+def test_bad_config_and_data_are_rejected():
+    with pytest.raises(ValueError, match="variant"):
+        DisentanglerConfig(variant="ATX")
+    with pytest.raises(ValueError, match="unknown disentangler setting"):
+        DisentanglerConfig.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match="one λ or one per discriminator"):
+        DisentanglerConfig(lambdas=(1.0, 2.0, 3.0))
+    flux, params, _ = toy_grid()
+    flux[0, 0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        DisentanglerTrainer(config(), flux, params)
+
+
+def test_scalers_are_fitted_on_the_training_split_only():
+    flux, params, _ = toy_grid()
+    params[-1, 0] = 99999.0  # an outlier ...
+    split = split_indices(len(flux), 0.1, 0.1, seed=0)
+    split["test"] = np.append(split["test"][split["test"] != len(flux) - 1], len(flux) - 1)  # ... in the test split
+    split["train"] = split["train"][split["train"] != len(flux) - 1]
+    split["validation"] = split["validation"][split["validation"] != len(flux) - 1]
+    trainer = DisentanglerTrainer(config(), flux, params, split=split)
+    assert trainer.preprocessing.parameter_range["teff"][1] == 5000.0
+    assert trainer.preprocessing.parameters.mean[0] < 5000
+
+
+def test_binning_and_joint_bins():
+    values = np.array([0.0, 1.0, 2.0, 3.0, 10.0])
+    assert Binner.fit(values, 2, "uniform").transform(values).tolist() == [0, 0, 0, 0, 1]
+    assert Binner.fit(values, 2, "quantile").transform(values).tolist() == [0, 0, 1, 1, 1]
+    joint = JointBins.fit(np.array([[0, 1], [1, 1]]), n_bins=2)
+    assert joint.transform(np.array([[1, 1], [0, 0]])).tolist() == [1, JointBins.IGNORE]
+    scaler = Standardiser.fit(np.array([[1.0], [3.0]]))
+    assert scaler.inverse(scaler.transform(np.array([[2.0]])))[0, 0] == pytest.approx(2.0)

@@ -1,0 +1,51 @@
+"""Twin metrics and baselines give known answers on hand-made cases."""
+import numpy as np
+import pytest
+
+from ml.evaluate import PolyDis, r2_probe, twin_metrics
+
+
+def test_perfectly_separated_groups():
+    features = np.array([[0.0], [0.1], [10.0], [10.1], [20.0], [20.1]])
+    metrics = twin_metrics(features, np.array([0, 0, 1, 1, 2, 2]))
+    assert metrics["recall_at_1"] == 1.0 and metrics["median_rank"] == 0.0
+    assert metrics["pairwise_auc"] == 1.0
+
+
+def test_known_ranks():
+    # Star 0's twin (star 3) is farther than stars 1 and 2: rank 2. Star 3's nearest is star 2.
+    features = np.array([[0.0], [1.0], [2.0], [3.0]])
+    groups = np.array([0, 1, 2, 0])
+    metrics = twin_metrics(features, groups)
+    assert metrics["n_stars"] == 2  # stars 1 and 2 have no twin
+    assert metrics["recall_at_1"] == 0.0 and metrics["median_rank"] == 2.0
+    assert metrics["recall_at_10"] == 1.0
+    assert metrics["pairwise_auc"] < 0.5
+
+
+def test_random_features_give_chance_auc():
+    rng = np.random.default_rng(0)
+    metrics = twin_metrics(rng.normal(size=(600, 5)), np.repeat(np.arange(30), 20))
+    assert metrics["pairwise_auc"] == pytest.approx(0.5, abs=0.02)
+
+
+def test_no_twins_is_an_error():
+    with pytest.raises(ValueError, match="no star has a twin"):
+        twin_metrics(np.zeros((3, 2)), np.array([0, 1, 2]))
+
+
+def test_polydis_removes_the_parameters():
+    rng = np.random.default_rng(0)
+    parameters = rng.uniform(-1, 1, (400, 2))
+    chemistry = rng.normal(size=(400, 1))
+    flux = np.hstack([parameters**2 @ rng.normal(size=(2, 20)), chemistry @ rng.normal(size=(1, 20))])
+    features = PolyDis(degree=2, n_components=3).fit(flux[:300], parameters[:300]).transform(flux[300:], parameters[300:])
+    assert r2_probe(features[:50], parameters[300:350, 0], features[50:], parameters[350:, 0], repetitions=1) < 0.3
+    assert abs(np.corrcoef(features[:, 0], chemistry[300:, 0])[0, 1]) > 0.9
+
+
+def test_r2_probe_sees_a_linear_signal():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 4))
+    y = x[:, 0] * 2 + rng.normal(0, 0.1, 500)
+    assert r2_probe(x[:400], y[:400], x[400:], y[400:], repetitions=1) > 0.9
