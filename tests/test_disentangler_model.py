@@ -62,14 +62,17 @@ def test_same_seed_same_model():
         assert torch.equal(p, q)
 
 
-def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
+@pytest.mark.parametrize("noise", [0.0, 0.3])
+def test_resume_from_a_checkpoint_continues_exactly(tmp_path, noise):
     flux, params, _ = toy_grid()
-    straight = DisentanglerTrainer(config(epochs=4), flux, params)
+    settings = dict(epochs=4, standardise_latent=bool(noise), latent_noise=noise)
+    straight = DisentanglerTrainer(config(**settings), flux, params)
     straight.fit()
     checkpoint = tmp_path / "run.pt"
-    first = DisentanglerTrainer(config(epochs=4), flux, params)
+    first = DisentanglerTrainer(config(**settings), flux, params)
     first.fit(epochs=2, checkpoint=checkpoint)
-    resumed = DisentanglerTrainer(config(epochs=4), flux, params)  # a new process, say
+    torch.manual_seed(12345)  # whatever the new process's RNG state, the checkpoint restores it
+    resumed = DisentanglerTrainer(config(**settings), flux, params)  # a new process, say
     resumed.fit(checkpoint=checkpoint)
     assert resumed.epoch == 4 and len(resumed.history.epochs) == 4
     for p, q in zip(straight.model.parameters(), resumed.model.parameters()):

@@ -174,12 +174,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True)
     parser.add_argument("--out", default=None, help="output directory (default: the config's 'out' or reports/NAME)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the config's epochs (CPU-limited runs)")
+    parser.add_argument("--profiles", type=int, default=None, help="override the grid's number of chemical profiles")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
     except (OSError, ValueError, yaml.YAMLError) as error:
         print(f"error: {args.config}: {error}", file=sys.stderr)
         return 2
+    if args.epochs is not None:
+        config.setdefault("disentangler", {})["epochs"] = args.epochs
+    if args.profiles is not None:
+        config.setdefault("grid", {})["n_profiles"] = args.profiles
     out = Path(args.out or config.get("out") or Path("reports") / Path(args.config).stem)
     run(config, out, log=lambda message: print(message, flush=True))
     print(f"wrote {out / 'report.md'} and {out / 'report.json'}")

@@ -1,0 +1,250 @@
+"""BATMM: a multimodal spectrum + image transformer for Blue Horizontal Branch stars (Wei, Jiang &
+Zhang), written out in one file. Shapes are in the comments; B = batch.
+
+Spectrum branch (VGG1D). The 3522-pixel SDSS spectrum (4000–9000 Å) is min–max normalised per
+star. A self-attention block then weighs 7 segments of 503 pixels: S (B, 7, 503), weights
+w = mean over queries of softmax(S W_Q (S W_K)ᵀ / √d_k), and each segment is scaled by 7·w (uniform
+weights leave the spectrum unchanged). 7 × 503 = 3521, so **the last pixel (8998.3 Å) is dropped**.
+It lies in the far red, where neither the Balmer lines nor the Balmer jump carry information. The
+weighted spectrum runs through a VGG-19-shaped stack of 1-D convolutions (2-2-4-4-4 conv layers
+with max pooling, widths 64–512 × ``width``), then adaptive pooling to 7 positions and a linear
+map to 512-d tokens (B, 7, 512).
+
+Image branch (ResNet-50 + SE). An SE block reweighs the 5 ugriz bands. The seed's reduction of 16
+would give a hidden size of 5 // 16 = 0, so the hidden size is max(2, 5 // 2) = 2. A hand-written
+ResNet-50 follows (bottlenecks [3, 4, 6, 3], expansion 4, 5-channel stem). The ImageNet stem (7×7
+stride 2, then max pooling) would leave a 2×2 map of a 64×64 cutout. Ours is a single 3×3 stride-2
+convolution with no max pooling, so the four stages run at 32, 16, 8 and 4 px. The final 4×4 map
+gives exactly 16 image tokens, mapped to 512-d (B, 16, 512). A stride-1 stem would cost 4× the
+compute for the same 16 tokens after pooling.
+
+Fusion. Eight blocks with 8 heads and d = 512. Each block runs multi-head cross-attention (image
+tokens query the spectrum tokens), then multi-head self-attention over [CLS] + image + spectrum
+tokens, then a feed-forward layer. Every sub-layer is pre-LayerNorm and residual. Modality
+embeddings are added to the tokens at the input, and the [CLS] output feeds the classifier.
+Ablations switch off the cross-attention (``cross_attention=False``) or the modality embeddings
+(``modality_embeddings=False``).
+
+Explanation: ``segment_weights`` (B, 7) and ``band_weights`` (B, 5; the SE gates normalised to sum
+to 1) are returned with every forward pass (the seed's Figure 9).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+N_PIXELS = 3522
+N_SEGMENTS = 7
+SEGMENT_PIXELS = 503  # 7 × 503 = 3521: the last pixel is dropped
+N_BANDS = 5
+
+
+@dataclass
+class BATMMConfig:
+    width: float = 1.0  # channel multiplier for VGG1D and ResNet-50 (1.0 = the seed's sizes)
+    d_model: int = 512
+    n_layers: int = 8
+    n_heads: int = 8
+    ffn_multiplier: int = 4
+    dropout: float = 0.1
+    attention_dim: int = 64  # d_k of the segment self-attention
+    image_tokens: int = 16  # 4 × 4
+    cross_attention: bool = True
+    modality_embeddings: bool = True
+    n_classes: int = 2
+
+
+# ----------------------------------------------------------------------------- spectrum branch
+
+
+def minmax_normalise(spectrum: torch.Tensor) -> torch.Tensor:
+    """Per-spectrum min–max scaling to [0, 1]. (B, P) → (B, P)."""
+    low = spectrum.min(dim=1, keepdim=True).values
+    high = spectrum.max(dim=1, keepdim=True).values
+    return (spectrum - low) / (high - low).clamp(min=1e-12)
+
+
+class SegmentAttention(nn.Module):
+    """Weights for 7 spectral segments from scaled dot-product self-attention between them."""
+
+    def __init__(self, attention_dim: int = 64):
+        super().__init__()
+        self.query = nn.Linear(SEGMENT_PIXELS, attention_dim, bias=False)
+        self.key = nn.Linear(SEGMENT_PIXELS, attention_dim, bias=False)
+        self.scale = 1.0 / math.sqrt(attention_dim)
+
+    def forward(self, spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        segments = spectrum[:, : N_SEGMENTS * SEGMENT_PIXELS].reshape(-1, N_SEGMENTS, SEGMENT_PIXELS)  # (B, 7, 503)
+        scores = self.query(segments) @ self.key(segments).transpose(1, 2) * self.scale  # (B, 7, 7)
+        weights = torch.softmax(scores, dim=-1).mean(dim=1)  # (B, 7), sums to 1
+        weighted = segments * (N_SEGMENTS * weights)[:, :, None]  # uniform weights = identity
+        return weighted.reshape(-1, N_SEGMENTS * SEGMENT_PIXELS), weights  # (B, 3521), (B, 7)
+
+
+def _channels(width: float, base: int) -> int:
+    return max(4, int(round(base * width)))
+
+
+class VGG1D(nn.Module):
+    """VGG-19-shaped 1-D CNN: conv counts 2, 2, 4, 4, 4 with pooling; → (B, 7, d_model) tokens."""
+
+    PLAN = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
+
+    def __init__(self, config: BATMMConfig):
+        super().__init__()
+        self.attention = SegmentAttention(config.attention_dim)
+        layers: list[nn.Module] = []
+        channels = 1
+        for base, repeats in self.PLAN:
+            out = _channels(config.width, base)
+            for _ in range(repeats):
+                layers += [nn.Conv1d(channels, out, 3, padding=1), nn.BatchNorm1d(out), nn.ReLU(inplace=True)]
+                channels = out
+            layers.append(nn.MaxPool1d(2))
+        self.features = nn.Sequential(*layers)  # (B, 1, 3521) → (B, C, 110)
+        self.pool = nn.AdaptiveAvgPool1d(N_SEGMENTS)  # → (B, C, 7)
+        self.project = nn.Linear(channels, config.d_model)
+        self.out_channels = channels
+
+    def forward(self, spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weighted, weights = self.attention(minmax_normalise(spectrum))  # (B, 3521), (B, 7)
+        features = self.pool(self.features(weighted[:, None, :]))  # (B, C, 7)
+        return self.project(features.transpose(1, 2)), weights  # (B, 7, d), (B, 7)
+
+
+# ----------------------------------------------------------------------------- image branch
+
+
+class BandSE(nn.Module):
+    """Squeeze-and-excitation over the 5 bands; hidden size max(2, 5 // 2) = 2 (5 // 16 would be 0)."""
+
+    def __init__(self, bands: int = N_BANDS):
+        super().__init__()
+        hidden = max(2, bands // 2)
+        self.fc1, self.fc2 = nn.Linear(bands, hidden), nn.Linear(hidden, bands)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        squeezed = image.mean(dim=(2, 3))  # (B, 5)
+        gates = torch.sigmoid(self.fc2(F.relu(self.fc1(squeezed))))  # (B, 5)
+        return image * gates[:, :, None, None], gates / gates.sum(dim=1, keepdim=True)
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, in_channels: int, channels: int, stride: int):
+        super().__init__()
+        out = channels * self.expansion
+        self.conv1, self.bn1 = nn.Conv2d(in_channels, channels, 1, bias=False), nn.BatchNorm2d(channels)
+        self.conv2, self.bn2 = nn.Conv2d(channels, channels, 3, stride, 1, bias=False), nn.BatchNorm2d(channels)
+        self.conv3, self.bn3 = nn.Conv2d(channels, out, 1, bias=False), nn.BatchNorm2d(out)
+        self.shortcut = nn.Identity() if stride == 1 and in_channels == out else nn.Sequential(
+            nn.Conv2d(in_channels, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        return F.relu(self.bn3(self.conv3(y)) + self.shortcut(x))
+
+
+class ResNet50SE(nn.Module):
+    """Band SE + ResNet-50 ([3, 4, 6, 3] bottlenecks) for 5 × 64 × 64 cutouts → (B, 16, d_model)."""
+
+    def __init__(self, config: BATMMConfig):
+        super().__init__()
+        self.se = BandSE()
+        stem = _channels(config.width, 64)
+        self.stem = nn.Sequential(nn.Conv2d(N_BANDS, stem, 3, 2, 1, bias=False), nn.BatchNorm2d(stem), nn.ReLU(inplace=True))
+        layers, channels = [], stem
+        for k, (base, blocks) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3))):
+            width = _channels(config.width, base)
+            for b in range(blocks):
+                layers.append(Bottleneck(channels, width, stride=2 if (b == 0 and k > 0) else 1))
+                channels = width * Bottleneck.expansion
+        self.stages = nn.Sequential(*layers)  # (B, C, 4, 4) for 64×64 input
+        side = int(math.isqrt(config.image_tokens))
+        self.pool = nn.AdaptiveAvgPool2d(side)  # (B, C, 4, 4): identity for 64×64, adapts other sizes
+        self.project = nn.Linear(channels, config.d_model)
+        self.out_channels = channels
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        image, band_weights = self.se(image)  # (B, 5, H, W), (B, 5)
+        features = self.pool(self.stages(self.stem(image)))  # (B, C, 4, 4)
+        return self.project(features.flatten(2).transpose(1, 2)), band_weights  # (B, 16, d), (B, 5)
+
+
+# ----------------------------------------------------------------------------- fusion
+
+
+class FusionBlock(nn.Module):
+    """Cross-attention (image ← spectrum), self-attention over all tokens, feed-forward."""
+
+    def __init__(self, config: BATMMConfig):
+        super().__init__()
+        d, heads, dropout = config.d_model, config.n_heads, config.dropout
+        self.use_cross = config.cross_attention
+        self.norm_query, self.norm_context = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.cross = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.norm_self = nn.LayerNorm(d)
+        self.self_attention = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.norm_ffn = nn.LayerNorm(d)
+        self.ffn = nn.Sequential(nn.Linear(d, config.ffn_multiplier * d), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(config.ffn_multiplier * d, d), nn.Dropout(dropout))
+
+    def forward(self, cls: torch.Tensor, image: torch.Tensor, spectrum: torch.Tensor):
+        if self.use_cross:  # image tokens (queries) attend to spectrum tokens (keys, values)
+            context = self.norm_context(spectrum)
+            image = image + self.cross(self.norm_query(image), context, context, need_weights=False)[0]
+        tokens = torch.cat([cls, image, spectrum], dim=1)  # (B, 1 + 16 + 7, d)
+        normed = self.norm_self(tokens)
+        tokens = tokens + self.self_attention(normed, normed, normed, need_weights=False)[0]
+        tokens = tokens + self.ffn(self.norm_ffn(tokens))
+        n_image = image.shape[1]
+        return tokens[:, :1], tokens[:, 1 : 1 + n_image], tokens[:, 1 + n_image :]
+
+
+class FusionTransformer(nn.Module):
+    """[CLS] + image + spectrum tokens through ``n_layers`` fusion blocks → class logits."""
+
+    def __init__(self, config: BATMMConfig):
+        super().__init__()
+        d = config.d_model
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+        self.modality = nn.Parameter(torch.zeros(3, d)) if config.modality_embeddings else None  # CLS, image, spectrum
+        self.blocks = nn.ModuleList(FusionBlock(config) for _ in range(config.n_layers))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, config.n_classes)
+        nn.init.normal_(self.cls, std=0.02)
+        if self.modality is not None:
+            nn.init.normal_(self.modality, std=0.02)
+
+    def forward(self, image_tokens: torch.Tensor, spectrum_tokens: torch.Tensor) -> torch.Tensor:
+        cls = self.cls.expand(len(image_tokens), -1, -1)  # (B, 1, d)
+        if self.modality is not None:
+            cls = cls + self.modality[0]
+            image_tokens = image_tokens + self.modality[1]
+            spectrum_tokens = spectrum_tokens + self.modality[2]
+        for block in self.blocks:
+            cls, image_tokens, spectrum_tokens = block(cls, image_tokens, spectrum_tokens)
+        return self.head(self.norm(cls[:, 0]))  # (B, n_classes)
+
+
+class BATMM(nn.Module):
+    """The whole model. spectrum (B, 3522) flux; image (B, 5, 64, 64) nanomaggies."""
+
+    def __init__(self, config: BATMMConfig | None = None):
+        super().__init__()
+        self.config = config or BATMMConfig()
+        self.spectrum_encoder = VGG1D(self.config)
+        self.image_encoder = ResNet50SE(self.config)
+        self.fusion = FusionTransformer(self.config)
+
+    def forward(self, spectrum: torch.Tensor, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        spectrum_tokens, segment_weights = self.spectrum_encoder(spectrum)
+        image_tokens, band_weights = self.image_encoder(image)
+        return {"logits": self.fusion(image_tokens, spectrum_tokens), "segment_weights": segment_weights,
+                "band_weights": band_weights}
