@@ -70,3 +70,15 @@ def test_empty_catalogue_is_an_error(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(CommandError, match="empty file"):
         run(tmp_path / "empty.csv", "--mapping", "grid")
+
+
+def test_fits_table_catalogue(tmp_path):
+    from astropy.table import Table
+
+    StarFactory(designation="Gaia DR3 42", gaia_source_id=42)
+    Table({"SOURCE_ID": [42, 43], "TEFF_GSPSPEC": [5100.0, 4000.0], "LOGG_GSPSPEC": [3.1, 1.0]}).write(tmp_path / "gspspec.fits")
+    (tmp_path / "map.json").write_text('{"name": "gspspec", "match": {"gaia_source_id": "source_id"},'
+                                       ' "labels": {"teff": "teff_gspspec", "logg": "logg_gspspec"}}')
+    out = run(tmp_path / "gspspec.fits", "--mapping", tmp_path / "map.json")
+    assert "1 labels" in out and "1 rows matched no star" in out
+    assert Labels.objects.get(source="gspspec").teff == 5100.0

@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ml.batmm import BATMMConfig
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, classical_baselines, summarise, xue_baseline
 from ml.data import split_indices
+from ml.experiments._cli import run_experiment
 from ml.synth.bhb import bhb_sample
 
 TABLES = {
@@ -124,21 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None)
     parser.add_argument("--seeds", type=int, default=None, help="use the first N seeds of the config")
     args = parser.parse_args(argv)
-    try:
-        config = yaml.safe_load(Path(args.config).read_text())
-        unknown = set(config) - {"data", "model", "training", "seeds", "out"}
-        if unknown:
-            raise ValueError(f"unknown config section(s): {', '.join(sorted(unknown))}")
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        print(f"error: {args.config}: {error}", file=sys.stderr)
-        return 2
-    if args.seeds:
-        config["seeds"] = config.get("seeds", [0, 1, 2, 3, 4])[: args.seeds]
-    out = Path(args.out or config.get("out") or Path("reports") / Path(args.config).stem)
-    run(config, out, log=lambda message: print(message, flush=True))
-    print(f"wrote {out / 'report.md'} and {out / 'report.json'}")
-    return 0
 
+    def adjust(config: dict) -> None:
+        if args.seeds:
+            config["seeds"] = config.get("seeds", [0, 1, 2, 3, 4])[: args.seeds]
+
+    return run_experiment(args.config, args.out, {"data", "model", "training", "seeds"}, run, adjust)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,22 +26,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ml.disentangle import VARIANTS, DisentanglerConfig, DisentanglerTrainer
+from ml.experiments._cli import run_experiment
 from ml.evaluate import PolyDis, pca_features, r2_probe, tsne_map, twin_metrics
 from ml.synth.gridbuilder import GridSpec, build_grid
 
 DEFAULT_EVALUATION = {"probe_parameters": None, "probe_repetitions": 3, "probe_train_size": 4000,
                       "tsne_points": 2000, "colour_by": "teff", "polydis_degree": 3}
-
-
-def load_config(path: str | Path) -> dict:
-    data = yaml.safe_load(Path(path).read_text())
-    unknown = set(data) - {"grid", "disentangler", "variants", "evaluation", "out"}
-    if unknown:
-        raise ValueError(f"unknown config section(s): {', '.join(sorted(unknown))}")
-    return data
 
 
 def _model(grid_config: dict):
@@ -177,20 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override the config's epochs (CPU-limited runs)")
     parser.add_argument("--profiles", type=int, default=None, help="override the grid's number of chemical profiles")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        print(f"error: {args.config}: {error}", file=sys.stderr)
-        return 2
-    if args.epochs is not None:
-        config.setdefault("disentangler", {})["epochs"] = args.epochs
-    if args.profiles is not None:
-        config.setdefault("grid", {})["n_profiles"] = args.profiles
-    out = Path(args.out or config.get("out") or Path("reports") / Path(args.config).stem)
-    run(config, out, log=lambda message: print(message, flush=True))
-    print(f"wrote {out / 'report.md'} and {out / 'report.json'}")
-    return 0
 
+    def adjust(config: dict) -> None:
+        if args.epochs is not None:
+            config.setdefault("disentangler", {})["epochs"] = args.epochs
+        if args.profiles is not None:
+            config.setdefault("grid", {})["n_profiles"] = args.profiles
+
+    return run_experiment(args.config, args.out, {"grid", "disentangler", "variants", "evaluation"}, run, adjust)
 
 if __name__ == "__main__":
     sys.exit(main())

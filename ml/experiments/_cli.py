@@ -1,0 +1,34 @@
+"""What both experiment runners share: reading a YAML config and running with a report directory."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+
+def read_config(path: str | Path, sections: set[str]) -> dict:
+    """The YAML mapping at ``path``; raises ValueError naming any unknown top-level section."""
+    config = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(config, dict):
+        raise ValueError("the config must be a YAML mapping")
+    unknown = set(config) - sections - {"out"}
+    if unknown:
+        raise ValueError(f"unknown config section(s): {', '.join(sorted(unknown))}")
+    return config
+
+
+def run_experiment(config_path: str, out: str | None, sections: set[str], run: Callable,
+                   adjust: Callable[[dict], None] = lambda config: None) -> int:
+    """Load, adjust (CLI overrides), run into the output directory; exit status 2 on a bad config."""
+    try:
+        config = read_config(config_path, sections)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        print(f"error: {config_path}: {error}", file=sys.stderr)
+        return 2
+    adjust(config)
+    directory = Path(out or config.get("out") or Path("reports") / Path(config_path).stem)
+    run(config, directory, log=lambda message: print(message, flush=True))
+    print(f"wrote {directory / 'report.md'} and {directory / 'report.json'}")
+    return 0
