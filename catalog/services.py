@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from catalog.ingest.records import (
 )
 from catalog.models import BHBLabel, Image, Labels, Spectrum, Star, Survey
 from ml.synth import grids
+
+logger = logging.getLogger(__name__)
 
 SURVEYS = {
     "apogee": {"name": "APOGEE", "flux_unit": "normalised", "grid": grids.apogee_wavelength,
@@ -216,6 +219,9 @@ def ingest_file(*, path: str | Path, file_format: str = "auto") -> FileOutcome:
         return FileOutcome(path=str(path), status=status, reason=str(error))
     except IntegrityError as error:
         return FileOutcome(path=str(path), status="failed", reason=f"rejected by the catalog's rules ({str(error).splitlines()[0]})")
+    except Exception as error:  # a reader tripped on something unforeseen: report it, keep going
+        logger.exception("unexpected error ingesting %s", path)
+        return FileOutcome(path=str(path), status="failed", reason=f"unexpected error ({type(error).__name__}: {str(error)[:160]})")
 
 
 def ingest_paths(*, paths: Iterable[str], file_format: str = "auto",

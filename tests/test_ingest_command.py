@@ -129,3 +129,20 @@ def test_nothing_found_is_exit_code_2(tmp_path):
 def test_explicit_format(tmp_path, good_dir):
     code, out, err = ingest("--format", "image", good_dir / "spec-0300-51600-0011.fits")
     assert code == 2 and "FAILED" in err
+
+
+def test_an_unforeseen_reader_error_fails_that_file_only(tmp_path, good_dir, monkeypatch):
+    from catalog.ingest import detect
+
+    original = detect.READERS["image"]
+
+    def broken(path):
+        if path.name.endswith("0012.fits"):
+            raise ZeroDivisionError("simulated bug in a reader")
+        return original(path)
+
+    monkeypatch.setitem(detect.READERS, "image", broken)
+    code, out, err = ingest(*sorted(good_dir.glob("img-*.fits")))
+    assert code == 1
+    assert "unexpected error (ZeroDivisionError: simulated bug in a reader)" in err
+    assert "2 ingested" in out and Image.objects.count() == 2
