@@ -12,8 +12,12 @@ class CatalogConfig(AppConfig):
         path = getattr(settings, "APOGEE_CONTINUUM_PIXELS", "")
         if path:
             import numpy as np
+            from django.core.exceptions import ImproperlyConfigured
 
             from catalog.ingest import apogee
 
-            with np.load(path) as archive:
-                apogee.set_continuum_pixels(archive[archive.files[0]])
+            try:
+                with np.load(path) as archive:
+                    apogee.set_continuum_pixels(archive[archive.files[0]])
+            except (OSError, ValueError, IndexError) as error:
+                raise ImproperlyConfigured(f"DOPPEL_APOGEE_CONTINUUM_PIXELS={path!r}: {error}") from None

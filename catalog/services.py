@@ -176,7 +176,9 @@ def _store(records, path: Path, sha256: str) -> FileOutcome:
     for record in records:
         star = star_find_or_create(identity=record.star)
         if isinstance(record, SpectrumRecord):
-            survey = surveys.get(record.survey) or surveys.setdefault(record.survey, survey_ensure(code=record.survey))
+            if record.survey not in surveys:
+                surveys[record.survey] = survey_ensure(code=record.survey)
+            survey = surveys[record.survey]
             if record.flux.shape != (survey.n_pixels,):
                 raise BadInput(f"{star.designation}: spectrum has {record.flux.shape[0]} pixels; the {survey.code} grid has {survey.n_pixels}")
             if Spectrum.objects.filter(star=star, survey=survey, source_key=record.source_key).exists():

@@ -186,11 +186,10 @@ class BHBTrainer:
         if ablations:
             variants["BATMM w/o cross-attention"] = replace(model_cfg, cross_attention=False)
             variants["BATMM w/o modality embeddings"] = replace(model_cfg, modality_embeddings=False)
-        self.fusion, self.fusion_configs = {}, variants
+        self.fusion, self.fusion_configs, self.test_scores = {}, variants, {}
         for name, variant in variants.items():
             fusion = self._train(FusionTransformer(variant), token_inputs, cfg.epochs_fusion, name)
             self.fusion[name] = fusion
-            self.test_scores = getattr(self, "test_scores", {})
             score = self._scores(fusion, token_inputs, test)
             self.test_scores[name] = score
             results[name] = metrics(truth, score)

@@ -145,8 +145,7 @@ class PolyDis:
 
 
 def tsne_map(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
-    """2-d t-SNE coordinates (N, 2) of standardised features (scikit-learn's exact-gradient-free
-    Barnes–Hut implementation)."""
+    """2-d t-SNE coordinates (N, 2) of standardised features (scikit-learn, Barnes–Hut)."""
     from sklearn.manifold import TSNE
 
     scaled = StandardScaler().fit_transform(features)

@@ -35,3 +35,9 @@ def test_unparseable_boolean_names_the_variable():
     result = _manage("check", env_update={**PRODUCTION_ENV, "DJANGO_DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_bad_continuum_pixel_path_names_the_variable():
+    result = _manage("check", env_update={**PRODUCTION_ENV, "DOPPEL_APOGEE_CONTINUUM_PIXELS": "/no/such/file.npz"})
+    assert result.returncode != 0
+    assert "DOPPEL_APOGEE_CONTINUUM_PIXELS='/no/such/file.npz'" in result.stderr

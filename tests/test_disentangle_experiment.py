@@ -29,3 +29,10 @@ def test_bad_config_is_a_clear_error(tmp_path, capsys):
     bad.write_text("grid: {}\ntraining: {}\n")
     assert main(["--config", str(bad)]) == 2
     assert "unknown config section(s): training" in capsys.readouterr().err
+
+
+def test_empty_config_is_refused_instead_of_running_defaults(tmp_path, capsys):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert main(["--config", str(empty)]) == 2
+    assert "the config is empty" in capsys.readouterr().err

@@ -66,3 +66,12 @@ def test_batches_cover_the_grid_in_order(apogee):
 def test_bad_specs_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GridSpec(**kwargs)
+
+
+def test_noise_helper_is_shared_and_validates():
+    from ml.synth.noise import add_noise
+
+    flux, error = add_noise(np.ones((2, 5), np.float32), None)
+    assert error is None
+    with pytest.raises(ValueError, match="snr must be positive"):
+        add_noise(np.ones((2, 5), np.float32), 0)

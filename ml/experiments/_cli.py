@@ -10,7 +10,9 @@ import yaml
 
 def read_config(path: str | Path, sections: set[str]) -> dict:
     """The YAML mapping at ``path``; raises ValueError naming any unknown top-level section."""
-    config = yaml.safe_load(Path(path).read_text()) or {}
+    config = yaml.safe_load(Path(path).read_text())
+    if not config:
+        raise ValueError("the config is empty")
     if not isinstance(config, dict):
         raise ValueError("the config must be a YAML mapping")
     unknown = set(config) - sections - {"out"}

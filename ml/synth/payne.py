@@ -27,6 +27,7 @@ import numpy as np
 
 from ml.synth import grids
 from ml.synth.lines import ELEMENTS
+from ml.synth.noise import add_noise
 
 DEFAULT_LABELS = {
     5: ["teff", "logg", "fe_h", "Mg_Fe", "vmacro"],
@@ -167,9 +168,5 @@ class PayneEmulator:
 
             chips = grids.apogee_chip_slices() if self.n_pixels == grids.APOGEE_N_PIXELS else [slice(0, self.n_pixels)]
             flux = np.stack([continuum_normalise(row, None, chips, self.continuum_pixels)[0] for row in flux]).astype(np.float32)
-        error = None
-        if snr is not None:
-            rng = rng or np.random.default_rng()
-            error = np.full_like(flux, 1.0 / snr)
-            flux = flux + rng.standard_normal(flux.shape).astype(np.float32) * error
+        flux, error = add_noise(flux, snr, rng)
         return (flux, error) if return_error else flux

@@ -36,6 +36,7 @@ import torch
 
 from ml.synth import grids
 from ml.synth.lines import ELEMENTS, IONISATION_EV, LineList, line_list
+from ml.synth.noise import add_noise
 
 C_KMS = 2.99792458e5
 OVERSAMPLE = 3
@@ -226,12 +227,5 @@ class StellarSpectrumModel:
             opacity.index_add_(1, group["index"], contribution.reshape(n_stars, -1))
         depth = (1.0 - _CORE_FLOOR) * (1.0 - 1.0 / (1.0 + opacity))
         depth = torch.nn.functional.conv1d(depth[:, None, :], self._kernel, padding=self._kernel.shape[-1] // 2)[:, 0]
-        flux = (1.0 - depth[:, self._pixel_samples]).cpu().numpy().astype(np.float32)
-        error = None
-        if snr is not None:
-            if snr <= 0:
-                raise ValueError(f"snr must be positive, got {snr}")
-            rng = rng or np.random.default_rng()
-            error = np.full_like(flux, 1.0 / snr)
-            flux = flux + rng.standard_normal(flux.shape).astype(np.float32) * error
+        flux, error = add_noise((1.0 - depth[:, self._pixel_samples]).cpu().numpy().astype(np.float32), snr, rng)
         return (flux, error) if return_error else flux
