@@ -96,3 +96,77 @@ def reserve_ids(cursor, table: str, count: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [count])
     return np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64, count=count)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+_DECODERS = {
+    "int8": lambda b: struct.unpack("!q", b)[0],
+    "int4": lambda b: struct.unpack("!i", b)[0],
+    "float8": lambda b: struct.unpack("!d", b)[0],
+    "float4": lambda b: struct.unpack("!f", b)[0],
+    "bool": lambda b: b == b"\x01",
+    "text": lambda b: bytes(b).decode(),
+    "bytea": bytes,
+    "jsonb": lambda b: json.loads(bytes(b[1:])),
+}
+
+
+class _RowSink(io.RawIOBase):
+    """A writable file that parses a binary COPY stream into rows as psycopg2 writes it."""
+
+    def __init__(self, column_types: Sequence[str], on_row):
+        self._decoders = [_DECODERS[kind] for kind in column_types]
+        self._on_row = on_row
+        self._buffer = bytearray()
+        self._header_done = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._buffer += data
+        view, offset = memoryview(self._buffer), 0
+        if not self._header_done:
+            if len(view) < 19:
+                return len(data)
+            header_extension = struct.unpack_from("!i", view, 15)[0]
+            offset = 19 + header_extension
+            self._header_done = True
+        while len(view) - offset >= 2:
+            (n_fields,) = struct.unpack_from("!h", view, offset)
+            if n_fields == -1:  # trailer
+                offset = len(view)
+                break
+            position, row = offset + 2, []
+            for decode in self._decoders:
+                if len(view) - position < 4:
+                    row = None
+                    break
+                (length,) = struct.unpack_from("!i", view, position)
+                position += 4
+                if length == -1:
+                    row.append(None)
+                    continue
+                if len(view) - position < length:
+                    row = None
+                    break
+                row.append(decode(view[position : position + length]))
+                position += length
+            if row is None:  # incomplete row: wait for more bytes
+                break
+            self._on_row(row)
+            offset = position
+        view.release()
+        del self._buffer[:offset]
+        return len(data)
+
+
+def read_rows(cursor, query: str, column_types: Sequence[str], on_row) -> None:
+    """Run ``COPY (query) TO STDOUT`` in binary format and call ``on_row(list)`` for every row.
+
+    ``query`` must be fully bound (use ``cursor.mogrify``). bytea arrives as raw bytes, with no
+    hex decoding: the fast way to read many spectra.
+    """
+    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", _RowSink(column_types, on_row), size=1 << 20)

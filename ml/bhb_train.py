@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -47,6 +49,10 @@ class BHBTrainingConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+
+
+class TrainingStopped(Exception):
+    """Raised between epochs when ``should_stop()`` says so (a cancelled run)."""
 
 
 class _Head(nn.Module):
@@ -86,8 +92,16 @@ class BHBTrainer:
     """spectra (N, 3522), images (N, 5, 64, 64), labels (N,) 1 = BHB."""
 
     def __init__(self, config: BHBTrainingConfig, spectra: np.ndarray, images: np.ndarray, labels: np.ndarray,
-                 split: dict | None = None, log: Callable[[str], None] = lambda message: None):
+                 split: dict | None = None, log: Callable[[str], None] = lambda message: None,
+                 on_epoch: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
+                 checkpoint_dir: str | Path | None = None):
+        """``on_epoch(record)`` after every epoch of every stage ({stage, epoch, epochs, loss, val_f1});
+        ``should_stop()`` is asked after each epoch; with ``checkpoint_dir`` every finished stage
+        (spectrum encoder, image encoder, each fusion) is saved there, and a new trainer on the same
+        data and split skips the stages already saved (resume after a lost worker)."""
         self.config, self.log = config, log
+        self.on_epoch, self.should_stop = on_epoch, should_stop
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.device = choose_device(config.device)
         self.split = split or split_indices(len(labels), config.validation, config.test, config.seed)
         self.spectra = torch.as_tensor(np.asarray(spectra, np.float32))
@@ -109,6 +123,11 @@ class BHBTrainer:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         model = model.to(self.device)
+        saved = self.checkpoint_dir / (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") + ".pt") if self.checkpoint_dir else None
+        if saved is not None and saved.exists():
+            model.load_state_dict(torch.load(saved, map_location=self.device, weights_only=True))
+            self.log(f"{name}: loaded from its checkpoint")
+            return model.eval()
         optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
         train = self.split["train"]
         steps = epochs * math.ceil(len(train) / cfg.batch_size)
@@ -120,6 +139,7 @@ class BHBTrainer:
             started = time.perf_counter()
             model.train()
             order = train[torch.randperm(len(train), generator=generator).numpy()]
+            total_loss = torch.zeros((), device=self.device)
             for start in range(0, len(order), cfg.batch_size):
                 index = order[start : start + cfg.batch_size]
                 if len(index) < 2:
@@ -132,9 +152,15 @@ class BHBTrainer:
                 loss.backward()
                 optimiser.step()
                 schedule.step()
+                total_loss += loss.detach() * len(index)
             score = self._scores(model, inputs, self.split["validation"])
             f1 = metrics(self.labels[self.split["validation"]].numpy(), score)["f1_macro"]
             self.log(f"{name} epoch {epoch + 1}: validation F1 {f1:.4f} ({time.perf_counter() - started:.0f} s)")
+            if self.on_epoch:
+                self.on_epoch({"stage": name, "epoch": epoch + 1, "epochs": epochs, "loss": float(total_loss) / len(order),
+                               "val_f1": f1, "seconds": time.perf_counter() - started})
+            if self.should_stop and self.should_stop():
+                raise TrainingStopped(f"stopped during {name}, epoch {epoch + 1}")
             if f1 > best_f1:
                 best, best_f1, since = copy.deepcopy(model.state_dict()), f1, 0
             else:
@@ -142,6 +168,10 @@ class BHBTrainer:
                 if cfg.patience and since >= cfg.patience:
                     break
         model.load_state_dict(best)
+        if saved is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(model.state_dict(), saved.with_suffix(".tmp"))
+            saved.with_suffix(".tmp").replace(saved)  # atomic: a stage is saved whole or not at all
         return model.eval()
 
     @torch.no_grad()

@@ -7,9 +7,21 @@ initialised in a forked parent; tasks choose their device inside the task body.
 import os
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("doppel")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["tasks"])  # imports tasks/tasks.py, which lists every task module
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _torch_threads(**_):
+    """Each worker process uses DOPPEL_TORCH_THREADS intra-op threads (0 = torch's default)."""
+    from django.conf import settings
+
+    from ml.workflows import set_threads
+
+    set_threads(settings.TORCH_THREADS)

@@ -13,6 +13,9 @@
 | DOPPEL_APOGEE_CONTINUUM_PIXELS | (unset: iterative clipping) | .npz of continuum pixels, e.g. the Cannon list |
 | DOPPEL_HTTPS           | true unless DJANGO_DEBUG                  | HSTS, secure cookies, SSL redirect        |
 | DOPPEL_TRAINING_TIMEOUT_S | 86400                                  | longest training; broker visibility > it  |
+| DOPPEL_BROKER_VISIBILITY_S | training timeout + 3600               | seconds before a lost worker's task returns |
+| DOPPEL_FILL_CHUNK      | 25000                                     | spectra per embedding-fill / scoring task |
+| DOPPEL_TORCH_THREADS   | 0 (torch's default)                       | intra-op threads per worker process       |
 
 Production sets DATABASE_URL, CELERY_BROKER_URL, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS and
 leaves DJANGO_DEBUG unset; ``manage.py check --deploy`` is then clean. A local, plain-HTTP run (the
@@ -113,14 +116,29 @@ TRAINING_TIMEOUT_S = envint("DOPPEL_TRAINING_TIMEOUT_S", 24 * 3600)
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it finishes, so a lost worker's task is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long jobs: never hoard messages in a busy worker
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TRAINING_TIMEOUT_S + 3600}
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": TRAINING_TIMEOUT_S + 3600}
+# A message whose worker died (SIGKILL, lost node) goes back to the queue after the visibility
+# timeout; it must exceed the longest task, or a healthy long task would be delivered twice
+# (harmless, since every task claims its work, but wasteful). Redis checks for such messages
+# every DOPPEL_BROKER_RESTORE_INTERVAL_S seconds.
+BROKER_VISIBILITY_S = envint("DOPPEL_BROKER_VISIBILITY_S", TRAINING_TIMEOUT_S + 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_S,
+    "unacked_restore_interval": envint("DOPPEL_BROKER_RESTORE_INTERVAL_S", 10),
+    "unacked_restore_throttle": 1,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_S}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"tasks.training.*": {"queue": "gpu"}}
 CELERY_TASK_TRACK_STARTED = True
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Twin search (catalog.selectors.twins): HNSW ef_search, and the filtered-set size below which an
+# exact scan is cheaper and exact.
+TWIN_EF_SEARCH = envint("DOPPEL_TWIN_EF_SEARCH", 200)
+TWIN_EXACT_LIMIT = envint("DOPPEL_TWIN_EXACT_LIMIT", 20_000)
+FILL_CHUNK = envint("DOPPEL_FILL_CHUNK", 25_000)
+TORCH_THREADS = envint("DOPPEL_TORCH_THREADS", 0)
 
 # --------------------------------------------------------------------------- web
 

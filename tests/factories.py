@@ -107,3 +107,26 @@ class BHBScoreFactory(factory.django.DjangoModelFactory):
     model_version = factory.SubFactory(ModelVersionFactory, kind=ModelVersion.Kind.BHB)
     star = factory.SubFactory(StarFactory)
     score = 0.5
+
+
+def toy_grid(*, n_groups: int = 8, per_group: int = 16, seed: int = 0, survey_code: str = "apogee") -> list[Spectrum]:
+    """A tiny labelled grid on the 64-pixel toy survey: each star's flux = a Teff/logg shape +
+    its group's chemical pattern + noise, with grid labels and the group id, like a synthetic grid."""
+    rng = np.random.default_rng(seed)
+    survey = SurveyFactory(code=survey_code)
+    x = np.linspace(0.0, 1.0, survey.n_pixels)
+    patterns = rng.normal(0.0, 0.05, size=(n_groups, survey.n_pixels))
+    spectra = []
+    for group in range(n_groups):
+        for k in range(per_group):
+            teff, logg = rng.uniform(3500, 5500), rng.uniform(0.5, 4.5)
+            shape = 0.2 * np.sin(6 * x * teff / 5000) + 0.1 * np.cos(4 * x * logg)
+            flux = 1.0 + shape + patterns[group] + rng.normal(0, 0.005, survey.n_pixels)
+            star = StarFactory(group=group)
+            LabelsFactory(star=star, teff=teff, logg=logg, fe_h=float(patterns[group, 0]), alpha_fe=0.0)
+            spectra.append(SpectrumFactory(star=star, survey=survey, flux=array_to_bytes(flux)))
+    return spectra
+
+
+TOY_TRAINING = {"epochs": 3, "batch_size": 16, "encoder_hidden": [32], "decoder_hidden": [32],
+                "discriminator_hidden": [16], "patience": 0, "n_bins": 4}

@@ -1,0 +1,54 @@
+"""Reads about model versions: the active one, completeness of a fill, training curves."""
+from __future__ import annotations
+
+from django.db import connection
+
+from catalog.models import BHBScore, Embedding, ModelVersion
+
+
+def active_version(kind: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(kind=kind, state=ModelVersion.State.ACTIVE).first()
+
+
+def model_versions(kind: str | None = None):
+    versions = ModelVersion.objects.select_related("created_by").order_by("-created_at")
+    return versions.filter(kind=kind) if kind else versions
+
+
+def index_is_valid(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = %s",
+                       [name])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def version_progress(version: ModelVersion) -> dict:
+    """{done, total, unit, indexed, complete}: embeddings against embeddable spectra (disentangler)
+    or scores against stars with both modalities (BHB)."""
+    from catalog.selectors.datasets import bhb_eligible_count, embeddable_count
+
+    if version.kind == ModelVersion.Kind.DISENTANGLER:
+        done = Embedding.objects.filter(model_version=version).count()
+        total = embeddable_count(version.config)
+        indexed = index_is_valid(version.index_name)
+        unit = "spectra"
+    else:
+        done = BHBScore.objects.filter(model_version=version).count()
+        total, indexed, unit = bhb_eligible_count(), True, "stars"
+    return {"done": done, "total": total, "unit": unit, "indexed": indexed,
+            "complete": done == total and total > 0 and indexed}
+
+
+def embeddings_complete(version: ModelVersion, lo: int, hi: int) -> bool:
+    """Whether every embeddable spectrum with id in [lo, hi] has this version's latent."""
+    from catalog.selectors.datasets import embeddable_count
+
+    done = Embedding.objects.filter(model_version=version, spectrum_id__gte=lo, spectrum_id__lte=hi).count()
+    return done == embeddable_count(version.config, id_range=(lo, hi))
+
+
+def loss_curves(version: ModelVersion) -> list[dict]:
+    """The latest run's per-epoch records ([{epoch, train_reconstruction, val_reconstruction, …}])."""
+    run = version.latest_run
+    return list(run.loss_history) if run else []

@@ -1,0 +1,143 @@
+"""Chemical twins: nearest neighbours in the active disentangler's latent space (L2, 25-d).
+
+The plan depends on the filters (DESIGN §7):
+
+* no filters → the version's partial HNSW index, ``hnsw.ef_search`` = ``DOPPEL_TWIN_EF_SEARCH``
+  (recall@10 ≥ 0.99 at 1M vectors, see bench/twins.py);
+* filters that leave more than ``DOPPEL_TWIN_EXACT_LIMIT`` candidates → the same index with
+  pgvector's *iterative scan* (``hnsw.iterative_scan = strict_order``), which keeps walking the
+  graph until k rows pass the filter;
+* filters that leave fewer → an exact scan of the filtered rows (recall 1.0, and cheaper than a
+  graph walk that would discard almost everything).
+
+Every query is restricted to one version, so it switches atomically when a new one is activated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+
+from catalog.models import Embedding, ModelVersion, Star
+
+MAX_K = 100
+
+
+class TwinSearchError(ValueError):
+    """A twin search that cannot be answered; the message says why (shown to the user)."""
+
+
+@dataclass
+class TwinFilters:
+    teff: tuple[float, float] | None = None  # K
+    logg: tuple[float, float] | None = None  # dex
+    survey: str | None = None  # Survey.code of the twins' spectra
+    exclude_same_group: bool = False  # drop stars of the query's synthetic group (evaluation)
+    include_self: bool = False  # keep the query star's own spectra
+
+    @property
+    def selective(self) -> bool:
+        return bool(self.teff or self.logg or self.survey or self.exclude_same_group)
+
+
+@dataclass
+class Twin:
+    spectrum_id: int
+    star_id: int
+    designation: str
+    distance: float
+    survey: str
+    teff: float | None
+    logg: float | None
+    fe_h: float | None
+    alpha_fe: float | None
+    group: int | None
+
+
+@dataclass
+class TwinResult:
+    version: ModelVersion
+    query_spectrum_id: int | None
+    query_latent: np.ndarray
+    rows: list[Twin] = field(default_factory=list)
+    plan: str = "hnsw"
+
+
+def _active_disentangler(version: ModelVersion | None) -> ModelVersion:
+    version = version or ModelVersion.objects.filter(kind=ModelVersion.Kind.DISENTANGLER, state=ModelVersion.State.ACTIVE).first()
+    if version is None:
+        raise TwinSearchError("no disentangler is active yet: train one (admin → Model versions) first")
+    return version
+
+
+def star_latent(*, star: Star, version: ModelVersion) -> tuple[int, np.ndarray]:
+    """(spectrum id, latent (25,)) of the star's first embedded spectrum under ``version``."""
+    embedding = Embedding.objects.filter(model_version=version, spectrum__star=star).order_by("spectrum_id").first()
+    if embedding is None:
+        raise TwinSearchError(f"{star.designation} has no latent under {version}: it needs a "
+                              f"{version.config.get('survey')} spectrum with {version.config.get('label_source')!r} labels")
+    return embedding.spectrum_id, np.asarray(embedding.vector, dtype=np.float32)
+
+
+def twins_for_star(*, star: Star, k: int = 10, filters: TwinFilters | None = None,
+                   version: ModelVersion | None = None) -> TwinResult:
+    version = _active_disentangler(version)
+    spectrum_id, latent = star_latent(star=star, version=version)
+    filters = filters or TwinFilters()
+    result = twins_for_latent(latent=latent, k=k, filters=filters, version=version,
+                              exclude_star_id=None if filters.include_self else star.pk, group=star.group)
+    result.query_spectrum_id = spectrum_id
+    return result
+
+
+def twins_for_latent(*, latent: np.ndarray, k: int = 10, filters: TwinFilters | None = None,
+                     version: ModelVersion | None = None, exclude_star_id: int | None = None,
+                     group: int | None = None) -> TwinResult:
+    """The k nearest stars' spectra to ``latent`` (25,) under the version (default: the active one)."""
+    if not 1 <= int(k) <= MAX_K:
+        raise TwinSearchError(f"k must be between 1 and {MAX_K}")
+    version = _active_disentangler(version)
+    filters = filters or TwinFilters()
+    latent = np.asarray(latent, dtype=np.float32).reshape(-1)
+    clauses, params = ["e.model_version_id = %s"], [version.pk]
+    if exclude_star_id is not None:
+        clauses.append("s.star_id <> %s")
+        params.append(exclude_star_id)
+    for name in ("teff", "logg"):
+        bounds = getattr(filters, name)
+        if bounds:
+            clauses.append(f"l.{name} BETWEEN %s AND %s")
+            params += [float(bounds[0]), float(bounds[1])]
+    if filters.survey:
+        clauses.append("s.survey_id = (SELECT id FROM catalog_survey WHERE code = %s)")
+        params.append(filters.survey)
+    if filters.exclude_same_group and group is not None:
+        clauses.append('st."group" IS DISTINCT FROM %s')
+        params.append(group)
+    joins = ("JOIN catalog_spectrum s ON s.id = e.spectrum_id JOIN catalog_star st ON st.id = s.star_id "
+             "LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s ")
+    where = " AND ".join(clauses)
+    vector = "[" + ",".join(f"{v:.7g}" for v in latent) + "]"
+    label_source = version.config.get("label_source", "grid")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.TWIN_EF_SEARCH, int(k))])
+        plan = "hnsw"
+        if filters.selective:
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM catalog_embedding e {joins} WHERE {where} LIMIT %s) c",
+                           [label_source, *params, settings.TWIN_EXACT_LIMIT + 1])
+            if cursor.fetchone()[0] <= settings.TWIN_EXACT_LIMIT:
+                plan = "exact"
+                cursor.execute("SET LOCAL enable_indexscan = off")  # sort the few filtered rows exactly
+            else:
+                plan = "hnsw-iterative"
+        if plan != "exact":  # walks on until k rows pass the filter (self-exclusion included)
+            cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        cursor.execute(
+            f"""SELECT s.id, st.id, st.designation, e.vector <-> %s::vector, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
+                FROM catalog_embedding e {joins} JOIN catalog_survey su ON su.id = s.survey_id
+                WHERE {where} ORDER BY e.vector <-> %s::vector LIMIT %s""",
+            [vector, label_source, *params, vector, int(k)])
+        rows = [Twin(*row) for row in cursor.fetchall()]
+    return TwinResult(version=version, query_spectrum_id=None, query_latent=latent, rows=rows, plan=plan)

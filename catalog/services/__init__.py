@@ -1,0 +1,13 @@
+"""Writes. One module per domain; import from here (``from catalog import services``)."""
+from catalog.services.ingest import (  # noqa: F401
+    FileOutcome, IngestReport, LabelImportReport, expand_paths, file_sha256, grid_load, ingest_file, ingest_paths,
+    labels_import, star_find_or_create, survey_ensure,
+)
+from catalog.services.outputs import (  # noqa: F401
+    bhb_scores_write, embedding_index_build, embedding_index_drop, embeddings_write,
+)
+from catalog.services.registry import (  # noqa: F401
+    Claim, RegistryError, activate, activation_decision, is_cancelled, latent_map_store, model_version_create,
+    rollback, run_attach_task, run_note, run_phase, run_record_epoch, training_claim, training_finish,
+    training_release, version_cancel, version_complete_fill, version_fail,
+)

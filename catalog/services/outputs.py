@@ -1,0 +1,67 @@
+"""Writes of model outputs: latents (Embedding), BHB scores, and the per-version HNSW index.
+
+Both writers are idempotent per id range: the rows of the range are deleted and re-copied in one
+transaction, under an advisory lock on (version, range), so a chunk re-run after a lost worker or
+delivered twice leaves exactly one row per spectrum (or star).
+"""
+from __future__ import annotations
+
+import numpy as np
+from django.db import connection, transaction
+
+from catalog.copy import copy_rows
+from catalog.models import LATENT_DIM, ModelVersion
+
+_CHUNK_LOCK_NAMESPACE = 7_215
+
+
+def embeddings_write(*, version: ModelVersion, lo: int, hi: int, spectrum_ids: np.ndarray, latents: np.ndarray) -> int:
+    """Replace the version's embeddings of spectra with id in [lo, hi] by these; returns the count.
+    spectrum_ids (n,) int64 within [lo, hi]; latents (n, 25) float32."""
+    latents = np.asarray(latents, dtype=np.float32)
+    if latents.shape != (len(spectrum_ids), LATENT_DIM) or not np.isfinite(latents).all():
+        raise ValueError(f"latents must be finite, shape ({len(spectrum_ids)}, {LATENT_DIM}); got {latents.shape}")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHUNK_LOCK_NAMESPACE, (version.pk * 1_000_003 + lo) % 2**31])
+        cursor.execute("DELETE FROM catalog_embedding WHERE model_version_id = %s AND spectrum_id BETWEEN %s AND %s",
+                       [version.pk, lo, hi])
+        copy_rows(cursor.cursor, "catalog_embedding", ["model_version_id", "spectrum_id", "vector"],
+                  ["int8", "int8", "vector"], ((version.pk, int(i), z) for i, z in zip(spectrum_ids, latents)))
+    return len(spectrum_ids)
+
+
+def bhb_scores_write(*, version: ModelVersion, lo: int, hi: int, star_ids: np.ndarray, scores: np.ndarray) -> int:
+    """Replace the version's scores of stars with id in [lo, hi]; scores (n,) in [0, 1]."""
+    scores = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
+    if scores.shape != (len(star_ids),) or not np.isfinite(scores).all():
+        raise ValueError("scores must be finite, one per star")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHUNK_LOCK_NAMESPACE, (version.pk * 1_000_003 + lo) % 2**31])
+        cursor.execute("DELETE FROM catalog_bhbscore WHERE model_version_id = %s AND star_id BETWEEN %s AND %s",
+                       [version.pk, lo, hi])
+        copy_rows(cursor.cursor, "catalog_bhbscore", ["model_version_id", "star_id", "score"], ["int8", "int8", "float8"],
+                  ((version.pk, int(i), float(s)) for i, s in zip(star_ids, scores)))
+    return len(star_ids)
+
+
+def embedding_index_build(*, version: ModelVersion) -> None:
+    """Build the version's partial HNSW index (L2, m=24, ef_construction=128) once its embeddings
+    are in. CONCURRENTLY, so fills and searches of other versions go on; an invalid leftover of an
+    interrupted build is dropped and rebuilt."""
+    name = version.index_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = %s",
+                       [name])
+        row = cursor.fetchone()
+        if row and row[0]:
+            return
+        if row:
+            cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        cursor.execute(f"CREATE INDEX CONCURRENTLY {name} ON catalog_embedding USING hnsw (vector vector_l2_ops) "
+                       f"WITH (m = 24, ef_construction = 128) WHERE model_version_id = {int(version.pk)}")
+        cursor.execute("ANALYZE catalog_embedding")
+
+
+def embedding_index_drop(*, version: ModelVersion) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {version.index_name}")

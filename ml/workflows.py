@@ -1,0 +1,143 @@
+"""Production training and inference on arrays: what the workers run (no Django here).
+
+* :func:`train_disentangler` — fit (resumable from a checkpoint), keep the best epoch, save the
+  artifact, and evaluate on the test split: reconstruction, leak probes (R² of z → Teff, logg, …,
+  which should be low), chemistry probes (R² of z → abundances, which should be high) and twin
+  metrics when the set has chemical groups.
+* :func:`train_bhb` — the seed's transfer training of BATMM (resumable per stage), saved with its
+  image scales, evaluated with P/R/F1/AUC on the test split.
+* :func:`encode_spectra` / :func:`score_stars` — batched inference for the fill and scoring tasks.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ml.batmm import BATMMConfig
+from ml.bhb_train import BHBTrainer, BHBTrainingConfig, load_model, save_model
+from ml.disentangle import DisentanglerConfig, DisentanglerTrainer, choose_device
+from ml.evaluate import r2_probe, twin_metrics
+
+
+def set_threads(threads: int) -> None:
+    """Intra-op threads for this process (0 = leave torch's default)."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def train_disentangler(*, flux: np.ndarray, parameters: np.ndarray, groups: np.ndarray, labels: dict[str, np.ndarray],
+                       conditional: list[str], training: dict, evaluation: dict, checkpoint: Path, artifact: Path,
+                       on_epoch: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
+                       log: Callable[[str], None] = lambda message: None) -> dict | None:
+    """Train, save the artifact, evaluate. flux (N, P), parameters (N, C) in ``conditional`` order,
+    groups (N,) (-1 = none), labels {name: (N,)} for the probes. Returns the metrics, or None when
+    ``should_stop`` ended the run early (nothing is saved then)."""
+    config = DisentanglerConfig.from_dict({**training, "conditional": tuple(conditional)})
+    trainer = DisentanglerTrainer(config, flux, parameters)
+    resumed_from = 0
+    if Path(checkpoint).exists():
+        resumed_from = int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
+        log(f"resuming from the checkpoint at epoch {resumed_from}")
+    started = time.perf_counter()
+    trainer.fit(checkpoint=checkpoint, on_epoch=on_epoch, should_stop=should_stop)
+    if should_stop and should_stop():
+        return None
+    trainer.use_best()
+    trainer.save(artifact)
+    train_seconds = time.perf_counter() - started
+    result = evaluate_disentangler(trainer, flux, parameters, groups, labels, conditional, evaluation)
+    result.update({"epochs": trainer.epoch, "best_epoch": trainer.history.best_epoch, "train_seconds": train_seconds,
+                   "resumed_from_epoch": resumed_from, "n_spectra": int(len(flux)),
+                   "n_train": int(len(trainer.split["train"])), "device": str(trainer.device)})
+    return result
+
+
+def evaluate_disentangler(trainer: DisentanglerTrainer, flux, parameters, groups, labels: dict, conditional: list[str],
+                          evaluation: dict) -> dict:
+    """Test-split metrics of a trained disentangler (flat keys for the activation gate + tables)."""
+    split, rng = trainer.split, np.random.default_rng(0)
+    train = np.sort(rng.choice(split["train"], size=min(len(split["train"]), evaluation["probe_train_size"]), replace=False))
+    test = np.sort(rng.choice(split["test"], size=min(len(split["test"]), evaluation["probe_test_size"]), replace=False))
+    test_loss = trainer._evaluate(split["test"])
+    rows = np.concatenate([train, test])
+    latent = trainer.encode(np.asarray(flux[rows]), parameters[rows])
+    z_train, z_test = latent[: len(train)], latent[len(train):]
+    result: dict = {"val_reconstruction": float(test_loss["reconstruction"]),
+                    "disc_accuracy": [float(a) for a in test_loss["disc_accuracy"]], "r2_latent": {}}
+    probes = list(conditional) + [name for name in ("fe_h", "alpha_fe", *evaluation.get("abundances", []))
+                                  if name not in conditional]
+    for name in probes:
+        values = labels.get(name)
+        if values is None or not (np.isfinite(values[train]).all() and np.isfinite(values[test]).all()):
+            continue
+        if np.std(values[train]) == 0:
+            continue
+        result["r2_latent"][name] = r2_probe(z_train, values[train], z_test, values[test], repetitions=2)
+    leaks = [result["r2_latent"][name] for name in conditional if name in result["r2_latent"]]
+    result["leak_r2_max"] = float(max(leaks)) if leaks else None
+    test_groups = groups[split["test"]]
+    if (test_groups >= 0).all() and len(np.unique(test_groups)) < len(test_groups):
+        twins = twin_metrics(trainer.encode(np.asarray(flux[split["test"]]), parameters[split["test"]]), test_groups)
+        result["twins"] = twins
+        result.update({"twin_recall_at_1": twins["recall_at_1"], "twin_recall_at_10": twins["recall_at_10"],
+                       "twin_pairwise_auc": twins["pairwise_auc"]})
+    return result
+
+
+def encode_spectra(trainer: DisentanglerTrainer, flux: np.ndarray, parameters: np.ndarray) -> np.ndarray:
+    """Latents (n, 25) float32."""
+    return trainer.encode(flux, parameters, batch_size=4096).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- BHB
+
+
+def bhb_configs(model: dict, training: dict) -> BHBTrainingConfig:
+    return BHBTrainingConfig(model=BATMMConfig(**model), **training)
+
+
+def train_bhb(*, spectra: np.ndarray, images: np.ndarray, labels: np.ndarray, model: dict, training: dict,
+              checkpoint_dir: Path, artifact: Path, on_epoch: Callable[[dict], None] | None = None,
+              should_stop: Callable[[], bool] | None = None, log: Callable[[str], None] = lambda message: None) -> dict:
+    """Transfer-train BATMM (no ablations), save it with its image scales, return test metrics.
+    Raises ``ml.bhb_train.TrainingStopped`` when ``should_stop`` ends the run."""
+    config = bhb_configs(model, training)
+    trainer = BHBTrainer(config, spectra, images, labels, log=log, on_epoch=on_epoch, should_stop=should_stop,
+                         checkpoint_dir=checkpoint_dir)
+    started = time.perf_counter()
+    results = trainer.run(ablations=False)
+    production = trainer.model("BATMM")
+    save_model(production, artifact, extra={"image_scale": trainer.image_scale.tolist(),
+                                           "training": asdict(config)})
+    headline = results["BATMM"]
+    return {**{k: v for k, v in headline.items() if not isinstance(v, list)}, "confusion": headline["confusion"],
+            "baselines": {name: {"f1_macro": r["f1_macro"], "roc_auc": r.get("roc_auc")} for name, r in results.items()},
+            "explanation": trainer.explanation, "train_seconds": time.perf_counter() - started,
+            "n_stars": int(len(labels)), "n_bhb": int(np.sum(labels)), "device": str(trainer.device)}
+
+
+class BHBScorer:
+    """A saved BATMM ready to score: spectra (n, 3522), images (n, 5, 64, 64) → P(BHB) (n,)."""
+
+    def __init__(self, artifact: str | Path, device: str = "auto"):
+        self.device = choose_device(device)
+        self.model, state = load_model(artifact, device="cpu")
+        self.model.to(self.device)
+        self.image_scale = torch.as_tensor(state["image_scale"], dtype=torch.float32, device=self.device)
+
+    @torch.no_grad()
+    def score(self, spectra: np.ndarray, images: np.ndarray, batch: int = 256) -> np.ndarray:
+        out = []
+        for start in range(0, len(spectra), batch):
+            spectrum = torch.as_tensor(np.asarray(spectra[start : start + batch], np.float32), device=self.device)
+            image = torch.as_tensor(np.asarray(images[start : start + batch], np.float32), device=self.device)
+            image = torch.asinh(image / self.image_scale[None, :, None, None])
+            logits = self.model(spectrum, image)["logits"]
+            out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+

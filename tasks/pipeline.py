@@ -1,0 +1,72 @@
+"""The retrain chain and the admin's one-step operations.
+
+    retrain(kind, config) = train → fill (or score) → latent map → activate-if-the-gate-passes
+
+``start_retrain`` validates the config *before* anything is queued (so a form or the API can
+show the error), creates the version, and sends the chain once the transaction commits.
+"""
+from __future__ import annotations
+
+from celery import chain, shared_task
+from django.db import transaction
+
+from catalog import services
+from catalog.models import ModelVersion
+from tasks.outputs import build_latent_map, fill_embeddings, score_bhb
+from tasks.training import train_bhb, train_disentangler
+
+Kind = ModelVersion.Kind
+
+
+def retrain_chain(version: ModelVersion):
+    if version.kind == Kind.DISENTANGLER:
+        steps = [train_disentangler.si(version.pk), fill_embeddings.si(version.pk), build_latent_map.si(version.pk)]
+    else:
+        steps = [train_bhb.si(version.pk), score_bhb.si(version.pk)]
+    return chain(*steps, activate_if_better.si(version.pk))
+
+
+def start_retrain(*, kind: str, config: dict | None, created_by=None, parent: ModelVersion | None = None) -> ModelVersion:
+    """Create a version (ConfigError on a bad config) and queue its chain after commit."""
+    version = services.model_version_create(kind=kind, config=config, created_by=created_by, parent=parent)
+
+    def send():
+        result = retrain_chain(version).apply_async()
+        # the chain's first task is the training: its id is what an admin revokes
+        first = result
+        while first.parent is not None:
+            first = first.parent
+        services.run_attach_task(version=version, task_id=first.id)
+
+    transaction.on_commit(send)
+    return version
+
+
+@shared_task(name="tasks.pipeline.retrain")
+def retrain(kind: str, config: dict | None = None, parent_id: int | None = None) -> dict:
+    """Start a retrain from a task (e.g. a periodic schedule); same as :func:`start_retrain`."""
+    parent = ModelVersion.objects.filter(pk=parent_id).first() if parent_id else None
+    version = start_retrain(kind=kind, config=config, parent=parent)
+    return {"version": version.pk}
+
+
+@shared_task(name="tasks.pipeline.activate_if_better")
+def activate_if_better(version_id: int) -> dict:
+    """The chain's last step: activate when the config's gate passes, else leave it ready."""
+    version = ModelVersion.objects.get(pk=version_id)
+    if version.state == ModelVersion.State.ACTIVE:
+        return {"version": version_id, "activated": True, "reason": "already active"}
+    if version.state != ModelVersion.State.READY:
+        return {"version": version_id, "activated": False, "reason": f"version is {version.state}"}
+    go, reason = services.activation_decision(version=version)
+    if go:
+        services.activate(version=version)
+    services.run_note(version=version, message=("activated: " if go else "not activated: ") + reason)
+    return {"version": version_id, "activated": go, "reason": reason}
+
+
+@shared_task(name="tasks.pipeline.activate")
+def activate(version_id: int) -> dict:
+    """Activate a ready version (the admin action runs the same service synchronously)."""
+    version = services.activate(version=ModelVersion.objects.get(pk=version_id))
+    return {"version": version.pk, "state": version.state}
