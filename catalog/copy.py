@@ -102,8 +102,8 @@ def reserve_ids(cursor, table: str, count: int) -> np.ndarray:
 
 
 _DECODERS = {
-    "int8": lambda b: struct.unpack("!q", b)[0],
-    "int4": lambda b: struct.unpack("!i", b)[0],
+    "int8": lambda b: int.from_bytes(b, "big", signed=True),  # any integer width (int2/int4/int8)
+    "int4": lambda b: int.from_bytes(b, "big", signed=True),
     "float8": lambda b: struct.unpack("!d", b)[0],
     "float4": lambda b: struct.unpack("!f", b)[0],
     "bool": lambda b: b == b"\x01",

@@ -49,6 +49,8 @@ def embedding_index_build(*, version: ModelVersion) -> None:
     are in. CONCURRENTLY, so fills and searches of other versions go on; an invalid leftover of an
     interrupted build is dropped and rebuilt."""
     name = version.index_name
+    # CONCURRENTLY cannot run inside a transaction; inside one (a caller's atomic block) build it plainly.
+    concurrently = "" if connection.in_atomic_block else "CONCURRENTLY "
     with connection.cursor() as cursor:
         cursor.execute("SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = %s",
                        [name])
@@ -56,12 +58,15 @@ def embedding_index_build(*, version: ModelVersion) -> None:
         if row and row[0]:
             return
         if row:
-            cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-        cursor.execute(f"CREATE INDEX CONCURRENTLY {name} ON catalog_embedding USING hnsw (vector vector_l2_ops) "
+            cursor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
+        if not concurrently:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks would block CREATE INDEX
+        cursor.execute(f"CREATE INDEX {concurrently}{name} ON catalog_embedding USING hnsw (vector vector_l2_ops) "
                        f"WITH (m = 24, ef_construction = 128) WHERE model_version_id = {int(version.pk)}")
         cursor.execute("ANALYZE catalog_embedding")
 
 
 def embedding_index_drop(*, version: ModelVersion) -> None:
+    concurrently = "" if connection.in_atomic_block else "CONCURRENTLY "
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {version.index_name}")
+        cursor.execute(f"DROP INDEX {concurrently}IF EXISTS {version.index_name}")

@@ -1,0 +1,47 @@
+"""Training configs are validated with errors that name the setting."""
+import pytest
+
+from catalog import services
+from catalog.model_config import ConfigError, normalise
+from tests.factories import TOY_TRAINING, toy_grid
+
+
+def test_defaults_fill_in():
+    config = normalise("disentangler", {})
+    assert config["conditional"] == ["teff", "logg"] and config["training"] == {}
+    assert config["activation"] == {"mode": "if_better", "metric": "twin_recall_at_10", "tolerance": 0.0}
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"epochs": 3}, "unknown setting(s) in config: epochs"),
+    ({"training": {"epoch": 3}}, "unknown setting(s) in training: epoch"),
+    ({"selection": {"teff_min": 3}}, "unknown setting(s) in selection: teff_min"),
+    ({"selection": {"teff": [5000, 4000]}}, "selection.teff: min 5000 is above max 4000"),
+    ({"conditional": ["teff", "mass"]}, "conditional must be distinct names"),
+    ({"training": {"variant": "XYZ"}}, "training: variant must be one of"),
+    ({"activation": {"metric": "accuracy"}}, "activation.metric must be one of"),
+    ({"activation": {"mode": "sometimes"}}, "activation.mode must be one of"),
+])
+def test_bad_disentangler_configs(config, message):
+    with pytest.raises(ConfigError) as error:
+        normalise("disentangler", config)
+    assert message in str(error.value)
+
+
+def test_bad_bhb_configs():
+    with pytest.raises(ConfigError, match="unknown setting.*in model: depth"):
+        normalise("bhb", {"model": {"depth": 3}})
+    with pytest.raises(ConfigError, match="unknown model kind"):
+        normalise("gan", {})
+
+
+@pytest.mark.django_db
+def test_empty_selection_is_refused_before_anything_is_queued():
+    toy_grid(n_groups=1, per_group=4)
+    with pytest.raises(ConfigError, match="matches no apogee spectrum"):
+        services.model_version_create(kind="disentangler", config={"selection": {"teff": [9000, 9500]}})
+    with pytest.raises(ConfigError, match="no survey 'gaia_rvs'"):
+        services.model_version_create(kind="disentangler", config={"survey": "gaia_rvs"})
+    with pytest.raises(ConfigError, match="no star has an SDSS spectrum"):
+        services.model_version_create(kind="bhb", config={})
+    assert services.model_version_create(kind="disentangler", config={"training": TOY_TRAINING}).state == "queued"
