@@ -149,6 +149,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# BokehJS from the installed bokeh package, so the JS always matches the Python version.
+from bokeh.util.paths import bokehjs_path  # noqa: E402
+
+STATICFILES_DIRS = [("bokeh", str(bokehjs_path()))]
 MEDIA_ROOT = VAR_DIR / "media"
 ARTIFACT_ROOT = Path(envstr("DOPPEL_ARTIFACTS", str(VAR_DIR / "artifacts")))
 # Reference data (label catalogues, the Cannon continuum pixels), read at run time, never copied.

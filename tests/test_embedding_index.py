@@ -3,6 +3,7 @@ import pytest
 from django.db import connection
 from pgvector.django import L2Distance
 
+from catalog import services
 from catalog.models import Embedding
 from tests.factories import ModelVersionFactory, StarFactory, SurveyFactory
 
@@ -30,22 +31,28 @@ def _fill(n: int = 5000):
                FROM catalog_spectrum s WHERE s.star_id = %s""",
             [version.pk, star.pk],
         )
-        cursor.execute("ANALYZE catalog_embedding")
+    services.embedding_index_build(version=version)
     return version
 
 
-def test_knn_query_uses_hnsw_index():
-    _fill()
+def test_knn_query_uses_the_versions_hnsw_index():
+    version = _fill()
+    other = ModelVersionFactory()  # another version's rows are outside the partial index
     target = Embedding.objects.order_by("id").first()
-    query = Embedding.objects.order_by(L2Distance("vector", target.vector))[:10]
+    query = Embedding.objects.filter(model_version=version).order_by(L2Distance("vector", target.vector))[:10]
     plan = query.explain()
-    assert "Index Scan using embedding_vector_hnsw" in plan, plan
+    assert f"Index Scan using {version.index_name}" in plan, plan
     assert list(query)[0].pk == target.pk  # a vector is its own nearest neighbour
+    assert version.index_name not in Embedding.objects.filter(model_version=other).order_by(
+        L2Distance("vector", target.vector))[:10].explain()
 
 
-def test_index_is_hnsw_with_l2_operator_class():
+def test_index_is_partial_hnsw_with_l2_operator_class():
+    version = _fill(50)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'embedding_vector_hnsw'")
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [version.index_name])
         definition = cursor.fetchone()[0]
-    assert "USING hnsw" in definition
-    assert "vector_l2_ops" in definition
+    assert "USING hnsw" in definition and "vector_l2_ops" in definition
+    assert "m='24'" in definition and "ef_construction='128'" in definition
+    assert f"WHERE (model_version_id = {version.pk})" in definition
+    services.embedding_index_build(version=version)  # a second build is a no-op

@@ -1,0 +1,3 @@
+"""Bokeh figure builders. Each returns a ``json_item`` dict, mounted in the page with
+``Bokeh.embed.embed_item`` (BokehJS is served from the installed bokeh package, same version)."""
+from portal.plots.training import loss_curves_item  # noqa: F401
