@@ -16,7 +16,7 @@ export PYTHONUNBUFFERED := 1
 WORKER_PID := $(DOPPEL_VAR)/worker.pid
 WEB_PID    := $(DOPPEL_VAR)/web.pid
 
-.PHONY: help install install-test services migrate admin worker worker-bg web demo demo-data stop test clean
+.PHONY: help install install-test services migrate admin worker worker-bg web demo demo-data demo-train stop test clean
 
 help:
 	@sed -n '2,5p' Makefile
@@ -66,7 +66,10 @@ web: migrate
 demo-data: migrate
 	$(PY) manage.py demo_build
 
-demo: admin worker-bg demo-data
+demo-train: worker-bg demo-data
+	$(PY) manage.py demo_train
+
+demo: admin worker-bg demo-data demo-train
 	@$(PY) manage.py create_admin
 	@$(MAKE) --no-print-directory web
 

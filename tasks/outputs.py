@@ -9,6 +9,8 @@ transaction) and skip ranges that are already complete.
 from __future__ import annotations
 
 import functools
+import queue
+import threading
 import time
 
 import numpy as np
@@ -62,11 +64,45 @@ def fill_embeddings(self, version_id: int) -> dict:
     return _dispatch(self, version, selectors.embeddable_ranges(version.config, settings.FILL_CHUNK), fill_embeddings_chunk)
 
 
+def _read_ahead(batches, depth: int = 2):
+    """Iterate ``batches`` in a background thread, ``depth`` batches ahead: reading the next
+    spectra from PostgreSQL overlaps with encoding and writing the current ones (torch and the
+    socket both release the GIL). The thread uses, then closes, its own database connection."""
+    from django.db import connection, connections
+
+    if connection.in_atomic_block:  # another connection could not see this transaction's rows
+        yield from batches
+        return
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    end = object()
+
+    def produce():
+        try:
+            for item in batches:
+                buffer.put(item)
+            buffer.put(end)
+        except BaseException as error:  # handed to the consumer, raised there
+            buffer.put(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    while True:
+        item = buffer.get()
+        if item is end:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    thread.join()
+
+
 def encode_range(version: ModelVersion, lo: int, hi: int, batch: int = 4096) -> int:
     """Encode and write the embeddable spectra with id in [lo, hi]; returns how many."""
     trainer = _disentangler(version.artifact)
     written, next_lo = 0, lo
-    for ids, flux, parameters in selectors.embeddable_spectra(version.config, lo, hi, batch=batch):
+    for ids, flux, parameters in _read_ahead(selectors.embeddable_spectra(version.config, lo, hi, batch=batch)):
         latents = trainer.encode(flux, parameters, batch_size=batch)
         batch_hi = hi if len(ids) < batch else int(ids[-1])
         written += services.embeddings_write(version=version, lo=next_lo, hi=batch_hi, spectrum_ids=ids, latents=latents)
