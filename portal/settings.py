@@ -16,6 +16,9 @@
 | DOPPEL_BROKER_VISIBILITY_S | training timeout + 3600               | seconds before a lost worker's task returns |
 | DOPPEL_FILL_CHUNK      | 25000                                     | spectra per embedding-fill / scoring task |
 | DOPPEL_TORCH_THREADS   | 0 (torch's default)                       | intra-op threads per worker process       |
+| DOPPEL_TWIN_EF_SEARCH  | 200                                       | HNSW ef_search of twin queries            |
+| DOPPEL_API_ANON_RATE   | 120/minute                                | DRF throttle, anonymous clients           |
+| DOPPEL_API_USER_RATE   | 1200/minute                               | DRF throttle, signed-in clients           |
 
 Production sets DATABASE_URL, CELERY_BROKER_URL, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS and
 leaves DJANGO_DEBUG unset; ``manage.py check --deploy`` is then clean. A local, plain-HTTP run (the
@@ -65,6 +68,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "catalog",
     "portal",
 ]
@@ -177,10 +181,26 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.BoundedPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": envstr("DOPPEL_API_ANON_RATE", "120/minute"),
+        "user": envstr("DOPPEL_API_USER_RATE", "1200/minute"),
+    },
+    "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Doppel API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Doppel API",
+    "DESCRIPTION": "Stars, spectra (with units), chemical twins, BHB candidates and model versions.",
+    "VERSION": "0.2.0",
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from drf-spectacular-sidecar: no CDN needed
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --------------------------------------------------------------------------- security
 

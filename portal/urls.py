@@ -1,13 +1,24 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from portal import views
+from portal import views, vo
+from portal.web import views as web
 
 admin.site.site_header = "Doppel administration"
 admin.site.site_title = "Doppel admin"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", web.home, name="home"),
+    path("stars/<int:star_id>/", web.star_detail, name="star"),
+    path("stars/<int:star_id>/twins/", web.star_twins, name="star-twins"),
+    path("stars/<int:star_id>/spectrum.png", web.spectrum_thumbnail, name="spectrum-png"),
+    path("stars/<int:star_id>/cutout.png", web.cutout_thumbnail, name="cutout-png"),
+    path("twins/upload/", web.twins_upload, name="twins-upload-page"),
+    path("latent-map/", web.latent_map, name="latent-map"),
+    path("bhb/", web.bhb_candidates, name="bhb-candidates"),
+    path("models/", web.models, name="models"),
+    path("vo/scs", vo.cone_search, name="vo-scs"),
+    path("api/", include("portal.api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -103,7 +103,7 @@ def encode_range(version: ModelVersion, lo: int, hi: int, batch: int = 4096) -> 
     trainer = _disentangler(version.artifact)
     written, next_lo = 0, lo
     for ids, flux, parameters in _read_ahead(selectors.embeddable_spectra(version.config, lo, hi, batch=batch)):
-        latents = trainer.encode(flux, parameters, batch_size=batch)
+        latents = trainer.encode_raw(flux, parameters, batch_size=batch)
         batch_hi = hi if len(ids) < batch else int(ids[-1])
         written += services.embeddings_write(version=version, lo=next_lo, hi=batch_hi, spectrum_ids=ids, latents=latents)
         next_lo = batch_hi + 1

@@ -82,3 +82,31 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"reference data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def build_active_disentangler(**grid):
+    """Train (in-process, 3 epochs), fill, index, map and activate a toy disentangler; returns
+    (version, spectra). Works inside a test transaction (no worker, no read-ahead thread)."""
+    from catalog import selectors, services
+    from tasks.outputs import build_latent_map, encode_range, finish_outputs
+    from tasks.training import train_disentangler
+    from tests.factories import TOY_TRAINING, toy_grid
+
+    spectra = toy_grid(**grid)
+    version = services.model_version_create(kind="disentangler", config={
+        "training": TOY_TRAINING, "evaluation": {"map_sample": 60}, "activation": {"mode": "always"}})
+    train_disentangler.apply(args=[version.pk]).get()
+    version.refresh_from_db()
+    for lo, hi in selectors.embeddable_ranges(version.config, 10_000):
+        encode_range(version, lo, hi)
+    finish_outputs.apply(args=[version.pk]).get()
+    version.refresh_from_db()
+    services.activate(version=version)
+    build_latent_map.apply(args=[version.pk]).get()
+    version.refresh_from_db()
+    return version, spectra
+
+
+@pytest.fixture
+def active_disentangler(db):
+    return build_active_disentangler()

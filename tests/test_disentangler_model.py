@@ -164,3 +164,15 @@ def test_binning_and_joint_bins():
     assert joint.transform(np.array([[1, 1], [0, 0]])).tolist() == [1, JointBins.IGNORE]
     scaler = Standardiser.fit(np.array([[1.0], [3.0]]))
     assert scaler.inverse(scaler.transform(np.array([[2.0]])))[0, 0] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("standardise_latent", [False, True])
+def test_raw_input_encoder_matches_encode(standardise_latent):
+    """The fill's fused encoder (standardisation folded into the first layer) gives the same z."""
+    flux, params, _ = toy_grid()
+    trainer = DisentanglerTrainer(config(standardise_latent=standardise_latent), flux, params)
+    trainer.fit()
+    expected = trainer.encode(flux, params)
+    fused = trainer.encode_raw(flux, params, batch_size=37)
+    np.testing.assert_allclose(fused, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    assert not np.allclose(trainer.encode_raw(flux, params[::-1].copy()), expected, atol=1e-3)  # parameters matter

@@ -122,27 +122,24 @@ def embeddable_spectra(config: dict, lo: int, hi: int, batch: int = 4096) -> Ite
     n_conditional = len(config["conditional"])
     last = lo - 1
     while True:
-        ids = np.empty(batch, np.int64)
-        flux = np.empty((batch, survey.n_pixels), np.float32)
-        parameters = np.empty((batch, n_conditional), np.float32)
-        count = 0
+        ids, parameters, fluxes = [], [], []
 
         def on_row(row):
-            nonlocal count
-            ids[count] = row[0]
-            parameters[count] = row[1 : 1 + n_conditional]
-            flux[count] = np.frombuffer(row[-1], dtype="<f4")
-            count += 1
+            ids.append(row[0])
+            parameters.append(row[1 : 1 + n_conditional])
+            fluxes.append(row[-1])
 
         with connection.cursor() as cursor:
             query = cursor.mogrify(f"SELECT s.id, {columns}, s.flux {sql} AND s.id > %s AND s.id <= %s ORDER BY s.id LIMIT %s",
                                    params + [last, hi, batch]).decode()
             read_rows(cursor, query, ["int8"] + ["float8"] * n_conditional + ["bytea"], on_row)
-        if count == 0:
+        if not ids:
             return
-        yield ids[:count], flux[:count], parameters[:count]
-        last = int(ids[count - 1])
-        if count < batch:
+        # one copy of the whole batch, no per-row numpy work
+        flux = np.frombuffer(bytearray().join(fluxes), dtype="<f4").reshape(len(ids), survey.n_pixels)
+        yield np.asarray(ids, np.int64), flux, np.asarray(parameters, np.float32)
+        last = ids[-1]
+        if len(ids) < batch:
             return
 
 

@@ -1,0 +1,161 @@
+"""The one place the portal reaches a model: encode a spectrum, reconstruct it, or generate it at
+other parameters with the *active* disentangler (DESIGN §2: portal never calls torch directly).
+
+Artifacts are loaded once per process (CPU) and kept while their version stays the same.
+"""
+from __future__ import annotations
+
+import functools
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from catalog.ingest.detect import read_any
+from catalog.ingest.records import BadInput, LabelRecord, SpectrumRecord
+from catalog.models import Labels, ModelVersion, Spectrum, Star
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+UPLOAD_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz")
+
+
+class InferenceError(ValueError):
+    """Cannot encode or generate; the message is for the user."""
+
+
+@functools.lru_cache(maxsize=2)
+def _trainer(artifact: str):
+    from ml.disentangle import DisentanglerTrainer
+
+    return DisentanglerTrainer.load(artifact, device="cpu")
+
+
+def active_disentangler() -> tuple[ModelVersion, object]:
+    version = ModelVersion.objects.filter(kind=ModelVersion.Kind.DISENTANGLER, state=ModelVersion.State.ACTIVE).first()
+    if version is None or not version.artifact or not Path(version.artifact).exists():
+        raise InferenceError("no disentangler is active (or its artifact is missing): train and activate one first")
+    return version, _trainer(version.artifact)
+
+
+def _conditional(version: ModelVersion) -> list[str]:
+    return list(version.config.get("conditional", ["teff", "logg"]))
+
+
+def star_parameters(star: Star, version: ModelVersion) -> dict[str, float] | None:
+    """The conditional parameters of ``star`` from the version's label source (None if missing)."""
+    labels = Labels.objects.filter(star=star, source=version.config.get("label_source", "grid")).first()
+    if labels is None:
+        return None
+    values = {name: getattr(labels, name) for name in _conditional(version)}
+    return None if any(v is None for v in values.values()) else values
+
+
+def _star_spectrum(star: Star, version: ModelVersion) -> Spectrum:
+    spectrum = star.spectra.filter(survey__code=version.config.get("survey")).order_by("pk").first()
+    if spectrum is None:
+        raise InferenceError(f"{star.designation} has no {version.config.get('survey')} spectrum, "
+                             "the survey the active model was trained on")
+    return spectrum
+
+
+@dataclass
+class Generated:
+    wavelength: np.ndarray  # (P,) Å
+    flux: np.ndarray  # (P,) normalised flux
+    parameters: dict[str, float]
+    outside_training_range: bool
+    training_range: dict[str, tuple[float, float]]
+    version_id: int
+
+
+def reconstruct(star: Star) -> Generated:
+    """D(E(x, cp), cp): the model's reconstruction of the star's spectrum at its own parameters."""
+    version, _ = active_disentangler()
+    parameters = star_parameters(star, version)
+    if parameters is None:
+        raise InferenceError(f"{star.designation} has no {version.config.get('label_source')!r} "
+                             f"{'/'.join(_conditional(version))} to condition on")
+    return generate_at(star, parameters)
+
+
+def generate_at(star: Star, parameters: dict[str, float]) -> Generated:
+    """The star's spectrum as the decoder draws it at other conditional parameters (its chemistry,
+    z, kept). Parameters missing from ``parameters`` keep the star's own values."""
+    version, trainer = active_disentangler()
+    own = star_parameters(star, version)
+    if own is None:
+        raise InferenceError(f"{star.designation} has no labels to encode it with")
+    spectrum = _star_spectrum(star, version)
+    names = _conditional(version)
+    wanted = {name: float(parameters.get(name, own[name])) for name in names}
+    if not all(np.isfinite(v) for v in wanted.values()):
+        raise InferenceError("parameters must be finite numbers")
+    z = trainer.encode(spectrum.flux_array[None, :], np.array([[own[n] for n in names]], np.float32))
+    target = np.array([[wanted[n] for n in names]], np.float32)
+    flux = trainer.generate(z, target)[0]
+    outside = bool(trainer.outside_training_range(target)[0])
+    ranges = {name: tuple(float(v) for v in trainer.preprocessing.parameter_range[name]) for name in names}
+    return Generated(wavelength=spectrum.survey.wavelength_array, flux=flux, parameters=wanted,
+                     outside_training_range=outside, training_range=ranges, version_id=version.pk)
+
+
+@dataclass
+class UploadedSpectrum:
+    flux: np.ndarray  # (P,) on the active model's survey grid
+    survey: str
+    parameters: dict[str, float]  # from the file when it carries them (else empty)
+    name: str
+
+
+def read_upload(uploaded, *, survey: str) -> UploadedSpectrum:
+    """The first ``survey`` spectrum in an uploaded FITS file (any supported format).
+    Raises BadInput with the reason (size, format, survey, grid)."""
+    name = Path(getattr(uploaded, "name", "upload.fits")).name
+    size = getattr(uploaded, "size", None)
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise BadInput(f"{name}: {size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB limit")
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise BadInput(f"{name}: upload a FITS file ({', '.join(UPLOAD_SUFFIXES)})")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        with open(path, "wb") as handle:
+            for chunk in (uploaded.chunks() if hasattr(uploaded, "chunks") else [uploaded.read()]):
+                handle.write(chunk)
+        with open(path, "rb") as handle:
+            if handle.read(9) != b"SIMPLE  =" and not name.lower().endswith(".gz"):
+                raise BadInput(f"{name}: not a FITS file (no SIMPLE card)")
+        try:
+            records = list(read_any(path))
+        except BadInput as error:
+            raise BadInput(f"{name}: {error}") from None
+        except Exception as error:  # astropy's many ways to say "corrupt"
+            raise BadInput(f"{name}: could not be read as FITS ({type(error).__name__}: {error})") from None
+    spectra = [r for r in records if isinstance(r, SpectrumRecord)]
+    if not spectra:
+        raise BadInput(f"{name}: no spectrum found in the file")
+    matching = [r for r in spectra if r.survey == survey]
+    if not matching:
+        raise BadInput(f"{name}: holds a {spectra[0].survey} spectrum; the active model encodes {survey} spectra")
+    labels = next((r for r in records if isinstance(r, LabelRecord)), None)
+    parameters = {k: float(v) for k, v in (labels.values if labels else {}).items()
+                  if v is not None and k in ("teff", "logg", "fe_h", "alpha_fe")}
+    return UploadedSpectrum(flux=matching[0].flux.astype(np.float32), survey=survey, parameters=parameters, name=name)
+
+
+def encode_flux(flux: np.ndarray, parameters: dict[str, float]) -> tuple[ModelVersion, np.ndarray]:
+    """Latent (25,) of a spectrum on the active model's grid at the given conditional parameters."""
+    version, trainer = active_disentangler()
+    names = _conditional(version)
+    n_pixels = len(trainer.preprocessing.flux.mean)
+    flux = np.asarray(flux, np.float32).reshape(-1)
+    if flux.shape != (n_pixels,):
+        raise InferenceError(f"the spectrum has {flux.size} pixels; the active model's {version.config.get('survey')} "
+                             f"grid has {n_pixels}")
+    if not np.isfinite(flux).all():
+        raise InferenceError("the spectrum has NaN or infinite flux values")
+    missing = [n for n in names if parameters.get(n) is None]
+    if missing:
+        raise InferenceError(f"the active model needs {', '.join(missing)} to encode a spectrum")
+    cp = np.array([[float(parameters[n]) for n in names]], np.float32)
+    return version, trainer.encode(flux[None, :], cp)[0]

@@ -1,0 +1,186 @@
+"""Reads about stars: search (identifier, cone, parameter ranges), one star's record, its arrays,
+and BHB candidates. Angles in degrees (ICRS); Teff in K; logg and abundances in dex."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import F, Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.expressions import RawSQL
+
+from catalog.models import BHBScore, Image, Labels, ModelVersion, Spectrum, Star
+
+# Which label source describes a star when it has several (first wins).
+LABEL_PREFERENCE = ("aspcap", "grid", "synthetic")
+SORTABLE = {"designation", "ra", "dec", "teff", "logg", "fe_h", "alpha_fe", "bhb_score", "distance"}
+LABEL_FIELDS = ("teff", "logg", "fe_h", "alpha_fe")
+
+
+class StarQueryError(ValueError):
+    """A search that cannot run; the message names the parameter."""
+
+
+@dataclass
+class StarQuery:
+    text: str = ""  # designation, APOGEE id, Gaia source_id or SDSS plate-mjd-fiber (prefix match on designation)
+    ra: float | None = None
+    dec: float | None = None
+    radius: float | None = None  # deg
+    teff: tuple[float | None, float | None] = (None, None)
+    logg: tuple[float | None, float | None] = (None, None)
+    fe_h: tuple[float | None, float | None] = (None, None)
+    survey: str = ""
+    order: str = "designation"  # a SORTABLE name, "-" for descending
+
+    def validate(self) -> "StarQuery":
+        cone = (self.ra, self.dec, self.radius)
+        if any(v is not None for v in cone) and not all(v is not None for v in cone):
+            raise StarQueryError("a cone search needs ra, dec and radius together")
+        if self.ra is not None:
+            if not (0.0 <= self.ra < 360.0):
+                raise StarQueryError(f"ra must be in [0, 360) deg, not {self.ra}")
+            if not (-90.0 <= self.dec <= 90.0):
+                raise StarQueryError(f"dec must be in [-90, 90] deg, not {self.dec}")
+            if not (0.0 < self.radius <= 10.0):
+                raise StarQueryError(f"radius must be in (0, 10] deg, not {self.radius}")
+        for name in ("teff", "logg", "fe_h"):
+            low, high = getattr(self, name)
+            if low is not None and high is not None and low > high:
+                raise StarQueryError(f"{name}: the minimum {low} is above the maximum {high}")
+        if self.order.lstrip("-") not in SORTABLE or (self.order.lstrip("-") == "distance" and self.ra is None):
+            raise StarQueryError(f"cannot sort by {self.order!r}; use one of {', '.join(sorted(SORTABLE))}")
+        return self
+
+
+def _label(field: str) -> Subquery:
+    preference = Case(*[When(source=source, then=Value(k)) for k, source in enumerate(LABEL_PREFERENCE)],
+                      default=Value(len(LABEL_PREFERENCE)), output_field=IntegerField())
+    return Subquery(Labels.objects.filter(star=OuterRef("pk")).annotate(rank=preference)
+                    .order_by("rank", "source").values(field)[:1])
+
+
+def with_parameters(stars: QuerySet) -> QuerySet:
+    """Annotate teff, logg, fe_h, alpha_fe (preferred label source) and the active BHB score."""
+    active_bhb = ModelVersion.objects.filter(kind=ModelVersion.Kind.BHB, state=ModelVersion.State.ACTIVE).values("pk")[:1]
+    return stars.annotate(
+        **{name: _label(name) for name in LABEL_FIELDS},
+        bhb_score=Subquery(BHBScore.objects.filter(star=OuterRef("pk"), model_version=Subquery(active_bhb)).values("score")[:1]),
+    )
+
+
+def angular_distance_sql(ra: float, dec: float) -> RawSQL:
+    """Great-circle distance (deg) from (ra, dec) to each star, haversine form (exact at small angles)."""
+    return RawSQL(
+        "degrees(2 * asin(least(1, sqrt(power(sin(radians(catalog_star.dec - %s) / 2), 2) + "
+        "cos(radians(%s)) * cos(radians(catalog_star.dec)) * power(sin(radians(catalog_star.ra - %s) / 2), 2)))))",
+        (dec, dec, ra))
+
+
+def cone_filter(ra: float, dec: float, radius: float) -> Q:
+    """A box that the index on (dec, ra) can use; the exact distance is applied on top."""
+    q = Q(dec__gte=dec - radius, dec__lte=dec + radius)
+    if abs(dec) + radius < 89.0:
+        half_width = radius / math.cos(math.radians(abs(dec) + radius))
+        low, high = ra - half_width, ra + half_width
+        if low >= 0 and high < 360:
+            q &= Q(ra__gte=low, ra__lte=high)
+        else:  # wraps through ra = 0
+            q &= Q(ra__gte=low % 360) | Q(ra__lte=high % 360)
+    return q
+
+
+def stars_search(query: StarQuery) -> QuerySet:
+    """Stars matching the query, annotated with parameters (and ``distance`` for a cone)."""
+    query.validate()
+    stars = with_parameters(Star.objects.all())
+    text = query.text.strip()
+    if text:
+        match = Q(designation__istartswith=text) | Q(apogee_id__iexact=text)
+        if text.isdigit():
+            match |= Q(gaia_source_id=int(text))
+        parts = text.replace("/", "-").split("-")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            match |= Q(sdss_plate=int(parts[0]), sdss_mjd=int(parts[1]), sdss_fiber=int(parts[2]))
+        stars = stars.filter(match)
+    if query.ra is not None:
+        stars = stars.filter(cone_filter(query.ra, query.dec, query.radius)).annotate(
+            distance=angular_distance_sql(query.ra, query.dec)).filter(distance__lte=query.radius)
+    for name in ("teff", "logg", "fe_h"):
+        low, high = getattr(query, name)
+        if low is not None:
+            stars = stars.filter(**{f"{name}__gte": low})
+        if high is not None:
+            stars = stars.filter(**{f"{name}__lte": high})
+    if query.survey:
+        stars = stars.filter(spectra__survey__code=query.survey).distinct()
+    field = query.order.lstrip("-")
+    descending = query.order.startswith("-")
+    ordering = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+    return stars.order_by(ordering, "pk")
+
+
+def star_detail(star_id: int) -> Star | None:
+    return with_parameters(Star.objects.filter(pk=star_id)).first()
+
+
+def star_by_designation(designation: str) -> Star | None:
+    return with_parameters(Star.objects.filter(designation=designation)).first()
+
+
+def star_labels(star: Star) -> list[Labels]:
+    return list(star.labels.order_by("source"))
+
+
+def star_spectra(star: Star) -> list[Spectrum]:
+    return list(star.spectra.select_related("survey").order_by("survey__code", "pk"))
+
+
+def star_images(star: Star) -> list[Image]:
+    return list(star.images.order_by("pk"))
+
+
+def spectrum_arrays(spectrum: Spectrum) -> dict:
+    """{wavelength (Å), flux, error (or None), unit} as float32 arrays of one length."""
+    wavelength = spectrum.survey.wavelength_array
+    return {"wavelength": wavelength, "flux": spectrum.flux_array,
+            "error": spectrum.error_array, "unit": spectrum.survey.flux_unit, "survey": spectrum.survey.code}
+
+
+def bhb_candidates(*, threshold: float = 0.5, version: ModelVersion | None = None) -> QuerySet:
+    """Stars scored by the active (or given) BHB model with score ≥ threshold, best first."""
+    version = version or ModelVersion.objects.filter(kind=ModelVersion.Kind.BHB, state=ModelVersion.State.ACTIVE).first()
+    if version is None:
+        return BHBScore.objects.none()
+    return (BHBScore.objects.filter(model_version=version, score__gte=threshold).select_related("star")
+            .order_by("-score", "star_id"))
+
+
+def star_bhb_score(star: Star) -> float | None:
+    score = BHBScore.objects.filter(star=star, model_version__kind=ModelVersion.Kind.BHB,
+                                    model_version__state=ModelVersion.State.ACTIVE).values_list("score", flat=True).first()
+    return None if score is None else float(score)
+
+
+
+def balmer_measurements(star: Star) -> dict | None:
+    """D0.2 and fm (Hδ), c and b (Hγ) of the star's SDSS spectrum (Xue et al. 2008), or None."""
+    from ml.balmer import measure
+
+    spectrum = star.spectra.filter(survey__code="sdss").select_related("survey").order_by("pk").first()
+    if spectrum is None:
+        return None
+    try:
+        return measure(spectrum.survey.wavelength_array, spectrum.flux_array, spectrum.error_array).as_dict()
+    except (ValueError, RuntimeError):
+        return None
+
+
+def map_points(spectrum_ids: list[int], parameter: str) -> dict:
+    """For a latent map: star ids, designations and one parameter (preferred labels) per spectrum."""
+    if parameter not in LABEL_FIELDS:
+        raise StarQueryError(f"colour by one of {', '.join(LABEL_FIELDS)}")
+    rows = dict((row[0], row[1:]) for row in with_parameters(Star.objects.filter(spectra__id__in=spectrum_ids))
+                .values_list("spectra__id", "pk", "designation", parameter))
+    ordered = [rows.get(i, (None, "", None)) for i in spectrum_ids]
+    return {"star_ids": [r[0] for r in ordered], "designations": [r[1] for r in ordered], "values": [r[2] for r in ordered]}

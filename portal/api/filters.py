@@ -1,0 +1,77 @@
+"""Query parameters → catalog queries, with a 400 for anything unknown or malformed."""
+from __future__ import annotations
+
+from rest_framework.exceptions import ValidationError
+
+from catalog.selectors import StarQuery, TwinFilters
+from portal.coordinates import CoordinateError, parse_angle, parse_position
+
+PAGING = {"limit", "offset", "format"}
+STAR_PARAMETERS = {"q", "ra", "dec", "radius", "teff_min", "teff_max", "logg_min", "logg_max", "fe_h_min", "fe_h_max",
+                   "survey", "ordering"}
+TWIN_PARAMETERS = {"k", "teff_min", "teff_max", "logg_min", "logg_max", "survey", "exclude_same_group", "include_self"}
+
+
+def reject_unknown(params, allowed: set[str]) -> None:
+    unknown = sorted(set(params) - allowed - PAGING)
+    if unknown:
+        raise ValidationError({"unknown_parameters": unknown, "allowed": sorted(allowed)})
+
+
+def _number(params, name: str) -> float | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValidationError({name: f"not a number: {value!r}"}) from None
+
+
+def _flag(params, name: str) -> bool:
+    value = str(params.get(name, "")).lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ValidationError({name: f"use true or false, not {value!r}"})
+    return value in ("1", "true", "yes", "on")
+
+
+def star_query(params) -> StarQuery:
+    reject_unknown(params, STAR_PARAMETERS)
+    ra = dec = radius = None
+    if any(params.get(k) for k in ("ra", "dec", "radius")):
+        try:
+            ra, dec = parse_position(params.get("ra", ""), params.get("dec", ""))
+            radius = parse_angle(params.get("radius", ""), name="radius")
+        except CoordinateError as error:
+            raise ValidationError({"cone": str(error)}) from None
+    return StarQuery(
+        text=params.get("q", ""), ra=ra, dec=dec, radius=radius,
+        teff=(_number(params, "teff_min"), _number(params, "teff_max")),
+        logg=(_number(params, "logg_min"), _number(params, "logg_max")),
+        fe_h=(_number(params, "fe_h_min"), _number(params, "fe_h_max")),
+        survey=params.get("survey", ""), order=params.get("ordering", "designation"))
+
+
+def _range(params, name):
+    low, high = _number(params, f"{name}_min"), _number(params, f"{name}_max")
+    if low is None and high is None:
+        return None
+    return (low if low is not None else -1e30, high if high is not None else 1e30)
+
+
+def twin_query(params) -> tuple[int, TwinFilters]:
+    reject_unknown(params, TWIN_PARAMETERS)
+    raw_k = params.get("k", "10")
+    try:
+        k = int(raw_k)
+    except ValueError:
+        raise ValidationError({"k": f"not an integer: {raw_k!r}"}) from None
+    if not 1 <= k <= 100:
+        raise ValidationError({"k": "k must be between 1 and 100"})
+    filters = TwinFilters(teff=_range(params, "teff"), logg=_range(params, "logg"), survey=params.get("survey") or None,
+                          exclude_same_group=_flag(params, "exclude_same_group"), include_self=_flag(params, "include_self"))
+    for name in ("teff", "logg"):
+        bounds = getattr(filters, name)
+        if bounds and bounds[0] > bounds[1]:
+            raise ValidationError({name: "the minimum is above the maximum"})
+    return k, filters

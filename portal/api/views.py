@@ -1,0 +1,239 @@
+"""API views: thin, over catalog.selectors / catalog.inference."""
+from __future__ import annotations
+
+import numpy as np
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import inference, selectors
+from catalog.ingest.records import BadInput
+from catalog.model_config import ConfigError
+from catalog.models import ModelVersion, Star, TrainingRun
+from portal.api import filters
+from portal.api.renderers import CSVRenderer, VOTableRenderer
+from portal.api.serializers import (
+    LabelsSerializer, ModelVersionSerializer, SpectrumMetaSerializer, StarSerializer, TrainingRunCreateSerializer,
+    TrainingRunSerializer, TwinSerializer,
+)
+
+TABLE_RENDERERS = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer, VOTableRenderer]
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _twin_rows(result) -> list[dict]:
+    return [{"star_id": t.star_id, "designation": t.designation, "spectrum_id": t.spectrum_id, "survey": t.survey,
+             "distance": t.distance, "teff": t.teff, "logg": t.logg, "fe_h": t.fe_h, "alpha_fe": t.alpha_fe}
+            for t in result.rows]
+
+
+def _twin_response(result, query: dict) -> dict:
+    return {"model_version": result.version.pk, "plan": result.plan, "query": query,
+            "latent": [round(float(v), 6) for v in result.query_latent], "count": len(result.rows),
+            "twins": TwinSerializer(_twin_rows(result), many=True).data}
+
+
+STAR_PARAMETERS = [
+    OpenApiParameter("q", str, description="designation prefix, APOGEE id, Gaia source_id or SDSS plate-mjd-fiber"),
+    OpenApiParameter("ra", str, description="cone centre RA: deg or sexagesimal hours"),
+    OpenApiParameter("dec", str, description="cone centre Dec: deg or sexagesimal"),
+    OpenApiParameter("radius", str, description="cone radius: deg (or 30s, 2m), at most 10 deg"),
+    *[OpenApiParameter(f"{name}_{end}", float) for name in ("teff", "logg", "fe_h") for end in ("min", "max")],
+    OpenApiParameter("survey", str, description="apogee, gaia_rvs or sdss"),
+    OpenApiParameter("ordering", str, description="designation, ra, dec, teff, logg, fe_h, bhb_score, distance; '-' descends"),
+]
+TWIN_PARAMETERS = [
+    OpenApiParameter("k", int, description="1–100 (default 10)"),
+    *[OpenApiParameter(f"{name}_{end}", float) for name in ("teff", "logg") for end in ("min", "max")],
+    OpenApiParameter("survey", str), OpenApiParameter("exclude_same_group", bool), OpenApiParameter("include_self", bool),
+]
+
+
+class StarViewSet(viewsets.ReadOnlyModelViewSet):
+    """Stars: search by identifier, cone or parameter ranges; spectra; twins; generated spectra."""
+
+    serializer_class = StarSerializer
+    renderer_classes = TABLE_RENDERERS
+    queryset = Star.objects.none()
+
+    def get_queryset(self):
+        if self.action == "list":
+            try:
+                return selectors.stars_search(filters.star_query(self.request.query_params))
+            except selectors.StarQueryError as error:
+                raise ValidationError({"query": str(error)}) from None
+        return selectors.with_parameters(Star.objects.all())
+
+    @extend_schema(parameters=STAR_PARAMETERS)
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        star = self.get_object()
+        data = StarSerializer(star).data
+        data["labels"] = LabelsSerializer(selectors.star_labels(star), many=True).data
+        data["spectra"] = SpectrumMetaSerializer(selectors.star_spectra(star), many=True).data
+        data["images"] = [{"id": i.pk, "bands": i.bands, "height": i.height, "width": i.width, "pixel_scale": i.pixel_scale,
+                           "source_file": i.source_file} for i in selectors.star_images(star)]
+        return Response(data)
+
+    @extend_schema(parameters=[OpenApiParameter("survey", str)], responses=OpenApiTypes.OBJECT)
+    @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer])
+    def spectrum(self, request, pk=None):
+        """The star's spectrum (the first of ``survey``, or its first): wavelength Å, flux and 1σ error."""
+        filters.reject_unknown(request.query_params, {"survey"})
+        star = self.get_object()
+        spectra = [s for s in selectors.star_spectra(star) if s.survey.code == request.query_params.get("survey", s.survey.code)]
+        if not spectra:
+            raise ValidationError({"survey": "this star has no spectrum from that survey"})
+        arrays = selectors.spectrum_arrays(spectra[0])
+        return Response({
+            "star": star.designation, "spectrum_id": spectra[0].pk, "survey": arrays["survey"],
+            "units": {"wavelength": "Angstrom", "flux": arrays["unit"], "error": arrays["unit"]},
+            "wavelength": np.round(arrays["wavelength"], 4).tolist(), "flux": arrays["flux"].tolist(),
+            "error": None if arrays["error"] is None else arrays["error"].tolist()})
+
+    @extend_schema(parameters=TWIN_PARAMETERS, responses=OpenApiTypes.OBJECT)
+    @action(detail=True)
+    def twins(self, request, pk=None):
+        """The k nearest stars in the active disentangled latent space (L2), with optional filters."""
+        star = self.get_object()
+        k, twin_filters = filters.twin_query(request.query_params)
+        try:
+            result = selectors.twins_for_star(star=star, k=k, filters=twin_filters)
+        except selectors.TwinSearchError as error:
+            raise Conflict(str(error)) from None
+        return Response(_twin_response(result, {"star": star.designation, "k": k}))
+
+    @extend_schema(parameters=[OpenApiParameter("teff", float), OpenApiParameter("logg", float),
+                               OpenApiParameter("fe_h", float), OpenApiParameter("alpha_fe", float)],
+                   responses=OpenApiTypes.OBJECT)
+    @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer])
+    def generate(self, request, pk=None):
+        """The decoder's spectrum of this star at other parameters (its latent z kept)."""
+        filters.reject_unknown(request.query_params, {"teff", "logg", "fe_h", "alpha_fe"})
+        star = self.get_object()
+        wanted = {name: filters._number(request.query_params, name) for name in ("teff", "logg", "fe_h", "alpha_fe")}
+        try:
+            generated = inference.generate_at(star, {k: v for k, v in wanted.items() if v is not None})
+        except inference.InferenceError as error:
+            raise Conflict(str(error)) from None
+        return Response({"star": star.designation, "model_version": generated.version_id,
+                         "parameters": generated.parameters, "outside_training_range": generated.outside_training_range,
+                         "training_range": generated.training_range, "units": {"wavelength": "Angstrom", "flux": "normalised"},
+                         "wavelength": np.round(generated.wavelength, 4).tolist(),
+                         "flux": np.round(generated.flux, 5).tolist()})
+
+
+class TwinUploadView(APIView):
+    """POST a FITS spectrum (multipart ``file``) with its ``teff``/``logg`` (if the file lacks them)
+    and get its k nearest stars under the active model."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    renderer_classes = TABLE_RENDERERS
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}, "teff": {"type": "number"}, "logg": {"type": "number"},
+        "k": {"type": "integer"}}}}, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "attach a FITS file as 'file'"})
+        unknown = sorted(set(request.data) - {"file", "teff", "logg", "fe_h", "alpha_fe", "k", *filters.TWIN_PARAMETERS})
+        if unknown:
+            raise ValidationError({"unknown_parameters": unknown})
+        k, twin_filters = filters.twin_query({key: value for key, value in request.data.items() if key != "file"
+                                              and key not in ("teff", "logg", "fe_h", "alpha_fe")})
+        try:
+            version, _ = inference.active_disentangler()
+            spectrum = inference.read_upload(upload, survey=version.config.get("survey", "apogee"))
+            parameters = {**spectrum.parameters, **{n: filters._number(request.data, n) for n in ("teff", "logg", "fe_h", "alpha_fe")
+                                                    if filters._number(request.data, n) is not None}}
+            version, latent = inference.encode_flux(spectrum.flux, parameters)
+            result = selectors.twins_for_latent(latent=latent, k=k, filters=twin_filters, version=version)
+        except BadInput as error:
+            raise ValidationError({"file": str(error)}) from None
+        except inference.InferenceError as error:
+            if "no disentangler is active" in str(error):
+                raise Conflict(str(error)) from None
+            raise ValidationError({"spectrum": str(error)}) from None
+        return Response(_twin_response(result, {"file": spectrum.name, "parameters": parameters, "k": k}))
+
+
+class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Stars by BHB score (active BATMM), best first; ``threshold`` (default 0.5)."""
+
+    renderer_classes = TABLE_RENDERERS
+    serializer_class = StarSerializer
+
+    def get_queryset(self):
+        filters.reject_unknown(self.request.query_params, {"threshold"})
+        threshold = filters._number(self.request.query_params, "threshold")
+        threshold = 0.5 if threshold is None else threshold
+        if not 0.0 <= threshold <= 1.0:
+            raise ValidationError({"threshold": "must be between 0 and 1"})
+        return selectors.bhb_candidates(threshold=threshold)
+
+    @extend_schema(parameters=[OpenApiParameter("threshold", float, description="minimum P(BHB), 0–1")],
+                   responses=OpenApiTypes.OBJECT)
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        rows = [{"star_id": s.star_id, "designation": s.star.designation, "ra": s.star.ra, "dec": s.star.dec,
+                 "score": s.score, "model_version": s.model_version_id} for s in page]
+        return self.get_paginated_response(rows)
+
+
+class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Model versions with their metrics and state (read-only)."""
+
+    serializer_class = ModelVersionSerializer
+    queryset = ModelVersion.objects.order_by("-created_at")
+
+
+class IsStaffForWrites(permissions.BasePermission):
+    message = "starting a training run needs a staff account with the change_modelversion permission"
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff and user.has_perm("catalog.change_modelversion"))
+
+
+class TrainingRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Training runs (progress, losses, timings). POST {kind, config} starts a retrain (staff)."""
+
+    queryset = TrainingRun.objects.select_related("model_version").order_by("-id")
+    permission_classes = [IsStaffForWrites]
+
+    def get_serializer_class(self):
+        return TrainingRunCreateSerializer if self.action == "create" else TrainingRunSerializer
+
+    @extend_schema(request=TrainingRunCreateSerializer, responses={201: TrainingRunSerializer})
+    def create(self, request, *args, **kwargs):
+        from tasks.pipeline import start_retrain
+
+        payload = TrainingRunCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            version = start_retrain(kind=payload.validated_data["kind"], config=payload.validated_data["config"],
+                                    created_by=request.user)
+        except ConfigError as error:
+            raise ValidationError({"config": str(error)}) from None
+        return Response(TrainingRunSerializer(version.latest_run).data, status=status.HTTP_201_CREATED)
+
+
+def star_or_404(star_id: int) -> Star:
+    return get_object_or_404(Star, pk=star_id)

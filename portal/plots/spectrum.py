@@ -1,0 +1,79 @@
+"""Spectrum figures: one star's spectrum with its error band, line markers and the model's
+reconstruction; a twins overlay; the "at another Teff/logg" panel."""
+from __future__ import annotations
+
+import numpy as np
+from bokeh.embed import json_item
+from bokeh.models import ColumnDataSource, HoverTool, Label, Span
+from bokeh.palettes import Category10_10
+from bokeh.plotting import figure
+
+# Main lines per survey (vacuum Å for APOGEE and RVS, air for SDSS as published).
+LINES = {
+    "apogee": {"Brγ 11-4": 16811.1, "Br 13-4": 16411.7, "Br 15-4": 16113.7, "Mg I": 15765.8, "Al I": 16723.5,
+               "Fe I": 15207.5, "K I": 15163.1, "Si I": 15964.4, "Mn I": 15221.0, "Ca I": 16155.2},
+    "gaia_rvs": {"Ca II 8498": 8500.4, "Ca II 8542": 8544.4, "Ca II 8662": 8664.5, "Fe I": 8691.0, "Mg I": 8809.2},
+    "sdss": {"Hα": 6562.8, "Hβ": 4861.3, "Hγ": 4340.5, "Hδ": 4101.7, "Ca II K": 3933.7, "Ca II H": 3968.5,
+             "Mg b": 5175.0, "Na D": 5891.6},
+}
+TOOLS = "pan,xwheel_zoom,box_zoom,reset,save"
+
+
+def _decimate(*arrays, limit: int = 8000):
+    """Every n-th point so a browser draws at most ``limit`` (spectra here are ≤ 7214 px: no-op)."""
+    step = max(1, len(arrays[0]) // limit)
+    return [None if a is None else np.asarray(a)[::step] for a in arrays]
+
+
+def spectrum_item(*, wavelength, flux, error, unit: str, survey: str, title: str,
+                  reconstruction=None, name: str = "spectrum") -> dict:
+    wavelength, flux, error, reconstruction = _decimate(wavelength, flux, error, reconstruction)
+    data = {"wavelength": wavelength, "flux": flux}
+    if error is not None:
+        data.update(lower=flux - error, upper=flux + error, error=error)
+    source = ColumnDataSource(data, name=f"{name}-source")
+    fig = figure(height=360, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom", title=title,
+                 x_axis_label="wavelength (Å)", y_axis_label=f"flux ({unit})", name=name)
+    if error is not None:
+        fig.varea("wavelength", "lower", "upper", source=source, fill_color="#98a2b3", fill_alpha=0.4, legend_label="±1σ")
+    line = fig.line("wavelength", "flux", source=source, color="#1d2330", line_width=1, legend_label="observed")
+    if reconstruction is not None:
+        fig.line(wavelength, reconstruction, color=Category10_10[3], line_width=1.2, alpha=0.85,
+                 legend_label="model reconstruction")
+    for k, (label, position) in enumerate(LINES.get(survey, {}).items()):
+        if wavelength[0] <= position <= wavelength[-1]:
+            fig.add_layout(Span(location=position, dimension="height", line_color="#2f5fd0", line_alpha=0.35,
+                                line_dash="dotted"))
+            fig.add_layout(Label(x=position, y=8 + 14 * (k % 2), y_units="screen", text=label, text_font_size="9pt",
+                                 text_color="#2f5fd0"))
+    tooltips = [("λ", "@wavelength{0.00} Å"), ("flux", "@flux{0.0000}")] + ([("σ", "@error{0.0000}")] if error is not None else [])
+    fig.add_tools(HoverTool(renderers=[line], tooltips=tooltips, mode="vline"))
+    fig.legend.location = "bottom_right"
+    fig.legend.click_policy = "hide"
+    return json_item(fig)
+
+
+def generated_item(*, wavelength, own_flux, title: str) -> dict:
+    """The panel the sliders update: the star's own spectrum and the generated one (source
+    named ``generated-source``, filled by JavaScript from /api/stars/{id}/generate)."""
+    fig = figure(height=300, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom", title=title,
+                 x_axis_label="wavelength (Å)", y_axis_label="normalised flux", name="generated")
+    fig.line(wavelength, own_flux, color="#98a2b3", legend_label="this star (reconstruction)")
+    generated = ColumnDataSource({"wavelength": list(wavelength), "flux": list(own_flux)}, name="generated-source")
+    line = fig.line("wavelength", "flux", source=generated, color=Category10_10[0], line_width=1.3,
+                    legend_label="at the chosen Teff / logg")
+    fig.add_tools(HoverTool(renderers=[line], tooltips=[("λ", "@wavelength{0.00} Å"), ("flux", "@flux{0.0000}")], mode="vline"))
+    fig.legend.location = "bottom_right"
+    return json_item(fig)
+
+
+def twins_overlay_item(*, wavelength, query_flux, query_label: str, twins: list[tuple[str, np.ndarray]]) -> dict:
+    """The query spectrum over its twins' spectra (same survey grid)."""
+    fig = figure(height=380, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom",
+                 title="Query spectrum and its twins", x_axis_label="wavelength (Å)", y_axis_label="normalised flux")
+    for k, (label, flux) in enumerate(twins):
+        fig.line(wavelength, flux, color=Category10_10[(k + 1) % 10], alpha=0.55, line_width=1, legend_label=label)
+    fig.line(wavelength, query_flux, color="#101828", line_width=1.6, legend_label=query_label)
+    fig.legend.click_policy = "hide"
+    fig.legend.label_text_font_size = "8pt"
+    return json_item(fig)

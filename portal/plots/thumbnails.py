@@ -1,0 +1,45 @@
+"""Small PNGs for lists (BHB candidates): a spectrum thumbnail and a gri cutout."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+
+def spectrum_png(wavelength, flux, width_px: int = 240, height_px: int = 80) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig = plt.figure(figsize=(width_px / 80, height_px / 80), dpi=80)
+    axes = fig.add_axes([0, 0, 1, 1])
+    axes.plot(wavelength, flux, lw=0.6, color="#1d2330")
+    for line in (4101.7, 4340.5, 4861.3, 6562.8):
+        axes.axvline(line, color="#2f5fd0", lw=0.5, alpha=0.5)
+    axes.set_axis_off()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def cutout_png(cube: np.ndarray, size_px: int = 96) -> bytes:
+    """gri → RGB with an asinh (Lupton) stretch. cube (5, H, W) ugriz."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from astropy.visualization import make_lupton_rgb
+    from matplotlib import pyplot as plt
+
+    g, r, i = cube[1], cube[2], cube[3]
+    scale = float(np.nanpercentile(np.abs(np.stack([g, r, i])), 99.5)) or 1.0
+    rgb = make_lupton_rgb(i / scale, r / scale, g / scale, stretch=0.5, Q=8)
+    fig = plt.figure(figsize=(size_px / 80, size_px / 80), dpi=80)
+    axes = fig.add_axes([0, 0, 1, 1])
+    axes.imshow(rgb, origin="lower", interpolation="nearest")
+    axes.set_axis_off()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()

@@ -1,0 +1,36 @@
+// Mount every Bokeh json_item the page carries (<script id="KEY-item">) into <div id="KEY">.
+(function () {
+  function mount() {
+    document.querySelectorAll('script[type="application/json"][id$="-item"]').forEach(function (node) {
+      var target = node.id.slice(0, -5);
+      if (document.getElementById(target) && window.Bokeh) {
+        Bokeh.embed.embed_item(JSON.parse(node.textContent), target);
+      }
+    });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", mount); } else { mount(); }
+})();
+
+// The "at another Teff/logg" panel: sliders → /api/stars/{id}/generate → the generated line.
+function doppelGenerate(starId) {
+  var params = new URLSearchParams();
+  var outside = false;
+  document.querySelectorAll("input.generate-slider").forEach(function (slider) {
+    params.set(slider.name, slider.value);
+    document.getElementById(slider.name + "-value").textContent = slider.value;
+    if (+slider.value < +slider.dataset.trainLow || +slider.value > +slider.dataset.trainHigh) { outside = true; }
+  });
+  fetch("/api/stars/" + starId + "/generate/?" + params.toString(), {headers: {"Accept": "application/json"}})
+    .then(function (response) { return response.json(); })
+    .then(function (body) {
+      var warning = document.getElementById("generate-warning");
+      if (body.error) { warning.textContent = body.error.detail; warning.hidden = false; return; }
+      warning.hidden = !body.outside_training_range;
+      warning.textContent = "These parameters lie outside the training range: the spectrum is an extrapolation.";
+      var doc = Bokeh.documents.find(function (d) { return d.get_model_by_name("generated-source"); });
+      if (doc) {
+        var source = doc.get_model_by_name("generated-source");
+        source.data = {wavelength: body.wavelength, flux: body.flux};
+      }
+    });
+}

@@ -1,0 +1,1 @@
+"""The astronomer-facing web pages (Django templates + Bokeh json_item)."""

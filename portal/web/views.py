@@ -1,0 +1,237 @@
+"""Web pages. Thin: forms → catalog.selectors / catalog.inference → templates + Bokeh items."""
+from __future__ import annotations
+
+import numpy as np
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods
+
+from catalog import inference, selectors
+from catalog.ingest.records import BadInput
+from catalog.models import Image, Star, Survey
+from portal import plots
+from portal.api.renderers import votable_bytes
+from portal.plots.thumbnails import cutout_png, spectrum_png
+from portal.web.forms import BHBThresholdForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
+
+PAGE_SIZE = 25
+SORT_COLUMNS = [("designation", "star"), ("ra", "RA"), ("dec", "Dec"), ("teff", "Teff"), ("logg", "logg"),
+                ("fe_h", "[Fe/H]"), ("bhb_score", "BHB")]
+
+
+def _page(request, items, size=PAGE_SIZE):
+    return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+@require_GET
+def home(request):
+    """Search by identifier, cone or parameter ranges; the catalog summary."""
+    form = StarSearchForm(request.GET or None)
+    page = None
+    order = "designation"
+    if form.is_bound and form.is_valid():
+        try:
+            page = _page(request, selectors.stars_search(form.query()))
+        except selectors.StarQueryError as error:
+            form.add_error(None, str(error))
+        order = form.cleaned_data["ordering"]
+    columns = SORT_COLUMNS + ([("distance", "distance (°)")] if form.is_bound and form.is_valid() and form.cleaned_data["ra_deg"] is not None else [])
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("ordering", None)
+    return render(request, "catalog/home.html", {
+        "form": form, "page": page, "summary": selectors.catalog_summary(), "columns": columns, "order": order,
+        "query": query.urlencode()})
+
+
+def _latent_context(star: Star) -> dict:
+    version = selectors.active_version("disentangler")
+    if version is None:
+        return {}
+    try:
+        spectrum_id, latent = selectors.star_latent(star=star, version=version)
+    except selectors.TwinSearchError:
+        return {"latent_version": version}
+    return {"latent_version": version, "latent": [round(float(v), 3) for v in latent]}
+
+
+@require_GET
+def star_detail(request, star_id: int):
+    star = selectors.star_detail(star_id)
+    if star is None:
+        raise Http404("no such star")
+    spectra = selectors.star_spectra(star)
+    context = {"star": star, "labels": selectors.star_labels(star), "spectra": spectra, "images": selectors.star_images(star),
+               "bhb_score": selectors.star_bhb_score(star), "balmer": selectors.balmer_measurements(star),
+               **_latent_context(star)}
+    reconstruction, generated = None, None
+    if context.get("latent") is not None:
+        try:
+            reconstruction = inference.reconstruct(star)
+        except inference.InferenceError as error:
+            context["model_note"] = str(error)
+    plots_items = {}
+    for spectrum in spectra[:3]:
+        arrays = selectors.spectrum_arrays(spectrum)
+        own = reconstruction if reconstruction is not None and spectrum.survey.code == context["latent_version"].config.get("survey") else None
+        plots_items[f"spectrum-{spectrum.pk}"] = plots.spectrum_item(
+            wavelength=arrays["wavelength"], flux=arrays["flux"], error=arrays["error"], unit=arrays["unit"],
+            survey=arrays["survey"], title=f"{star.designation} — {spectrum.survey.name}",
+            reconstruction=None if own is None else own.flux)
+    if reconstruction is not None:
+        generated = plots.generated_item(wavelength=reconstruction.wavelength, own_flux=reconstruction.flux,
+                                         title="This star at another Teff / logg (decoder D(z, cp))")
+        plots_items["generated"] = generated
+        context["sliders"] = [{"name": name, "value": reconstruction.parameters[name],
+                               "low": low - 0.25 * (high - low), "high": high + 0.25 * (high - low),
+                               "train_low": low, "train_high": high, "step": 10 if name == "teff" else 0.05}
+                              for name, (low, high) in reconstruction.training_range.items()]
+    context["plots"] = plots_items
+    return render(request, "catalog/star.html", context)
+
+
+def _twin_rows(result, query_star: Star | None):
+    own = {"teff": getattr(query_star, "teff", None), "logg": getattr(query_star, "logg", None),
+           "fe_h": getattr(query_star, "fe_h", None)}
+    rows = []
+    for twin in result.rows:
+        row = {"star_id": twin.star_id, "designation": twin.designation, "survey": twin.survey,
+               "distance": round(twin.distance, 4), "teff": twin.teff, "logg": twin.logg, "fe_h": twin.fe_h,
+               "alpha_fe": twin.alpha_fe}
+        for name in ("teff", "logg", "fe_h"):
+            value = getattr(twin, name)
+            row[f"d_{name}"] = None if value is None or own[name] is None else round(value - own[name], 3)
+        rows.append(row)
+    return rows
+
+
+def _overlay(result, query_flux, query_label, version):
+    if not result.rows:
+        return None
+    survey = version.config.get("survey")
+    wavelength = Survey.objects.get(code=survey).wavelength_array
+    shown = [t for t in result.rows if t.survey == survey][:10]
+    fluxes = selectors.spectra_flux(np.array([t.spectrum_id for t in shown])) if shown else []
+    return plots.twins_overlay_item(wavelength=wavelength, query_flux=query_flux, query_label=query_label,
+                                    twins=[(f"{t.designation} (d={t.distance:.2f})", f) for t, f in zip(shown, fluxes)])
+
+
+def _export(rows, fmt: str, filename: str):
+    if fmt == "csv":
+        from portal.api.renderers import CSVRenderer
+
+        response = HttpResponse(CSVRenderer().render(rows), content_type="text/csv")
+    else:
+        response = HttpResponse(votable_bytes(rows, name="twins"), content_type="application/x-votable+xml")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{"csv" if fmt == "csv" else "vot"}"'
+    return response
+
+
+@require_GET
+def star_twins(request, star_id: int):
+    star = selectors.star_detail(star_id)
+    if star is None:
+        raise Http404("no such star")
+    form = TwinFilterForm(request.GET or {"k": 10})
+    context = {"star": star, "form": form}
+    if form.is_valid():
+        try:
+            result = selectors.twins_for_star(star=star, k=form.k(), filters=form.filters())
+        except selectors.TwinSearchError as error:
+            context["error"] = str(error)
+        else:
+            rows = _twin_rows(result, star)
+            fmt = request.GET.get("format")
+            if fmt in ("csv", "votable"):
+                return _export(rows, fmt, f"twins-{star.designation}")
+            query_flux = selectors.spectra_flux(np.array([result.query_spectrum_id]))[0]
+            context.update(result=result, rows=rows, plots={"overlay": _overlay(result, query_flux, star.designation, result.version)},
+                           export_query=request.GET.urlencode())
+    return render(request, "catalog/twins.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def twins_upload(request):
+    form = SpectrumUploadForm(request.POST or None, request.FILES or None)
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            version, _ = inference.active_disentangler()
+            spectrum = inference.read_upload(form.cleaned_data["file"], survey=version.config.get("survey", "apogee"))
+            parameters = {**spectrum.parameters, **{n: form.cleaned_data[n] for n in ("teff", "logg") if form.cleaned_data.get(n) is not None}}
+            version, latent = inference.encode_flux(spectrum.flux, parameters)
+            result = selectors.twins_for_latent(latent=latent, k=form.k(), filters=form.filters(), version=version)
+        except BadInput as error:
+            form.add_error("file", str(error))
+        except (inference.InferenceError, selectors.TwinSearchError) as error:
+            form.add_error("teff" if "needs" in str(error) else None, str(error))
+        else:
+            context.update(result=result, rows=_twin_rows(result, None), uploaded=spectrum.name, parameters=parameters,
+                           plots={"overlay": _overlay(result, spectrum.flux, spectrum.name, version)})
+    return render(request, "catalog/upload.html", context)
+
+
+COLOURS = {"teff": "K", "logg": "dex", "fe_h": "dex", "alpha_fe": "dex"}
+
+
+@require_GET
+def latent_map(request):
+    version = selectors.active_version("disentangler")
+    colour_by = request.GET.get("colour", "teff")
+    if colour_by not in COLOURS:
+        colour_by = "teff"
+    context = {"version": version, "colour_by": colour_by, "colours": list(COLOURS)}
+    if version is not None and version.latent_map.get("spectrum_ids"):
+        spectrum_map = version.latent_map
+        info = selectors.map_points(spectrum_map["spectrum_ids"], colour_by)
+        context["plots"] = {"map": plots.latent_map_item(
+            latent_xy=spectrum_map["latent"], raw_xy=spectrum_map["raw"], star_ids=info["star_ids"],
+            designations=info["designations"], values=info["values"], colour_by=colour_by, unit=COLOURS[colour_by])}
+        context["n_points"] = len(spectrum_map["spectrum_ids"])
+    return render(request, "catalog/latent_map.html", context)
+
+
+@require_GET
+def bhb_candidates(request):
+    form = BHBThresholdForm(request.GET or None)
+    threshold = form.cleaned_data.get("threshold") if form.is_bound and form.is_valid() else 0.5
+    threshold = 0.5 if threshold is None else threshold
+    candidates = selectors.bhb_candidates(threshold=threshold)
+    if request.GET.get("format") == "csv":
+        rows = [{"designation": c.star.designation, "ra": c.star.ra, "dec": c.star.dec, "score": round(c.score, 4),
+                 "model_version": c.model_version_id} for c in candidates[:100_000]]
+        return _export(rows, "csv", f"bhb-candidates-{threshold:.2f}")
+    return render(request, "catalog/bhb.html", {"form": form, "threshold": threshold, "page": _page(request, candidates),
+                                                "version": selectors.active_version("bhb")})
+
+
+@require_GET
+def models(request):
+    versions = list(selectors.model_versions()[:50])
+    curves = {v.pk: plots.loss_curves_item(selectors.loss_curves(v), v.kind) for v in versions[:10]}
+    return render(request, "catalog/models.html", {
+        "versions": versions, "plots": {f"curves-{pk}": item for pk, item in curves.items() if item}})
+
+
+@cache_control(max_age=3600)
+@require_GET
+def spectrum_thumbnail(request, star_id: int):
+    star = get_object_or_404(Star, pk=star_id)
+    spectra = selectors.star_spectra(star)
+    if not spectra:
+        raise Http404("no spectrum")
+    preferred = next((s for s in spectra if s.survey.code == "sdss"), spectra[0])
+    arrays = selectors.spectrum_arrays(preferred)
+    return HttpResponse(spectrum_png(arrays["wavelength"], arrays["flux"]), content_type="image/png")
+
+
+@cache_control(max_age=3600)
+@require_GET
+def cutout_thumbnail(request, star_id: int):
+    image = Image.objects.filter(star_id=star_id).order_by("pk").first()
+    if image is None:
+        raise Http404("no image")
+    return HttpResponse(cutout_png(image.cube_array), content_type="image/png")
+
