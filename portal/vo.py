@@ -25,9 +25,13 @@ def _error(message: str) -> HttpResponse:
     from astropy.io.votable.tree import Info, Resource, VOTableFile
 
     votable = VOTableFile()
-    resource = Resource()
+    resource = Resource(type="results")
     votable.resources.append(resource)
-    resource.infos.append(Info(name="QUERY_STATUS", value="ERROR", content=message))
+    # DALI: QUERY_STATUS=ERROR in the results resource; SCS 1.03: an INFO named "Error".
+    status = Info(name="QUERY_STATUS", value="ERROR")
+    status.content = message  # the element's text: what pyvo shows as the error
+    resource.infos.append(status)
+    votable.infos.append(Info(name="Error", ID="Error", value=message))
     out = io.BytesIO()
     votable.to_xml(out)
     return HttpResponse(out.getvalue(), content_type=CONTENT_TYPE)

@@ -109,11 +109,12 @@ class BHBScoreFactory(factory.django.DjangoModelFactory):
     score = 0.5
 
 
-def toy_grid(*, n_groups: int = 8, per_group: int = 16, seed: int = 0, survey_code: str = "apogee") -> list[Spectrum]:
+def toy_grid(*, n_groups: int = 8, per_group: int = 16, seed: int = 0, survey_code: str = "apogee",
+             pixels: int = TOY_PIXELS) -> list[Spectrum]:
     """A tiny labelled grid on the 64-pixel toy survey: each star's flux = a Teff/logg shape +
     its group's chemical pattern + noise, with grid labels and the group id, like a synthetic grid."""
     rng = np.random.default_rng(seed)
-    survey = SurveyFactory(code=survey_code)
+    survey = SurveyFactory(code=survey_code, n_pixels=pixels)
     x = np.linspace(0.0, 1.0, survey.n_pixels)
     patterns = rng.normal(0.0, 0.05, size=(n_groups, survey.n_pixels))
     spectra = []

@@ -14,6 +14,9 @@ os.environ.setdefault("DOPPEL_HTTPS", "0")
 # processes the tests start (they inherit the environment).
 os.environ.setdefault("DOPPEL_ARTIFACTS", tempfile.mkdtemp(prefix="doppel-test-artifacts-"))
 os.environ.setdefault("DOPPEL_REDIS_DB", "15")
+# Throttling has its own test (which lowers the rates); the rest of the suite must never hit it.
+os.environ.setdefault("DOPPEL_API_ANON_RATE", "100000/minute")
+os.environ.setdefault("DOPPEL_API_USER_RATE", "100000/minute")
 
 from portal.env import envbool  # noqa: E402
 from portal.settings import *  # noqa: E402,F401,F403
