@@ -76,7 +76,7 @@ class TwinFilterForm(forms.Form):
                 self.add_error(f"{name}_max", "the maximum is below the minimum")
         return data
 
-    def k(self) -> int:
+    def neighbours(self) -> int:
         return self.cleaned_data.get("k") or 10
 
     def filters(self) -> TwinFilters:

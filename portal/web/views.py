@@ -138,7 +138,7 @@ def star_twins(request, star_id: int):
     context = {"star": star, "form": form}
     if form.is_valid():
         try:
-            result = selectors.twins_for_star(star=star, k=form.k(), filters=form.filters())
+            result = selectors.twins_for_star(star=star, k=form.neighbours(), filters=form.filters())
         except selectors.TwinSearchError as error:
             context["error"] = str(error)
         else:
@@ -162,7 +162,7 @@ def twins_upload(request):
             spectrum = inference.read_upload(form.cleaned_data["file"], survey=version.config.get("survey", "apogee"))
             parameters = {**spectrum.parameters, **{n: form.cleaned_data[n] for n in ("teff", "logg") if form.cleaned_data.get(n) is not None}}
             version, latent = inference.encode_flux(spectrum.flux, parameters)
-            result = selectors.twins_for_latent(latent=latent, k=form.k(), filters=form.filters(), version=version)
+            result = selectors.twins_for_latent(latent=latent, k=form.neighbours(), filters=form.filters(), version=version)
         except BadInput as error:
             form.add_error("file", str(error))
         except (inference.InferenceError, selectors.TwinSearchError) as error:
