@@ -28,10 +28,22 @@ class Standardiser:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, values: np.ndarray, per_feature: bool = True) -> "Standardiser":
-        values = np.asarray(values, dtype=np.float64)
-        mean = values.mean(axis=0)
-        scale = values.std(axis=0) if per_feature else np.full(values.shape[1:], values.std())
+    def fit(cls, values: np.ndarray, per_feature: bool = True, chunk: int = 4096) -> "Standardiser":
+        """Mean and σ in float64, two passes over row chunks: no float64 copy of a (N, 7214) set."""
+        n = len(values)
+        mean = np.zeros(values.shape[1:], np.float64)
+        for start in range(0, n, chunk):
+            mean += np.asarray(values[start : start + chunk], np.float64).sum(axis=0)
+        mean /= max(n, 1)
+        squares = np.zeros_like(mean)
+        for start in range(0, n, chunk):
+            squares += np.square(np.asarray(values[start : start + chunk], np.float64) - mean).sum(axis=0)
+        if per_feature:
+            scale = np.sqrt(squares / max(n, 1))
+        else:
+            overall = float(mean.mean())
+            total = squares.sum() + n * np.square(mean - overall).sum()
+            scale = np.full(values.shape[1:], np.sqrt(total / max(n * mean.size, 1)))
         return cls(mean=mean.astype(np.float32), scale=np.where(scale > 0, scale, 1.0).astype(np.float32))
 
     def transform(self, values: np.ndarray) -> np.ndarray:
