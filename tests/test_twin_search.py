@@ -83,7 +83,7 @@ def test_filtered_graph_walk_returns_k_rows_with_iterative_scans(population):
     assert result.plan == "hnsw-iterative" and len(result.rows) == 10
     assert all(5000 <= row.teff <= 5120 for row in result.rows)
     search = next(q["sql"] for q in queries.captured_queries if "ORDER BY e.vector" in q["sql"])
-    assert any("hnsw.iterative_scan = strict_order" in q["sql"] for q in queries.captured_queries)
+    assert any("set_config('hnsw.iterative_scan', 'strict_order', true)" in q["sql"] for q in queries.captured_queries)
 
     def rows_through_the_index(iterative: str) -> tuple[int, str]:
         """The selector's query, forced through the index (at this size the planner may sort instead)."""

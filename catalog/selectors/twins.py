@@ -122,18 +122,20 @@ def twins_for_latent(*, latent: np.ndarray, k: int = 10, filters: TwinFilters | 
     vector = "[" + ",".join(f"{v:.7g}" for v in latent) + "]"
     label_source = version.config.get("label_source", "grid")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.TWIN_EF_SEARCH, int(k))])
         plan = "hnsw"
         if filters.selective:
             cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM catalog_embedding e {joins} WHERE {where} LIMIT %s) c",
                            [label_source, *params, settings.TWIN_EXACT_LIMIT + 1])
             if cursor.fetchone()[0] <= settings.TWIN_EXACT_LIMIT:
                 plan = "exact"
-                cursor.execute("SET LOCAL enable_indexscan = off")  # sort the few filtered rows exactly
             else:
                 plan = "hnsw-iterative"
-        if plan != "exact":  # walks on until k rows pass the filter (self-exclusion included)
-            cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        # One round trip for the transaction-local settings. Iterative scans walk on until k rows
+        # pass the filter (self-exclusion included); the exact plan sorts the few filtered rows.
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
+                       "set_config('enable_indexscan', %s, true)",
+                       [str(max(settings.TWIN_EF_SEARCH, int(k))), "strict_order",
+                        "off" if plan == "exact" else "on"])
         cursor.execute(
             f"""SELECT s.id, st.id, st.designation, e.vector <-> %s::vector, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
                 FROM catalog_embedding e {joins} JOIN catalog_survey su ON su.id = s.survey_id

@@ -73,7 +73,9 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
                 return selectors.stars_search(filters.star_query(self.request.query_params))
             except selectors.StarQueryError as error:
                 raise ValidationError({"query": str(error)}) from None
-        return selectors.with_parameters(Star.objects.all())
+        if self.action == "retrieve":
+            return selectors.with_parameters(Star.objects.all())
+        return Star.objects.all()  # twins, spectrum, generate: no per-star parameter subqueries (hot path)
 
     @extend_schema(parameters=STAR_PARAMETERS)
     def list(self, request, *args, **kwargs):

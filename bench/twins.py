@@ -1,0 +1,271 @@
+"""Twin search at scale: 1M clustered 25-d latents in pgvector (the version's partial HNSW index,
+m=24, ef_construction=128) against exact search, FAISS HNSW on the same vectors, and the REST API.
+
+    python bench/twins.py [--n 1000000] [--queries 200] [--skip-api]
+
+Reports, from one run:
+* recall@10 against exact (numpy brute-force) neighbours, and p50/p95 SQL latency, per ef_search;
+* FAISS IndexHNSWFlat (M=24, efConstruction=128) at the same ef_search values;
+* a 1 %-selective Teff filter: the exact-scan plan and the iterative HNSW scan, recall and latency;
+* p50/p95 latency and throughput of GET /api/stars/{id}/twins/?k=10 under 1, 8 and 32 concurrent
+  clients (gunicorn, 2 processes × 8 threads, on the same 2 cores as the clients).
+
+The latents are a Gaussian mixture (2,000 clusters of 500, σ 0.3 around centres spread with σ 1),
+like a trained latent space of chemically tagged stars; queries are stars of the catalog.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+from _django import OUT, ROOT, bench_database, print_table
+
+DATABASE = "doppel_bench_twins"
+EF_SEARCH = (40, 100, 200, 400)
+
+
+def clustered_latents(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n_clusters = max(1, n // 500)
+    centres = rng.normal(0.0, 1.0, size=(n_clusters, 25)).astype(np.float32)
+    labels = rng.integers(0, n_clusters, size=n)
+    return (centres[labels] + rng.normal(0.0, 0.3, size=(n, 25)).astype(np.float32)).astype(np.float32)
+
+
+def exact_neighbours(latents: np.ndarray, queries: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """(q, k) row indices of the exact L2 neighbours (each query excludes itself)."""
+    import torch
+
+    data = torch.as_tensor(latents)
+    out = []
+    for query in queries:
+        distance = torch.cdist(torch.as_tensor(query[None, :]), data)[0]
+        if mask is not None:
+            distance[~torch.as_tensor(mask)] = float("inf")
+        out.append(torch.topk(distance, k + 1, largest=False).indices.numpy())
+    return np.stack(out)
+
+
+def load(n: int, latents: np.ndarray, teff: np.ndarray):
+    """n stars with one spectrum, grid labels and a latent under one active version; index built."""
+    from django.db import connection
+
+    from catalog import services
+    from catalog.models import ModelVersion, Survey
+    from catalog.services import survey_ensure
+
+    survey: Survey = survey_ensure(code="apogee")
+    version = ModelVersion.objects.create(kind="disentangler", state=ModelVersion.State.ACTIVE, config={
+        "survey": "apogee", "label_source": "grid", "conditional": ["teff", "logg"]})
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("""INSERT INTO catalog_star (designation, ra, dec, apogee_id)
+                          SELECT 'B' || lpad(g::text, 8, '0'), (g * 0.000359) %% 360, ((g * 0.00017) %% 180) - 90, ''
+                          FROM generate_series(1, %s) g""", [n])
+        cursor.execute("""INSERT INTO catalog_spectrum (star_id, survey_id, flux, source_key, source_file, source_sha256, created_at)
+                          SELECT id, %s, '\\x'::bytea, '0', '', '', now() FROM catalog_star ORDER BY id""", [survey.pk])
+        cursor.execute("SELECT s.id, s.star_id FROM catalog_spectrum s ORDER BY s.id")
+        rows = np.array(cursor.fetchall(), dtype=np.int64)
+    spectrum_ids, star_ids = rows[:, 0], rows[:, 1]
+    with connection.cursor() as cursor:
+        from catalog.copy import copy_rows
+
+        copy_rows(cursor.cursor, "catalog_labels", ["star_id", "source", "teff", "logg", "abundances", "abundance_errors"],
+                  ["int8", "text", "float8", "float8", "jsonb", "jsonb"],
+                  ((int(s), "grid", float(t), 2.0, {}, {}) for s, t in zip(star_ids, teff)))
+    rows_s = time.perf_counter() - started
+    started = time.perf_counter()
+    services.embeddings_write(version=version, lo=int(spectrum_ids.min()), hi=int(spectrum_ids.max()),
+                              spectrum_ids=spectrum_ids, latents=latents)
+    copy_s = time.perf_counter() - started
+    started = time.perf_counter()
+    services.embedding_index_build(version=version)
+    index_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE catalog_embedding")
+        cursor.execute("VACUUM ANALYZE catalog_labels")
+    print(f"loaded {n:,}: catalog rows {rows_s:.0f} s, latents COPY {copy_s:.0f} s, HNSW build {index_s:.0f} s", flush=True)
+    return version, spectrum_ids, star_ids, {"rows": rows_s, "copy": copy_s, "index": index_s}
+
+
+def percentile(values, q):
+    return float(np.percentile(np.asarray(values) * 1000.0, q))
+
+
+def sql_search(version, latents, queries_idx, truth, ef_values, filters=None, exact_limit=None) -> list[list]:
+    from django.conf import settings
+
+    from catalog import selectors
+
+    rows = []
+    for ef in ef_values:
+        settings.TWIN_EF_SEARCH = ef
+        if exact_limit is not None:
+            settings.TWIN_EXACT_LIMIT = exact_limit
+        times, recalls, plan = [], [], ""
+        for q, row in zip(queries_idx, truth):
+            started = time.perf_counter()
+            result = selectors.twins_for_latent(latent=latents[q], k=11 if filters is None else 10, version=version,
+                                                filters=filters)
+            times.append(time.perf_counter() - started)
+            plan = result.plan
+            found = {t.spectrum_id for t in result.rows}
+            expected = set(row[:10]) if filters is not None else set(row[1:11]) | {row[0]}
+            recalls.append(len(found & expected) / len(expected))
+        rows.append((ef, float(np.mean(recalls)), percentile(times, 50), percentile(times, 95), plan))
+    return rows
+
+
+def faiss_search(latents, queries, truth_idx, ef_values) -> tuple[list, float]:
+    import faiss
+
+    faiss.omp_set_num_threads(2)
+    index = faiss.IndexHNSWFlat(25, 24)
+    index.hnsw.efConstruction = 128
+    started = time.perf_counter()
+    index.add(latents)
+    build_s = time.perf_counter() - started
+    faiss.omp_set_num_threads(1)  # one query at a time, like one SQL query
+    rows = []
+    for ef in ef_values:
+        index.hnsw.efSearch = ef
+        times, recalls = [], []
+        for query, truth in zip(queries, truth_idx):
+            started = time.perf_counter()
+            _, found = index.search(query[None, :], 11)
+            times.append(time.perf_counter() - started)
+            recalls.append(len(set(found[0]) & set(truth[:11])) / 11)
+        rows.append((ef, float(np.mean(recalls)), percentile(times, 50), percentile(times, 95)))
+    return rows, build_s
+
+
+def api_load(base_port: int, star_ids: list[int], clients: int, requests_per_client: int) -> tuple[float, float, float]:
+    """(p50 ms, p95 ms, requests/s) of GET /api/stars/{id}/twins/?k=10 with ``clients`` threads."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def client(offset: int):
+        connection = http.client.HTTPConnection("127.0.0.1", base_port, timeout=30)
+        mine = []
+        for k in range(requests_per_client):
+            star = star_ids[(offset * requests_per_client + k) % len(star_ids)]
+            started = time.perf_counter()
+            connection.request("GET", f"/api/stars/{star}/twins/?k=10", headers={"Accept": "application/json"})
+            response = connection.getresponse()
+            body = response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 200:
+                errors.append(f"{response.status}: {body[:200]!r}")
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, first: {errors[0]}")
+    return percentile(latencies, 50), percentile(latencies, 95), len(latencies) / wall
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DOPPEL_USE_TEST_DATABASE": "1",
+           "DOPPEL_TEST_DATABASE": DATABASE}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
+                               "--threads", "8", "-k", "gthread", "--log-level", "warning"], cwd=ROOT, env=env,
+                              stdout=open(OUT / "gunicorn.log", "w"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+            return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("gunicorn did not start; see bench/out/gunicorn.log")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--skip-api", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DOPPEL_API_ANON_RATE", "10000000/minute")
+    rng = np.random.default_rng(7)
+    latents = clustered_latents(args.n)
+    teff = rng.uniform(3500.0, 6500.0, size=args.n)
+    queries_idx = rng.choice(args.n, size=args.queries, replace=False)
+    started = time.perf_counter()
+    truth = exact_neighbours(latents, latents[queries_idx], 10)
+    exact_s = (time.perf_counter() - started) / args.queries
+    # truth rows start with the query itself (distance 0); keep [self, 10 nearest]
+    truth = np.array([[q, *[i for i in row if i != q][:10]] for q, row in zip(queries_idx, truth)])
+    tables = []
+    with bench_database(DATABASE):
+        version, spectrum_ids, star_ids, load_s = load(args.n, latents, teff)
+        sql_truth = [spectrum_ids[row] for row in truth]
+        sql_rows = sql_search(version, latents, queries_idx, sql_truth, EF_SEARCH)
+        faiss_rows, faiss_build = faiss_search(latents, latents[queries_idx], truth, EF_SEARCH)
+        rows = []
+        for (ef, recall, p50, p95, plan), (_, f_recall, f_p50, f_p95) in zip(sql_rows, faiss_rows):
+            rows.append([ef, f"{recall:.4f}", f"{p50:.2f}", f"{p95:.2f}", f"{f_recall:.4f}", f"{f_p50:.3f}", f"{f_p95:.3f}"])
+        tables.append(print_table(
+            f"bench/twins.py — {args.n:,} clustered 25-d latents, {args.queries} queries, k=10 "
+            f"(pgvector HNSW build {load_s['index']:.0f} s, FAISS build {faiss_build:.0f} s; exact numpy scan {exact_s * 1000:.0f} ms/query)",
+            ["ef_search", "pgvector recall@10", "SQL p50 ms", "SQL p95 ms", "FAISS recall@10", "FAISS p50 ms", "FAISS p95 ms"], rows))
+        # A 1 %-selective filter: Teff within 30 K of 5000 K.
+        from catalog.selectors import TwinFilters
+
+        band = (4985.0, 5015.0)
+        mask = (teff >= band[0]) & (teff <= band[1])
+        filtered_truth = exact_neighbours(latents, latents[queries_idx[:50]], 10, mask=mask)
+        filtered_truth = [spectrum_ids[row[:10]] for row in filtered_truth]
+        filters = TwinFilters(teff=band)
+        exact = sql_search(version, latents, queries_idx[:50], filtered_truth, (200,), filters=filters, exact_limit=20_000)
+        walk = sql_search(version, latents, queries_idx[:50], filtered_truth, (200,), filters=filters, exact_limit=0)
+        tables.append(print_table(
+            f"filtered twins: Teff {band[0]:.0f}–{band[1]:.0f} K ({mask.mean():.1%} of rows), 50 queries",
+            ["plan", "recall@10", "p50 ms", "p95 ms"],
+            [[plan, f"{recall:.4f}", f"{p50:.2f}", f"{p95:.2f}"] for _, recall, p50, p95, plan in exact + walk]))
+        if not args.skip_api:
+            from django.conf import settings
+
+            settings.TWIN_EF_SEARCH = 200
+            port = 8765
+            server = start_server(port)
+            try:
+                sample = [int(s) for s in rng.choice(star_ids, size=2000, replace=False)]
+                api_load(port, sample[:50], 1, 20)  # warm both processes
+                rows = []
+                for clients, per_client in ((1, 300), (8, 100), (32, 40)):
+                    p50, p95, qps = api_load(port, sample, clients, per_client)
+                    rows.append([clients, clients * per_client, f"{p50:.1f}", f"{p95:.1f}", f"{qps:.0f}"])
+                    print(rows[-1], flush=True)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            tables.append(print_table("GET /api/stars/{id}/twins/?k=10 through gunicorn (2 × 8 gthread) on 2 cores, ef_search 200",
+                                      ["clients", "requests", "p50 ms", "p95 ms", "requests/s"], rows))
+    (OUT / "twins.txt").write_text("\n\n".join(tables) + "\n")
+
+
+if __name__ == "__main__":
+    main()
