@@ -12,6 +12,8 @@ export DOPPEL_VAR ?= $(CURDIR)/var
 # Local runs are plain HTTP; production leaves this unset (HTTPS hardening on).
 export DOPPEL_HTTPS ?= 0
 export PYTHONUNBUFFERED := 1
+# Two worker processes share two cores: one torch thread each (0 = torch's default).
+export DOPPEL_TORCH_THREADS ?= 1
 
 WORKER_PID := $(DOPPEL_VAR)/worker.pid
 WEB_PID    := $(DOPPEL_VAR)/web.pid
@@ -71,6 +73,7 @@ demo-train: worker-bg demo-data
 
 demo: admin worker-bg demo-data demo-train
 	@$(PY) manage.py create_admin
+	@echo "Doppel demo ready: http://$(HOST):$(PORT)/  (twins, latent map and BHB candidates are linked in the top bar)"
 	@$(MAKE) --no-print-directory web
 
 stop:

@@ -169,6 +169,9 @@ class Labels(models.Model):
             models.UniqueConstraint(fields=["star", "source"], name="labels_unique_source"),
             models.CheckConstraint(condition=Q(teff__isnull=True) | Q(teff__gt=0), name="labels_teff_positive"),
         ]
+        # Parameter-range searches and filtered twin queries (exact plan) start from these.
+        indexes = [models.Index(fields=["source", "teff"], name="labels_source_teff"),
+                   models.Index(fields=["source", "logg"], name="labels_source_logg")]
 
     def __str__(self) -> str:
         return f"{self.star} ({self.source})"

@@ -132,14 +132,15 @@ def twins_for_latent(*, latent: np.ndarray, k: int = 10, filters: TwinFilters | 
                 plan = "hnsw-iterative"
         # One round trip for the transaction-local settings. Iterative scans walk on until k rows
         # pass the filter (self-exclusion included); the exact plan sorts the few filtered rows.
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
-                       "set_config('enable_indexscan', %s, true)",
-                       [str(max(settings.TWIN_EF_SEARCH, int(k))), "strict_order",
-                        "off" if plan == "exact" else "on"])
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+                       [str(max(settings.TWIN_EF_SEARCH, int(k))), "strict_order"])
+        # "+ 0" hides the distance from the HNSW index, so the exact plan reaches the few filtered
+        # rows through the label and embedding b-tree indexes and sorts them.
+        order = "(e.vector <-> %s::vector) + 0" if plan == "exact" else "e.vector <-> %s::vector"
         cursor.execute(
             f"""SELECT s.id, st.id, st.designation, e.vector <-> %s::vector, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
                 FROM catalog_embedding e {joins} JOIN catalog_survey su ON su.id = s.survey_id
-                WHERE {where} ORDER BY e.vector <-> %s::vector LIMIT %s""",
+                WHERE {where} ORDER BY {order} LIMIT %s""",
             [vector, label_source, *params, vector, int(k)])
         rows = [Twin(*row) for row in cursor.fetchall()]
     return TwinResult(version=version, query_spectrum_id=None, query_latent=latent, rows=rows, plan=plan)

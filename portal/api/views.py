@@ -41,7 +41,7 @@ def _twin_rows(result) -> list[dict]:
 def _twin_response(result, query: dict) -> dict:
     return {"model_version": result.version.pk, "plan": result.plan, "query": query,
             "latent": [round(float(v), 6) for v in result.query_latent], "count": len(result.rows),
-            "twins": TwinSerializer(_twin_rows(result), many=True).data}
+            "twins": _twin_rows(result)}  # plain rows (TwinSerializer documents them): the hot path skips DRF fields
 
 
 STAR_PARAMETERS = [

@@ -67,3 +67,8 @@ class Command(BaseCommand):
         if waiting:
             raise CommandError(f"still running after {timeout:.0f} s: {', '.join(map(str, waiting))}")
         self.stdout.write(self.style.SUCCESS("demo models active"))
+        star = selectors.stars_search(selectors.StarQuery(text="SYNA")).first()
+        if star is not None:
+            self.stdout.write(f"open a star with twins:  /stars/{star.pk}/twins/?k=10   (its page: /stars/{star.pk}/)")
+        self.stdout.write("latent map:              /latent-map/")
+        self.stdout.write("BHB candidates:          /bhb/")
