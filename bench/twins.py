@@ -85,7 +85,7 @@ def load(n: int, latents: np.ndarray, teff: np.ndarray):
     rows_s = time.perf_counter() - started
     started = time.perf_counter()
     services.embeddings_write(version=version, lo=int(spectrum_ids.min()), hi=int(spectrum_ids.max()),
-                              spectrum_ids=spectrum_ids, latents=latents)
+                              spectrum_ids=spectrum_ids, latents=latents, teff=teff, logg=np.full(n, 2.0))
     copy_s = time.perf_counter() - started
     started = time.perf_counter()
     services.embedding_index_build(version=version)

@@ -283,16 +283,23 @@ class Embedding(models.Model):
     query restricted to one version walks a graph of that version only, so no result is lost to
     the version filter. (At 1M clustered 25-d vectors m=16/64 plateaus near recall@10 0.90 while
     24/128 reaches 0.99: DESIGN §7.)
+
+    ``teff`` and ``logg`` are the parameters the spectrum was encoded at (the version's label
+    source), kept beside the latent so that filtered twin queries never leave this table.
     """
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="embeddings")
     spectrum = models.ForeignKey(Spectrum, on_delete=models.CASCADE, related_name="embeddings")
     vector = VectorField(dimensions=LATENT_DIM)
+    teff = models.FloatField(null=True, blank=True, help_text="K, as encoded")
+    logg = models.FloatField(null=True, blank=True, help_text="dex, as encoded")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["model_version", "spectrum"], name="embedding_unique_version_spectrum"),
         ]
+        indexes = [models.Index(fields=["model_version", "teff"], name="embedding_version_teff"),
+                   models.Index(fields=["model_version", "logg"], name="embedding_version_logg")]
 
     def __str__(self) -> str:
         return f"z({self.spectrum_id}) v{self.model_version_id}"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("stars/<int:star_id>/twins/", web.star_twins, name="star-twins"),
     path("stars/<int:star_id>/spectrum.png", web.spectrum_thumbnail, name="spectrum-png"),
     path("stars/<int:star_id>/cutout.png", web.cutout_thumbnail, name="cutout-png"),
+    path("stars/<int:star_id>/bands.png", web.cutout_thumbnail, {"layout": "bands"}, name="bands-png"),
     path("twins/upload/", web.twins_upload, name="twins-upload-page"),
     path("latent-map/", web.latent_map, name="latent-map"),
     path("bhb/", web.bhb_candidates, name="bhb-candidates"),

@@ -102,10 +102,11 @@ def encode_range(version: ModelVersion, lo: int, hi: int, batch: int = 4096) -> 
     """Encode and write the embeddable spectra with id in [lo, hi]; returns how many."""
     trainer = _disentangler(version.artifact)
     written, next_lo = 0, lo
-    for ids, flux, parameters in _read_ahead(selectors.embeddable_spectra(version.config, lo, hi, batch=batch)):
+    for ids, flux, parameters, teff_logg in _read_ahead(selectors.embeddable_spectra(version.config, lo, hi, batch=batch)):
         latents = trainer.encode_raw(flux, parameters, batch_size=batch)
         batch_hi = hi if len(ids) < batch else int(ids[-1])
-        written += services.embeddings_write(version=version, lo=next_lo, hi=batch_hi, spectrum_ids=ids, latents=latents)
+        written += services.embeddings_write(version=version, lo=next_lo, hi=batch_hi, spectrum_ids=ids, latents=latents,
+                                             teff=teff_logg[:, 0], logg=teff_logg[:, 1])
         next_lo = batch_hi + 1
     return written
 

@@ -40,7 +40,7 @@ def population():
                        "SELECT unnest(%s::bigint[]), 'grid', unnest(%s::float8[]), 2.0, '{}', '{}'",
                        [star_ids.tolist(), teff.tolist()])
     services.embeddings_write(version=version, lo=int(spectrum_ids.min()), hi=int(spectrum_ids.max()),
-                              spectrum_ids=spectrum_ids, latents=latents)
+                              spectrum_ids=spectrum_ids, latents=latents, teff=teff, logg=np.full(N, 2.0))
     services.embedding_index_build(version=version)
     return version, spectrum_ids, latents, teff
 

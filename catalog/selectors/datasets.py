@@ -114,12 +114,13 @@ def embeddable_ranges(config: dict, chunk: int) -> list[tuple[int, int]]:
     return [(int(ids[start]), int(ids[min(start + chunk, len(ids)) - 1])) for start in range(0, len(ids), chunk)]
 
 
-def embeddable_spectra(config: dict, lo: int, hi: int, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(spectrum_ids (n,), flux (n, P) float32, parameters (n, C) float32) batches for ids in [lo, hi]."""
+def embeddable_spectra(config: dict, lo: int, hi: int, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(spectrum_ids (n,), flux (n, P) float32, parameters (n, C) float32 in ``conditional`` order,
+    teff_logg (n, 2) float32, NaN = missing) batches for spectrum ids in [lo, hi]."""
     sql, params = _embeddable_sql(config, training=False)
     survey = _survey(config["survey"])
-    columns = ", ".join(f"l.{name}" for name in config["conditional"])
-    n_conditional = len(config["conditional"])
+    columns = ", ".join(f"l.{name}" for name in [*config["conditional"], "teff", "logg"])
+    n_conditional = len(config["conditional"]) + 2
     last = lo - 1
     while True:
         ids, parameters, fluxes = [], [], []
@@ -137,7 +138,8 @@ def embeddable_spectra(config: dict, lo: int, hi: int, batch: int = 4096) -> Ite
             return
         # one copy of the whole batch, no per-row numpy work
         flux = np.frombuffer(bytearray().join(fluxes), dtype="<f4").reshape(len(ids), survey.n_pixels)
-        yield np.asarray(ids, np.int64), flux, np.asarray(parameters, np.float32)
+        values = np.asarray([[np.nan if v is None else v for v in row] for row in parameters], np.float32)
+        yield np.asarray(ids, np.int64), flux, values[:, :-2], values[:, -2:]
         last = ids[-1]
         if len(ids) < batch:
             return

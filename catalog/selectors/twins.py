@@ -92,55 +92,76 @@ def twins_for_star(*, star: Star, k: int = 10, filters: TwinFilters | None = Non
     return result
 
 
+def _excluded_spectra(exclude_star_id: int | None, group: int | None, filters: TwinFilters) -> list[int]:
+    from catalog.models import Spectrum
+
+    excluded: list[int] = []
+    if exclude_star_id is not None:
+        excluded += list(Spectrum.objects.filter(star_id=exclude_star_id).values_list("pk", flat=True))
+    if filters.exclude_same_group and group is not None:
+        excluded += list(Spectrum.objects.filter(star__group=group).values_list("pk", flat=True))
+    return excluded
+
+
 def twins_for_latent(*, latent: np.ndarray, k: int = 10, filters: TwinFilters | None = None,
                      version: ModelVersion | None = None, exclude_star_id: int | None = None,
                      group: int | None = None) -> TwinResult:
-    """The k nearest stars' spectra to ``latent`` (25,) under the version (default: the active one)."""
+    """The k nearest stars' spectra to ``latent`` (25,) under the version (default: the active one).
+
+    The neighbour search reads ``catalog_embedding`` only (Teff/logg are stored with each latent);
+    the k rows are then joined to their stars and labels."""
     if not 1 <= int(k) <= MAX_K:
         raise TwinSearchError(f"k must be between 1 and {MAX_K}")
     version = _active_disentangler(version)
     filters = filters or TwinFilters()
     latent = np.asarray(latent, dtype=np.float32).reshape(-1)
+    result = TwinResult(version=version, query_spectrum_id=None, query_latent=latent)
+    if filters.survey and filters.survey != version.config.get("survey"):
+        result.plan = "none"  # every latent of a version comes from its one survey
+        return result
     clauses, params = ["e.model_version_id = %s"], [version.pk]
-    if exclude_star_id is not None:
-        clauses.append("s.star_id <> %s")
-        params.append(exclude_star_id)
     for name in ("teff", "logg"):
         bounds = getattr(filters, name)
         if bounds:
-            clauses.append(f"l.{name} BETWEEN %s AND %s")
+            clauses.append(f"e.{name} BETWEEN %s AND %s")
             params += [float(bounds[0]), float(bounds[1])]
-    if filters.survey:
-        clauses.append("s.survey_id = (SELECT id FROM catalog_survey WHERE code = %s)")
-        params.append(filters.survey)
-    if filters.exclude_same_group and group is not None:
-        clauses.append('st."group" IS DISTINCT FROM %s')
-        params.append(group)
-    joins = ("JOIN catalog_spectrum s ON s.id = e.spectrum_id JOIN catalog_star st ON st.id = s.star_id "
-             "LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s ")
+    excluded = _excluded_spectra(exclude_star_id, group, filters)
+    if excluded:
+        clauses.append("e.spectrum_id <> ALL(%s)")
+        params.append(excluded)
     where = " AND ".join(clauses)
     vector = "[" + ",".join(f"{v:.7g}" for v in latent) + "]"
-    label_source = version.config.get("label_source", "grid")
     with transaction.atomic(), connection.cursor() as cursor:
         plan = "hnsw"
-        if filters.selective:
-            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM catalog_embedding e {joins} WHERE {where} LIMIT %s) c",
-                           [label_source, *params, settings.TWIN_EXACT_LIMIT + 1])
-            if cursor.fetchone()[0] <= settings.TWIN_EXACT_LIMIT:
-                plan = "exact"
-            else:
-                plan = "hnsw-iterative"
+        if filters.teff or filters.logg:
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM catalog_embedding e WHERE {where} LIMIT %s) c",
+                           [*params, settings.TWIN_EXACT_LIMIT + 1])
+            plan = "exact" if cursor.fetchone()[0] <= settings.TWIN_EXACT_LIMIT else "hnsw-iterative"
+        elif filters.exclude_same_group:
+            plan = "hnsw-iterative"
         # One round trip for the transaction-local settings. Iterative scans walk on until k rows
-        # pass the filter (self-exclusion included); the exact plan sorts the few filtered rows.
+        # pass the filter (self-exclusion included).
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
                        [str(max(settings.TWIN_EF_SEARCH, int(k))), "strict_order"])
-        # "+ 0" hides the distance from the HNSW index, so the exact plan reaches the few filtered
-        # rows through the label and embedding b-tree indexes and sorts them.
+        # "+ 0" hides the distance from the HNSW index: the exact plan reads the few filtered rows
+        # through the (version, teff/logg) b-tree and sorts them.
         order = "(e.vector <-> %s::vector) + 0" if plan == "exact" else "e.vector <-> %s::vector"
+        cursor.execute(f"SELECT e.spectrum_id, e.vector <-> %s::vector FROM catalog_embedding e WHERE {where} "
+                       f"ORDER BY {order} LIMIT %s", [vector, *params, vector, int(k)])
+        nearest = cursor.fetchall()
+    result.plan = plan
+    if not nearest:
+        return result
+    label_source = version.config.get("label_source", "grid")
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT s.id, st.id, st.designation, e.vector <-> %s::vector, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
-                FROM catalog_embedding e {joins} JOIN catalog_survey su ON su.id = s.survey_id
-                WHERE {where} ORDER BY {order} LIMIT %s""",
-            [vector, label_source, *params, vector, int(k)])
-        rows = [Twin(*row) for row in cursor.fetchall()]
-    return TwinResult(version=version, query_spectrum_id=None, query_latent=latent, rows=rows, plan=plan)
+            """SELECT s.id, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
+               FROM catalog_spectrum s JOIN catalog_star st ON st.id = s.star_id JOIN catalog_survey su ON su.id = s.survey_id
+               LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s WHERE s.id = ANY(%s)""",
+            [label_source, [row[0] for row in nearest]])
+        details = {row[0]: row for row in cursor.fetchall()}
+    for spectrum_id, distance in nearest:
+        _, star_id, designation, survey, teff, logg, fe_h, alpha_fe, star_group = details[spectrum_id]
+        result.rows.append(Twin(spectrum_id=spectrum_id, star_id=star_id, designation=designation, distance=float(distance),
+                                survey=survey, teff=teff, logg=logg, fe_h=fe_h, alpha_fe=alpha_fe, group=star_group))
+    return result

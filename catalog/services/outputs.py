@@ -15,9 +15,11 @@ from catalog.models import LATENT_DIM, ModelVersion
 _CHUNK_LOCK_NAMESPACE = 7_215
 
 
-def embeddings_write(*, version: ModelVersion, lo: int, hi: int, spectrum_ids: np.ndarray, latents: np.ndarray) -> int:
+def embeddings_write(*, version: ModelVersion, lo: int, hi: int, spectrum_ids: np.ndarray, latents: np.ndarray,
+                     teff: np.ndarray | None = None, logg: np.ndarray | None = None) -> int:
     """Replace the version's embeddings of spectra with id in [lo, hi] by these; returns the count.
-    spectrum_ids (n,) int64 within [lo, hi]; latents (n, 25) float32."""
+    spectrum_ids (n,) int64 within [lo, hi]; latents (n, 25) float32; teff, logg (n,) the
+    parameters they were encoded at (K, dex; NaN or None = unknown)."""
     latents = np.asarray(latents, dtype=np.float32)
     if latents.shape != (len(spectrum_ids), LATENT_DIM) or not np.isfinite(latents).all():
         raise ValueError(f"latents must be finite, shape ({len(spectrum_ids)}, {LATENT_DIM}); got {latents.shape}")
@@ -25,9 +27,17 @@ def embeddings_write(*, version: ModelVersion, lo: int, hi: int, spectrum_ids: n
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHUNK_LOCK_NAMESPACE, (version.pk * 1_000_003 + lo) % 2**31])
         cursor.execute("DELETE FROM catalog_embedding WHERE model_version_id = %s AND spectrum_id BETWEEN %s AND %s",
                        [version.pk, lo, hi])
-        copy_rows(cursor.cursor, "catalog_embedding", ["model_version_id", "spectrum_id", "vector"],
-                  ["int8", "int8", "vector"], ((version.pk, int(i), z) for i, z in zip(spectrum_ids, latents)))
+        n = len(spectrum_ids)
+        teff = np.full(n, np.nan) if teff is None else np.asarray(teff, float)
+        logg = np.full(n, np.nan) if logg is None else np.asarray(logg, float)
+        copy_rows(cursor.cursor, "catalog_embedding", ["model_version_id", "spectrum_id", "vector", "teff", "logg"],
+                  ["int8", "int8", "vector", "float8", "float8"],
+                  ((version.pk, int(i), z, _number(t), _number(g)) for i, z, t, g in zip(spectrum_ids, latents, teff, logg)))
     return len(spectrum_ids)
+
+
+def _number(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
 
 
 def bhb_scores_write(*, version: ModelVersion, lo: int, hi: int, star_ids: np.ndarray, scores: np.ndarray) -> int:

@@ -43,3 +43,23 @@ def cutout_png(cube: np.ndarray, size_px: int = 96) -> bytes:
     fig.savefig(out, format="png")
     plt.close(fig)
     return out.getvalue()
+
+
+def bands_png(cube: np.ndarray, bands: str = "ugriz", panel_px: int = 96) -> bytes:
+    """The five bands side by side, each with its own asinh stretch, labelled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, axes = plt.subplots(1, len(bands), figsize=(len(bands) * panel_px / 80, panel_px / 80 + 0.25), dpi=80)
+    for axis, band, image in zip(np.atleast_1d(axes), bands, cube):
+        scale = float(np.nanpercentile(np.abs(image), 99.5)) or 1.0
+        axis.imshow(np.arcsinh(image / scale * 10), origin="lower", cmap="gray", interpolation="nearest")
+        axis.set_title(band, fontsize=9)
+        axis.set_axis_off()
+    fig.tight_layout(pad=0.2)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()

@@ -13,7 +13,7 @@ from catalog.ingest.records import BadInput
 from catalog.models import Image, Star, Survey
 from portal import plots
 from portal.api.renderers import votable_bytes
-from portal.plots.thumbnails import cutout_png, spectrum_png
+from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
 from portal.web.forms import BHBThresholdForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
 
 PAGE_SIZE = 25
@@ -229,9 +229,11 @@ def spectrum_thumbnail(request, star_id: int):
 
 @cache_control(max_age=3600)
 @require_GET
-def cutout_thumbnail(request, star_id: int):
+def cutout_thumbnail(request, star_id: int, layout: str = "gri"):
+    """The star's first cutout: a gri composite, or (layout "bands") the five bands side by side."""
     image = Image.objects.filter(star_id=star_id).order_by("pk").first()
     if image is None:
         raise Http404("no image")
-    return HttpResponse(cutout_png(image.cube_array), content_type="image/png")
+    png = bands_png(image.cube_array, image.bands) if layout == "bands" else cutout_png(image.cube_array)
+    return HttpResponse(png, content_type="image/png")
 
