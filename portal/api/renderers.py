@@ -39,7 +39,7 @@ class CSVRenderer(BaseRenderer):
 COLUMN_META = {
     "id": ("meta.id", None), "designation": ("meta.id;meta.main", None),
     "ra": ("pos.eq.ra;meta.main", "deg"), "dec": ("pos.eq.dec;meta.main", "deg"),
-    "teff": ("phys.temperature.effective", "K"), "logg": ("phys.gravity", "log(cm.s**-2)"),
+    "teff": ("phys.temperature.effective", "K"), "logg": ("phys.gravity", None),  # log10 of cm s⁻²: no valid VOUnit string
     "fe_h": ("phys.abund.Fe", "dex"), "alpha_fe": ("phys.abund", "dex"), "distance": ("pos.distance", None),
     "score": ("stat.probability", None), "bhb_score": ("stat.probability", None),
 }
