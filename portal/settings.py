@@ -16,6 +16,7 @@
 | DOPPEL_BROKER_VISIBILITY_S | training timeout + 3600               | seconds before a lost worker's task returns |
 | DOPPEL_FILL_CHUNK      | 25000                                     | spectra per embedding-fill / scoring task |
 | DOPPEL_TORCH_THREADS   | 0 (torch's default)                       | intra-op threads per worker process       |
+| DOPPEL_DB_CONN_MAX_AGE | 60                                        | seconds a database connection is reused   |
 | DOPPEL_TWIN_EF_SEARCH  | 200                                       | HNSW ef_search of twin queries            |
 | DOPPEL_API_ANON_RATE   | 120/minute                                | DRF throttle, anonymous clients           |
 | DOPPEL_API_USER_RATE   | 1200/minute                               | DRF throttle, signed-in clients           |
@@ -106,9 +107,12 @@ TEMPLATES = [
 
 _database_url = envstr("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(_database_url)}
 else:
     DATABASES = {"default": embedded.postgres_settings()}
+# Keep connections across requests: a new PostgreSQL backend per request costs milliseconds.
+DATABASES["default"]["CONN_MAX_AGE"] = envint("DOPPEL_DB_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = envstr("DOPPEL_TEST_DATABASE", "test_doppel")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
