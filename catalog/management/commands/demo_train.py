@@ -61,8 +61,11 @@ class Command(BaseCommand):
                     last[version.pk] = line
                 if version.state == ModelVersion.State.ACTIVE:
                     waiting.remove(version)
-                elif version.state in (ModelVersion.State.FAILED, ModelVersion.State.CANCELLED, ModelVersion.State.READY):
+                elif version.state in (ModelVersion.State.FAILED, ModelVersion.State.CANCELLED):
                     raise CommandError(f"{version} ended {version.state}: {run.error.splitlines()[0] if run.error else ''}")
+                elif version.state == ModelVersion.State.READY and "not activated" in run.logs:
+                    raise CommandError(f"{version} is ready but was not activated: {run.logs.splitlines()[-1]}")
+                # ready without a decision yet: the latent map is being built, activation follows
             time.sleep(1.0)
         if waiting:
             raise CommandError(f"still running after {timeout:.0f} s: {', '.join(map(str, waiting))}")
