@@ -98,9 +98,11 @@ def _read_ahead(batches, depth: int = 2):
     thread.join()
 
 
-def encode_range(version: ModelVersion, lo: int, hi: int, batch: int = 4096) -> int:
-    """Encode and write the embeddable spectra with id in [lo, hi]; returns how many."""
+def encode_range(version: ModelVersion, lo: int, hi: int, batch: int = 4096, task=None) -> int:
+    """Encode and write the embeddable spectra with id in [lo, hi]; returns how many. Progress
+    (the fraction of the version's spectra embedded) goes to the run and the task state."""
     trainer = _disentangler(version.artifact)
+    total = selectors.embeddable_count(version.config)
     written, next_lo = 0, lo
     for ids, flux, parameters, teff_logg in _read_ahead(selectors.embeddable_spectra(version.config, lo, hi, batch=batch)):
         latents = trainer.encode_raw(flux, parameters, batch_size=batch)
@@ -108,6 +110,10 @@ def encode_range(version: ModelVersion, lo: int, hi: int, batch: int = 4096) -> 
         written += services.embeddings_write(version=version, lo=next_lo, hi=batch_hi, spectrum_ids=ids, latents=latents,
                                              teff=teff_logg[:, 0], logg=teff_logg[:, 1])
         next_lo = batch_hi + 1
+        fraction = services.run_fill_progress(version=version, total=total)
+        if task is not None and task.request.id:
+            task.update_state(state="PROGRESS", meta={"version": version.pk, "range": [lo, hi], "written": written,
+                                                      "version_progress": fraction})
     return written
 
 
@@ -117,7 +123,7 @@ def fill_embeddings_chunk(self, version_id: int, lo: int, hi: int) -> dict:
     if version is None or selectors.embeddings_complete(version, lo, hi):
         return {"version": version_id, "range": [lo, hi], "written": 0}
     started = time.perf_counter()
-    written = encode_range(version, lo, hi)
+    written = encode_range(version, lo, hi, task=self)
     return {"version": version_id, "range": [lo, hi], "written": written, "seconds": time.perf_counter() - started}
 
 
@@ -134,7 +140,9 @@ def score_range(version: ModelVersion, lo: int, hi: int) -> int:
     scorer = _scorer(version.artifact)
     star_ids, spectra, images, _ = selectors.bhb_inputs(lo=lo, hi=hi)
     scores = scorer.score(spectra, images)
-    return services.bhb_scores_write(version=version, lo=lo, hi=hi, star_ids=star_ids, scores=scores)
+    written = services.bhb_scores_write(version=version, lo=lo, hi=hi, star_ids=star_ids, scores=scores)
+    services.run_fill_progress(version=version, total=selectors.bhb_eligible_count())
+    return written
 
 
 @shared_task(bind=True, name="tasks.outputs.score_bhb_chunk")

@@ -44,6 +44,7 @@ def test_fill_chunk_delivered_twice_writes_each_latent_once():
     lo, hi = min(s.pk for s in spectra), max(s.pk for s in spectra)
     first = fill_embeddings_chunk.apply(args=[version.pk, lo, hi]).result
     assert first["written"] == len(spectra)
+    assert version.latest_run.progress == 1.0  # the fill reports the fraction embedded
     again = fill_embeddings_chunk.apply(args=[version.pk, lo, hi]).result
     assert again["written"] == 0  # complete range: skipped
     Embedding.objects.filter(model_version=version, spectrum_id=hi).delete()  # a chunk half-lost

@@ -132,6 +132,17 @@ def run_record_epoch(*, run: TrainingRun, record: dict, progress: float, eta_s: 
              _json({"eta_s": eta_s}), run.pk])
 
 
+def run_fill_progress(*, version: ModelVersion, total: int) -> float:
+    """Set the run's progress to the fraction of the version's outputs written (fill or scoring)."""
+    table = "catalog_embedding" if version.kind == ModelVersion.Kind.DISENTANGLER else "catalog_bhbscore"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE model_version_id = %s", [version.pk])
+        fraction = min(cursor.fetchone()[0] / max(total, 1), 1.0)
+        cursor.execute("UPDATE catalog_trainingrun SET progress = %s WHERE id = (SELECT max(id) FROM catalog_trainingrun "
+                       "WHERE model_version_id = %s)", [fraction, version.pk])
+    return fraction
+
+
 def _json(value) -> str:
     import json
 
