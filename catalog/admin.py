@@ -67,6 +67,10 @@ class BHBLabelAdmin(admin.ModelAdmin):
 
 class TrainingRunInline(admin.TabularInline):
     model = models.TrainingRun
+
+    def has_add_permission(self, request, obj=None):
+        return False  # runs are created by the registry, never by hand
+
     fields = ["state", "progress", "epoch", "started_at", "finished_at", "interruptions", "error"]
     readonly_fields = fields
     extra = 0
@@ -136,6 +140,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return [] if obj is None else self.inlines
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Read-only page: versions change through the actions, so no save buttons."""
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         if change:
             return  # versions are changed through the actions only
@@ -164,7 +174,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="completeness")
     def completeness(self, version):
-        progress = selectors.version_progress(version)
+        try:
+            progress = selectors.version_progress(version)
+        except model_config.ConfigError as error:
+            return f"unknown: {error}"
         index = "" if version.kind == "bhb" else (" · index built" if progress["indexed"] else " · index not built")
         return f"{progress['done']} of {progress['total']} {progress['unit']}{index}"
 

@@ -43,6 +43,7 @@ def test_change_page_shows_progress_metrics_and_loss_curves(admin_client):
     page = admin_client.get(f"{URL}{version.pk}/change/").content.decode()
     assert 'id="loss-curves"' in page and "bokeh.min.js" in page and "loss-curves-item" in page
     assert "twin_recall_at_10" in page and "r2_latent.teff" in page
+    assert 'name="_save"' not in page  # changed through the actions only
     assert "epoch 2 (20%" in admin_client.get(URL).content.decode()
 
 

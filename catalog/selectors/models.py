@@ -30,7 +30,9 @@ def version_progress(version: ModelVersion) -> dict:
 
     if version.kind == ModelVersion.Kind.DISENTANGLER:
         done = Embedding.objects.filter(model_version=version).count()
-        total = embeddable_count(version.config)
+        config = version.config
+        known = all(key in config for key in ("survey", "label_source", "conditional"))
+        total = embeddable_count(config) if known else 0  # a config without a selection has nothing to fill
         indexed = index_is_valid(version.index_name)
         unit = "spectra"
     else:
