@@ -20,7 +20,7 @@ from _django import OUT, bench_database, print_table
 
 
 def synthesised_grid(profiles: int):
-    from ml.synth.gridbuilder import APOGEE_LIKE, GridSpec, iter_grid
+    from ml.synth.gridbuilder import GridSpec, iter_grid
     from ml.synth.stellar import StellarSpectrumModel
 
     spec = GridSpec(n_profiles=profiles, seed=0)

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
-import statistics
 import subprocess
 import sys
 import threading

@@ -95,12 +95,7 @@ class TrainingStartForm(forms.ModelForm):
         kind, config = cleaned.get("kind"), cleaned.get("config") or {}
         if kind:
             try:
-                cleaned["config"] = model_config.normalise(kind, config)
-                if kind == models.ModelVersion.Kind.DISENTANGLER:
-                    if selectors.embeddable_count(cleaned["config"], training=True) == 0:
-                        raise model_config.ConfigError("the selection matches no spectrum with the required labels")
-                elif selectors.bhb_dataset_size(cleaned["config"]) == 0:
-                    raise model_config.ConfigError("no star has an SDSS spectrum, an image and a label in that catalogue")
+                cleaned["config"] = services.training_config_check(kind=kind, config=config)
             except model_config.ConfigError as error:
                 raise forms.ValidationError({"config": str(error)}) from None
         return cleaned
@@ -212,13 +207,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
     # ---------------------------------------------------------------- actions
 
     def _each(self, request, queryset, operation, verb):
-        from catalog.model_config import ConfigError
-
         for version in queryset:
             try:
                 outcome = operation(version)
                 self.message_user(request, f"{verb}: {outcome or version}", messages.SUCCESS)
-            except (services.RegistryError, ConfigError) as error:
+            except (services.RegistryError, model_config.ConfigError) as error:
                 self.message_user(request, f"{version}: {error}", messages.ERROR)
 
     @admin.action(description="Retrain with this config", permissions=["change"])

@@ -24,6 +24,14 @@ class InferenceError(ValueError):
     """Cannot encode or generate; the message is for the user."""
 
 
+class NoActiveModel(InferenceError):
+    """No disentangler is active (a state of the service, not a bad request)."""
+
+
+class MissingParameters(InferenceError):
+    """The conditional parameters needed to encode a spectrum were not given."""
+
+
 @functools.lru_cache(maxsize=2)
 def _trainer(artifact: str):
     from ml.disentangle import DisentanglerTrainer
@@ -32,9 +40,11 @@ def _trainer(artifact: str):
 
 
 def active_disentangler() -> tuple[ModelVersion, object]:
-    version = ModelVersion.objects.filter(kind=ModelVersion.Kind.DISENTANGLER, state=ModelVersion.State.ACTIVE).first()
+    from catalog.selectors import active_version
+
+    version = active_version(ModelVersion.Kind.DISENTANGLER)
     if version is None or not version.artifact or not Path(version.artifact).exists():
-        raise InferenceError("no disentangler is active (or its artifact is missing): train and activate one first")
+        raise NoActiveModel("no disentangler is active (or its artifact is missing): train and activate one first")
     return version, _trainer(version.artifact)
 
 
@@ -156,6 +166,6 @@ def encode_flux(flux: np.ndarray, parameters: dict[str, float]) -> tuple[ModelVe
         raise InferenceError("the spectrum has NaN or infinite flux values")
     missing = [n for n in names if parameters.get(n) is None]
     if missing:
-        raise InferenceError(f"the active model needs {', '.join(missing)} to encode a spectrum")
+        raise MissingParameters(f"the active model needs {', '.join(missing)} to encode a spectrum")
     cp = np.array([[float(parameters[n]) for n in names]], np.float32)
     return version, trainer.encode(flux[None, :], cp)[0]

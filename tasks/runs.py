@@ -42,18 +42,17 @@ class Reporter:
 
     def epoch(self, record: dict) -> None:
         now = time.time()
-        self._marks.setdefault("first_epoch_ended_at", now)
         self._marks.setdefault("first_epoch_started_at", now - float(record.get("seconds", 0.0)))
         self._marks["last_epoch_ended_at"] = now
         self.epochs_done += 1
         record = {**record, "epoch": record.get("epoch", self.epochs_done), "at": now}
-        if "stage" in record:  # BHB: epochs of several stages; count them all for progress
-            record["step"] = self.epochs_done
-        progress = min(self.epochs_done / max(self.total_epochs, 1), 1.0)
-        if "stage" not in record:
-            progress = min(record["epoch"] / max(self.total_epochs, 1), 1.0)
-        elapsed = now - self._marks["first_epoch_started_at"]
-        eta = elapsed / max(self.epochs_done, 1) * max(self.total_epochs - (record["epoch"] if "stage" not in record else self.epochs_done), 0)
+        if "stage" in record:  # BHB: epochs of several stages, counted together
+            record["step"] = done = self.epochs_done
+        else:  # disentangler: its epoch counter continues across a resume
+            done = record["epoch"]
+        progress = min(done / max(self.total_epochs, 1), 1.0)
+        seconds_per_epoch = (now - self._marks["first_epoch_started_at"]) / self.epochs_done
+        eta = seconds_per_epoch * max(self.total_epochs - done, 0)
         services.run_record_epoch(run=self.run, record=record, progress=progress, eta_s=eta)
         self._update_state({"phase": "training", "epoch": record["epoch"], "progress": progress, "eta_s": eta})
 

@@ -53,7 +53,7 @@ def test_start_form_rejects_bad_configs(admin_client):
     assert response.status_code == 200
     assert "unknown setting(s) in training: epoch" in response.content.decode()
     response = admin_client.post(f"{URL}add/", {"kind": "disentangler", "config": '{"selection": {"teff": [9000, 9900]}}'})
-    assert "the selection matches no spectrum" in response.content.decode()
+    assert "the selection matches no apogee spectrum" in response.content.decode()
     assert not ModelVersion.objects.exists()
 
 

@@ -1,6 +1,4 @@
 """/api/stars/{id}/twins and POST /api/twins (an uploaded FITS spectrum)."""
-import io
-
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -85,3 +83,21 @@ def test_upload_of_the_wrong_length_is_400(client, active_disentangler, tmp_path
     response = client.post("/api/twins", {"file": upload, "teff": 4500, "logg": 2.0})
     assert response.status_code == 400
     assert "7214 pixels; the active model's apogee grid has 64" in str(response.json()["error"]["detail"])
+
+
+def test_generate_errors_name_the_problem(client, active_disentangler):
+    from tests.factories import StarFactory
+
+    star = active_disentangler[1][0].star
+    response = client.get(f"/api/stars/{star.pk}/generate/", {"teff": "nan"})
+    assert response.status_code == 400 and "finite" in str(response.json()["error"]["detail"])
+    unlabelled = StarFactory()
+    response = client.get(f"/api/stars/{unlabelled.pk}/generate/")
+    assert response.status_code == 400 and "has no labels" in str(response.json()["error"]["detail"])
+
+
+def test_generate_without_an_active_model_is_409(client):
+    from tests.factories import StarFactory
+
+    response = client.get(f"/api/stars/{StarFactory().pk}/generate/")
+    assert response.status_code == 409 and "no disentangler is active" in response.json()["error"]["detail"]

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from ml.balmer import fit_sersic, measure, xue_cuts
-from ml.synth.bhb import BALMER, bhb_sample, sersic_line, xue_balmer_cuts
-from ml.synth.grids import sdss_wavelength
+from ml.synth.bhb import bhb_sample, sersic_line, xue_balmer_cuts
 
 
 @pytest.mark.parametrize("a, b, c", [(0.7, 9.0, 1.0), (0.5, 6.0, 0.8), (0.8, 12.0, 1.3)])

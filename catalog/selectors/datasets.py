@@ -105,13 +105,18 @@ def embeddable_count(config: dict, training: bool = False, id_range: tuple[int, 
         return int(cursor.fetchone()[0])
 
 
+def _id_ranges(query: str, params: list, chunk: int) -> list[tuple[int, int]]:
+    """Ranges [lo, hi] of the ids ``query`` returns (in order), at most ``chunk`` ids each."""
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+    return [(int(ids[start]), int(ids[min(start + chunk, len(ids)) - 1])) for start in range(0, len(ids), chunk)]
+
+
 def embeddable_ranges(config: dict, chunk: int) -> list[tuple[int, int]]:
     """Spectrum-id ranges [lo, hi] holding at most ``chunk`` embeddable spectra each, in id order."""
     sql, params = _embeddable_sql(config, training=False)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT s.id " + sql + " ORDER BY s.id", params)
-        ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
-    return [(int(ids[start]), int(ids[min(start + chunk, len(ids)) - 1])) for start in range(0, len(ids), chunk)]
+    return _id_ranges("SELECT s.id " + sql + " ORDER BY s.id", params, chunk)
 
 
 def embeddable_spectra(config: dict, lo: int, hi: int, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -296,10 +301,8 @@ def bhb_inputs(*, lo: int = 0, hi: int | None = None, catalogue: str | None = No
 
 
 def bhb_star_ranges(chunk: int) -> list[tuple[int, int]]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT st.id " + _BHB_INPUTS + " ORDER BY st.id")
-        ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
-    return [(int(ids[start]), int(ids[min(start + chunk, len(ids)) - 1])) for start in range(0, len(ids), chunk)]
+    """Star-id ranges [lo, hi] holding at most ``chunk`` stars with both modalities each."""
+    return _id_ranges("SELECT st.id " + _BHB_INPUTS + " ORDER BY st.id", [], chunk)
 
 
 def _fit_image(cube: np.ndarray, size: int) -> np.ndarray:

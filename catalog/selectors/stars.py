@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 from django.db.models import F, Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 
@@ -124,10 +123,6 @@ def star_detail(star_id: int) -> Star | None:
     return with_parameters(Star.objects.filter(pk=star_id)).first()
 
 
-def star_by_designation(designation: str) -> Star | None:
-    return with_parameters(Star.objects.filter(designation=designation)).first()
-
-
 def star_labels(star: Star) -> list[Labels]:
     return list(star.labels.order_by("source"))
 
@@ -149,17 +144,15 @@ def spectrum_arrays(spectrum: Spectrum) -> dict:
 
 def bhb_candidates(*, threshold: float = 0.5, version: ModelVersion | None = None) -> QuerySet:
     """Stars scored by the active (or given) BHB model with score ≥ threshold, best first."""
-    version = version or ModelVersion.objects.filter(kind=ModelVersion.Kind.BHB, state=ModelVersion.State.ACTIVE).first()
+    from catalog.selectors.models import active_version
+
+    version = version or active_version(ModelVersion.Kind.BHB)
     if version is None:
         return BHBScore.objects.none()
     return (BHBScore.objects.filter(model_version=version, score__gte=threshold).select_related("star")
             .order_by("-score", "star_id"))
 
 
-def star_bhb_score(star: Star) -> float | None:
-    score = BHBScore.objects.filter(star=star, model_version__kind=ModelVersion.Kind.BHB,
-                                    model_version__state=ModelVersion.State.ACTIVE).values_list("score", flat=True).first()
-    return None if score is None else float(score)
 
 
 

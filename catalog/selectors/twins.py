@@ -66,7 +66,9 @@ class TwinResult:
 
 
 def _active_disentangler(version: ModelVersion | None) -> ModelVersion:
-    version = version or ModelVersion.objects.filter(kind=ModelVersion.Kind.DISENTANGLER, state=ModelVersion.State.ACTIVE).first()
+    from catalog.selectors.models import active_version
+
+    version = version or active_version(ModelVersion.Kind.DISENTANGLER)
     if version is None:
         raise TwinSearchError("no disentangler is active yet: train one (admin → Model versions) first")
     return version

@@ -8,6 +8,6 @@ from catalog.services.outputs import (  # noqa: F401
 )
 from catalog.services.registry import (  # noqa: F401
     Claim, RegistryError, activate, activation_decision, is_cancelled, latent_map_store, model_version_create,
-    rollback, run_attach_task, run_fill_progress, run_note, run_phase, run_record_epoch, training_claim, training_finish,
+    rollback, run_attach_task, run_fill_progress, run_note, run_phase, run_record_epoch, training_claim, training_config_check, training_finish,
     training_release, version_cancel, version_complete_fill, version_fail,
 )

@@ -19,6 +19,7 @@ States (ModelVersion.State)::
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import socket
 from dataclasses import dataclass
@@ -41,9 +42,9 @@ class RegistryError(Exception):
     """An operation the version's state does not allow; the message says why."""
 
 
-def model_version_create(*, kind: str, config: dict | None, created_by=None, parent: ModelVersion | None = None) -> ModelVersion:
-    """A queued version with a validated config and a pending run. Raises ConfigError for a config
-    that cannot be trained (unknown settings, an empty selection)."""
+def training_config_check(*, kind: str, config: dict | None) -> dict:
+    """The normalised config, or ConfigError for one that cannot be trained: unknown settings, bad
+    values, or a selection that matches nothing in the catalog (checked before anything is queued)."""
     from catalog import selectors
 
     normalised = model_config.normalise(kind, config)
@@ -53,6 +54,13 @@ def model_version_create(*, kind: str, config: dict | None, created_by=None, par
                               f"labels for {', '.join(normalised['conditional'])}")
     elif selectors.bhb_dataset_size(normalised) == 0:
         raise ConfigError(f"no star has an SDSS spectrum, an image and a {normalised['catalogue']!r} BHB label")
+    return normalised
+
+
+def model_version_create(*, kind: str, config: dict | None, created_by=None, parent: ModelVersion | None = None) -> ModelVersion:
+    """A queued version with a validated config and a pending run (ConfigError: see
+    :func:`training_config_check`)."""
+    normalised = training_config_check(kind=kind, config=config)
     with transaction.atomic():
         version = ModelVersion.objects.create(kind=kind, config=normalised, created_by=created_by, parent=parent)
         TrainingRun.objects.create(model_version=version)
@@ -144,8 +152,6 @@ def run_fill_progress(*, version: ModelVersion, total: int) -> float:
 
 
 def _json(value) -> str:
-    import json
-
     return json.dumps(value, default=float)
 
 

@@ -1,6 +1,8 @@
 """Query parameters → catalog queries, with a 400 for anything unknown or malformed."""
 from __future__ import annotations
 
+import math
+
 from rest_framework.exceptions import ValidationError
 
 from catalog.selectors import StarQuery, TwinFilters
@@ -18,14 +20,18 @@ def reject_unknown(params, allowed: set[str]) -> None:
         raise ValidationError({"unknown_parameters": unknown, "allowed": sorted(allowed)})
 
 
-def _number(params, name: str) -> float | None:
+def number(params, name: str) -> float | None:
+    """A finite float query/form parameter, None when absent; 400 naming it otherwise."""
     value = params.get(name)
     if value in (None, ""):
         return None
     try:
-        return float(value)
+        parsed = float(value)
     except ValueError:
         raise ValidationError({name: f"not a number: {value!r}"}) from None
+    if not math.isfinite(parsed):
+        raise ValidationError({name: f"must be a finite number, not {value!r}"})
+    return parsed
 
 
 def _flag(params, name: str) -> bool:
@@ -46,14 +52,14 @@ def star_query(params) -> StarQuery:
             raise ValidationError({"cone": str(error)}) from None
     return StarQuery(
         text=params.get("q", ""), ra=ra, dec=dec, radius=radius,
-        teff=(_number(params, "teff_min"), _number(params, "teff_max")),
-        logg=(_number(params, "logg_min"), _number(params, "logg_max")),
-        fe_h=(_number(params, "fe_h_min"), _number(params, "fe_h_max")),
+        teff=(number(params, "teff_min"), number(params, "teff_max")),
+        logg=(number(params, "logg_min"), number(params, "logg_max")),
+        fe_h=(number(params, "fe_h_min"), number(params, "fe_h_max")),
         survey=params.get("survey", ""), order=params.get("ordering", "designation"))
 
 
 def _range(params, name):
-    low, high = _number(params, f"{name}_min"), _number(params, f"{name}_max")
+    low, high = number(params, f"{name}_min"), number(params, f"{name}_max")
     if low is None and high is None:
         return None
     return (low if low is not None else -1e30, high if high is not None else 1e30)

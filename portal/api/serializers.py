@@ -46,18 +46,6 @@ class SpectrumMetaSerializer(serializers.Serializer):
     source_key = serializers.CharField()
 
 
-class TwinSerializer(serializers.Serializer):
-    star_id = serializers.IntegerField()
-    designation = serializers.CharField()
-    spectrum_id = serializers.IntegerField()
-    survey = serializers.CharField()
-    distance = serializers.FloatField(help_text="L2 distance in the latent space")
-    teff = serializers.FloatField(allow_null=True)
-    logg = serializers.FloatField(allow_null=True)
-    fe_h = serializers.FloatField(allow_null=True)
-    alpha_fe = serializers.FloatField(allow_null=True)
-
-
 class ModelVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -21,7 +20,7 @@ from portal.api import filters
 from portal.api.renderers import CSVRenderer, VOTableRenderer
 from portal.api.serializers import (
     LabelsSerializer, ModelVersionSerializer, SpectrumMetaSerializer, StarSerializer, TrainingRunCreateSerializer,
-    TrainingRunSerializer, TwinSerializer,
+    TrainingRunSerializer,
 )
 
 TABLE_RENDERERS = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer, VOTableRenderer]
@@ -41,7 +40,7 @@ def _twin_rows(result) -> list[dict]:
 def _twin_response(result, query: dict) -> dict:
     return {"model_version": result.version.pk, "plan": result.plan, "query": query,
             "latent": [round(float(v), 6) for v in result.query_latent], "count": len(result.rows),
-            "twins": _twin_rows(result)}  # plain rows (TwinSerializer documents them): the hot path skips DRF fields
+            "twins": _twin_rows(result)}  # plain dicts: the hot path skips DRF field serialisation
 
 
 STAR_PARAMETERS = [
@@ -126,11 +125,13 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
         """The decoder's spectrum of this star at other parameters (its latent z kept)."""
         filters.reject_unknown(request.query_params, {"teff", "logg", "fe_h", "alpha_fe"})
         star = self.get_object()
-        wanted = {name: filters._number(request.query_params, name) for name in ("teff", "logg", "fe_h", "alpha_fe")}
+        wanted = {name: filters.number(request.query_params, name) for name in ("teff", "logg", "fe_h", "alpha_fe")}
         try:
             generated = inference.generate_at(star, {k: v for k, v in wanted.items() if v is not None})
-        except inference.InferenceError as error:
+        except inference.NoActiveModel as error:
             raise Conflict(str(error)) from None
+        except inference.InferenceError as error:  # the star cannot be encoded (no labels, no spectrum)
+            raise ValidationError({"star": str(error)}) from None
         return Response({"star": star.designation, "model_version": generated.version_id,
                          "parameters": generated.parameters, "outside_training_range": generated.outside_training_range,
                          "training_range": generated.training_range, "units": {"wavelength": "Angstrom", "flux": "normalised"},
@@ -161,15 +162,15 @@ class TwinUploadView(APIView):
         try:
             version, _ = inference.active_disentangler()
             spectrum = inference.read_upload(upload, survey=version.config.get("survey", "apogee"))
-            parameters = {**spectrum.parameters, **{n: filters._number(request.data, n) for n in ("teff", "logg", "fe_h", "alpha_fe")
-                                                    if filters._number(request.data, n) is not None}}
+            given = {n: filters.number(request.data, n) for n in ("teff", "logg", "fe_h", "alpha_fe")}
+            parameters = {**spectrum.parameters, **{n: v for n, v in given.items() if v is not None}}
             version, latent = inference.encode_flux(spectrum.flux, parameters)
             result = selectors.twins_for_latent(latent=latent, k=k, filters=twin_filters, version=version)
         except BadInput as error:
             raise ValidationError({"file": str(error)}) from None
+        except inference.NoActiveModel as error:
+            raise Conflict(str(error)) from None
         except inference.InferenceError as error:
-            if "no disentangler is active" in str(error):
-                raise Conflict(str(error)) from None
             raise ValidationError({"spectrum": str(error)}) from None
         return Response(_twin_response(result, {"file": spectrum.name, "parameters": parameters, "k": k}))
 
@@ -182,7 +183,7 @@ class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         filters.reject_unknown(self.request.query_params, {"threshold"})
-        threshold = filters._number(self.request.query_params, "threshold")
+        threshold = filters.number(self.request.query_params, "threshold")
         threshold = 0.5 if threshold is None else threshold
         if not 0.0 <= threshold <= 1.0:
             raise ValidationError({"threshold": "must be between 0 and 1"})
@@ -236,6 +237,3 @@ class TrainingRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             raise ValidationError({"config": str(error)}) from None
         return Response(TrainingRunSerializer(version.latest_run).data, status=status.HTTP_201_CREATED)
 
-
-def star_or_404(star_id: int) -> Star:
-    return get_object_or_404(Star, pk=star_id)

@@ -12,7 +12,7 @@ from catalog import inference, selectors
 from catalog.ingest.records import BadInput
 from catalog.models import Image, Star, Survey
 from portal import plots
-from portal.api.renderers import votable_bytes
+from portal.api.renderers import CSVRenderer, votable_bytes
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
 from portal.web.forms import BHBThresholdForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
 
@@ -64,7 +64,7 @@ def star_detail(request, star_id: int):
         raise Http404("no such star")
     spectra = selectors.star_spectra(star)
     context = {"star": star, "labels": selectors.star_labels(star), "spectra": spectra, "images": selectors.star_images(star),
-               "bhb_score": selectors.star_bhb_score(star), "balmer": selectors.balmer_measurements(star),
+               "bhb_score": star.bhb_score, "balmer": selectors.balmer_measurements(star),
                **_latent_context(star)}
     reconstruction, generated = None, None
     if context.get("latent") is not None:
@@ -120,8 +120,6 @@ def _overlay(result, query_flux, query_label, version):
 
 def _export(rows, fmt: str, filename: str):
     if fmt == "csv":
-        from portal.api.renderers import CSVRenderer
-
         response = HttpResponse(CSVRenderer().render(rows), content_type="text/csv")
     else:
         response = HttpResponse(votable_bytes(rows, name="twins"), content_type="application/x-votable+xml")
@@ -165,8 +163,10 @@ def twins_upload(request):
             result = selectors.twins_for_latent(latent=latent, k=form.neighbours(), filters=form.filters(), version=version)
         except BadInput as error:
             form.add_error("file", str(error))
+        except inference.MissingParameters as error:
+            form.add_error("teff", str(error))
         except (inference.InferenceError, selectors.TwinSearchError) as error:
-            form.add_error("teff" if "needs" in str(error) else None, str(error))
+            form.add_error(None, str(error))
         else:
             context.update(result=result, rows=_twin_rows(result, None), uploaded=spectrum.name, parameters=parameters,
                            plots={"overlay": _overlay(result, spectrum.flux, spectrum.name, version)})
