@@ -48,7 +48,7 @@ def _filling(version_id: int) -> ModelVersion | None:
 
 
 def _dispatch(task, version: ModelVersion, ranges: list[tuple[int, int]], chunk_task) -> dict:
-    services.run_phase(run=version.latest_run, phase="filling", log=f"filling in {len(ranges)} chunk(s)")
+    services.run_phase(run=version.latest_run, phase="filling", log=f"filling in {len(ranges)} chunk(s)", progress=0.0)
     if not ranges:
         return finish_outputs(version.pk)
     header = group(chunk_task.si(version.pk, lo, hi) for lo, hi in ranges)
@@ -107,13 +107,13 @@ def encode_range(version: ModelVersion, lo: int, hi: int, batch: int = 4096, tas
     for ids, flux, parameters, teff_logg in _read_ahead(selectors.embeddable_spectra(version.config, lo, hi, batch=batch)):
         latents = trainer.encode_raw(flux, parameters, batch_size=batch)
         batch_hi = hi if len(ids) < batch else int(ids[-1])
-        written += services.embeddings_write(version=version, lo=next_lo, hi=batch_hi, spectrum_ids=ids, latents=latents,
-                                             teff=teff_logg[:, 0], logg=teff_logg[:, 1])
+        count = services.embeddings_write(version=version, lo=next_lo, hi=batch_hi, spectrum_ids=ids, latents=latents,
+                                          teff=teff_logg[:, 0], logg=teff_logg[:, 1])
+        written += count
         next_lo = batch_hi + 1
-        fraction = services.run_fill_progress(version=version, total=total)
+        services.run_fill_progress(version=version, written=count, total=total)
         if task is not None and task.request.id:
-            task.update_state(state="PROGRESS", meta={"version": version.pk, "range": [lo, hi], "written": written,
-                                                      "version_progress": fraction})
+            task.update_state(state="PROGRESS", meta={"version": version.pk, "range": [lo, hi], "written": written})
     return written
 
 
@@ -141,7 +141,7 @@ def score_range(version: ModelVersion, lo: int, hi: int) -> int:
     star_ids, spectra, images, _ = selectors.bhb_inputs(lo=lo, hi=hi)
     scores = scorer.score(spectra, images)
     written = services.bhb_scores_write(version=version, lo=lo, hi=hi, star_ids=star_ids, scores=scores)
-    services.run_fill_progress(version=version, total=selectors.bhb_eligible_count())
+    services.run_fill_progress(version=version, written=written, total=selectors.bhb_eligible_count())
     return written
 
 

@@ -124,10 +124,14 @@ def _append(line: str):
     return Concat(F("logs"), Value(line), output_field=TextField())
 
 
-def run_phase(*, run: TrainingRun, phase: str, log: str = "") -> None:
-    """Record the phase a run entered (dataset, training, evaluating, filling, …) and a log line."""
+def run_phase(*, run: TrainingRun, phase: str, log: str = "", progress: float | None = None) -> None:
+    """Record the phase a run entered (dataset, training, evaluating, filling, …) and a log line;
+    ``progress`` restarts the progress fraction for the phase."""
     line = f"{timezone.now():%Y-%m-%d %H:%M:%S} {log or phase}\n"
-    TrainingRun.objects.filter(pk=run.pk).update(phase=phase, logs=_append(line))
+    changes = {"phase": phase, "logs": _append(line)}
+    if progress is not None:
+        changes["progress"] = progress
+    TrainingRun.objects.filter(pk=run.pk).update(**changes)
 
 
 def run_record_epoch(*, run: TrainingRun, record: dict, progress: float, eta_s: float | None) -> None:
@@ -140,15 +144,13 @@ def run_record_epoch(*, run: TrainingRun, record: dict, progress: float, eta_s: 
              _json({"eta_s": eta_s}), run.pk])
 
 
-def run_fill_progress(*, version: ModelVersion, total: int) -> float:
-    """Set the run's progress to the fraction of the version's outputs written (fill or scoring)."""
-    table = "catalog_embedding" if version.kind == ModelVersion.Kind.DISENTANGLER else "catalog_bhbscore"
+def run_fill_progress(*, version: ModelVersion, written: int, total: int) -> None:
+    """Add ``written`` of ``total`` outputs (fill or scoring) to the run's progress: one relative
+    UPDATE, so chunks running in parallel never overwrite each other (capped at 1)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {table} WHERE model_version_id = %s", [version.pk])
-        fraction = min(cursor.fetchone()[0] / max(total, 1), 1.0)
-        cursor.execute("UPDATE catalog_trainingrun SET progress = %s WHERE id = (SELECT max(id) FROM catalog_trainingrun "
-                       "WHERE model_version_id = %s)", [fraction, version.pk])
-    return fraction
+        cursor.execute("UPDATE catalog_trainingrun SET progress = LEAST(1.0, progress + %s) WHERE id = "
+                       "(SELECT max(id) FROM catalog_trainingrun WHERE model_version_id = %s)",
+                       [written / max(total, 1), version.pk])
 
 
 def _json(value) -> str:
