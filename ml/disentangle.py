@@ -48,6 +48,13 @@ on the test split :
 
 (bounded equals raw here because the bound was never reached; it only guards against runaway.)
 
+**Model selection** (best epoch, early stopping) uses the validation objective
+``MSE + Σᵢ λᵢ · max(0, ln Kᵢ − CEᵢ)``: the reconstruction plus what the discriminators still read
+from z, counted only below chance. It used to be the training loss itself, which rewards
+discriminators that are *confidently wrong* (CE above chance): on the RVS-like grid that picked
+an mdAT epoch 14 whose latent still gave Teff at R² 0.985, and an AT epoch whose z had collapsed
+to a constant.
+
 Data handling: scalers fitted on the training split only; a real train/validation/test split;
 reshuffled every epoch from a seeded generator; float32 (bf16 autocast on CUDA); deterministic
 for a seed; checkpoints (weights, optimisers, RNG state, history) every epoch so a run resumes
@@ -348,7 +355,7 @@ class DisentanglerTrainer:
         cfg, model = self.config, self.model
         model.eval()
         totals = {"reconstruction": 0.0, "adversarial": 0.0, "ce": [0.0] * cfg.n_discriminators,
-                  "accuracy": [0.0] * cfg.n_discriminators}
+                  "accuracy": [0.0] * cfg.n_discriminators, "labelled": [0] * cfg.n_discriminators}
         count = 0
         for start in range(0, len(index), 4096):
             chunk = torch.as_tensor(index[start : start + 4096], device=self.device)
@@ -362,14 +369,21 @@ class DisentanglerTrainer:
                 if valid.any():
                     totals["ce"][k] += F.cross_entropy(logits[valid], target[valid, k], reduction="sum").item()
                     totals["accuracy"][k] += (logits[valid].argmax(1) == target[valid, k]).float().sum().item()
+                    totals["labelled"][k] += int(valid.sum())
                 if cfg.lambda_for(k):
                     term = _adversarial_term(logits, target[:, k], cfg.adversarial).item()
                     totals["adversarial"] += cfg.lambda_for(k) * term * n
             count += n
         model.train()
+        labelled = [max(n, 1) for n in totals["labelled"]]
         result = {"reconstruction": totals["reconstruction"] / count, "adversarial": totals["adversarial"] / count,
-                  "disc_ce": [v / count for v in totals["ce"]], "disc_accuracy": [v / count for v in totals["accuracy"]]}
-        result["objective"] = result["reconstruction"] + result["adversarial"]
+                  "disc_ce": [v / n for v, n in zip(totals["ce"], labelled)],
+                  "disc_accuracy": [v / n for v, n in zip(totals["accuracy"], labelled)]}
+        # What the discriminators still read from z: CE below chance (ln K), never rewarded above it.
+        n_classes = [d[-1].out_features for d in model.discriminators]
+        result["leak"] = sum(cfg.lambda_for(k) * max(0.0, math.log(n_classes[k]) - ce)
+                             for k, ce in enumerate(result["disc_ce"]))
+        result["objective"] = result["reconstruction"] + result["leak"]
         return result
 
     def fit(self, epochs: int | None = None, checkpoint: str | Path | None = None,

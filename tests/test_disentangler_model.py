@@ -100,6 +100,41 @@ def test_capped_term_is_bounded_and_flat_beyond_chance():
     assert _adversarial_term(logits.detach(), torch.tensor([1]), "raw").item() < -10
 
 
+def test_model_selection_counts_what_discriminators_read_but_never_rewards_them_being_wrong():
+    flux, params, _ = toy_grid()
+    trainer = DisentanglerTrainer(config(variant="mdAT", lambdas=(0.5,)), flux, params)
+    validation = trainer.split["validation"]
+    with torch.no_grad():
+        for discriminator in trainer.model.discriminators:
+            discriminator[-1].weight.zero_()
+            discriminator[-1].bias.copy_(torch.tensor([0.0, 0.0, 0.0, 50.0]))  # always bin 3, confidently
+    wrong = trainer._evaluate(validation)
+    assert min(wrong["disc_ce"]) > 3 * math.log(4)  # far above chance ...
+    assert wrong["leak"] == 0.0 and wrong["objective"] == pytest.approx(wrong["reconstruction"])  # ... earns nothing
+    assert wrong["adversarial"] < 0  # while the training loss would have rewarded it
+    targets = trainer.targets[torch.as_tensor(validation)]
+    with torch.no_grad():  # a discriminator that reads Teff perfectly: the leak is λ · ln K
+        trainer.model.discriminators[0] = _Oracle(targets[:, 0], n_classes=4)
+    reading = trainer._evaluate(validation)
+    assert reading["leak"] == pytest.approx(0.5 * math.log(4), rel=1e-3)
+    assert reading["objective"] == pytest.approx(reading["reconstruction"] + reading["leak"])
+
+
+class _Oracle(torch.nn.Module):
+    """Returns confident logits for known targets, whatever z is (one validation pass, in order)."""
+
+    def __init__(self, targets, n_classes):
+        super().__init__()
+        self.logits = torch.nn.functional.one_hot(targets, n_classes).float() * 100.0
+        self.out = torch.nn.Linear(1, n_classes)  # so the evaluation can read the number of classes
+
+    def __getitem__(self, index):
+        return self.out
+
+    def forward(self, z):
+        return self.logits[: len(z)]
+
+
 @pytest.mark.slow
 def test_adversarial_training_lowers_the_discriminators_accuracy():
     flux, params, _ = toy_grid(n_groups=30)

@@ -23,6 +23,14 @@ def test_known_ranks():
     assert metrics["pairwise_auc"] < 0.5
 
 
+def test_a_constant_latent_finds_no_twin():
+    # Every distance ties: a collapsed representation must score as useless, not as perfect.
+    metrics = twin_metrics(np.zeros((40, 3)), np.repeat(np.arange(10), 4))
+    assert metrics["recall_at_1"] == 0.0 and metrics["recall_at_10"] == 0.0
+    assert metrics["median_rank"] == 36.0  # the 36 non-twins tie with the twins
+    assert metrics["pairwise_auc"] == 0.5
+
+
 def test_random_features_give_chance_auc():
     rng = np.random.default_rng(0)
     metrics = twin_metrics(rng.normal(size=(600, 5)), np.repeat(np.arange(30), 20))
