@@ -113,11 +113,21 @@ def test_model_selection_counts_what_discriminators_read_but_never_rewards_them_
     assert wrong["leak"] == 0.0 and wrong["objective"] == pytest.approx(wrong["reconstruction"])  # ... earns nothing
     assert wrong["adversarial"] < 0  # while the training loss would have rewarded it
     targets = trainer.targets[torch.as_tensor(validation)]
-    with torch.no_grad():  # a discriminator that reads Teff perfectly: the leak is λ · ln K
+    with torch.no_grad():  # a discriminator that reads Teff perfectly: the leak is λ · H(Teff bins)
         trainer.model.discriminators[0] = _Oracle(targets[:, 0], n_classes=4)
     reading = trainer._evaluate(validation)
-    assert reading["leak"] == pytest.approx(0.5 * math.log(4), rel=1e-3)
+    _, counts = np.unique(trainer.targets[torch.as_tensor(trainer.split["train"]), 0].numpy(), return_counts=True)
+    entropy = -(counts / counts.sum() * np.log(counts / counts.sum())).sum()
+    assert reading["leak"] == pytest.approx(0.5 * entropy, rel=1e-3)
     assert reading["objective"] == pytest.approx(reading["reconstruction"] + reading["leak"])
+
+
+def test_chance_is_the_entropy_of_the_occupied_bins():
+    from ml.disentangle import _chance_cross_entropy
+
+    # Three occupied bins of ten (a grid with three [Fe/H] values), and unlabelled AT rows ignored.
+    targets = np.array([[0], [4], [9], [0], [4], [9], [JointBins.IGNORE]])
+    assert _chance_cross_entropy(targets) == pytest.approx([math.log(3)])
 
 
 class _Oracle(torch.nn.Module):
