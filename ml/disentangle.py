@@ -343,8 +343,9 @@ class DisentanglerTrainer:
         # The whole dataset lives on the device; batches are index_select, with no host round trip.
         self.x = to(prep.flux.transform(flux))
         self.cp = to(prep.parameters.transform(parameters))
-        self.targets = to(prep.targets(parameters), torch.int64)
-        self.chance_ce = _chance_cross_entropy(prep.targets(parameters[train]))
+        targets = prep.targets(parameters)
+        self.targets = to(targets, torch.int64)
+        self.chance_ce = _chance_cross_entropy(targets[train])
         self.generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
 
     def _optimisers(self) -> None:

@@ -50,10 +50,10 @@ def twin_metrics(features: np.ndarray, groups: np.ndarray, n_pairs: int = 200_00
                  chunk: int = 2048) -> dict[str, float]:
     """How well Euclidean distance in ``features`` finds chemical twins.
 
-    For every star with at least one twin: rank = the number of other stars that are not its twins
-    and lie at most as far as its nearest true twin (ties count against the representation, so a
-    constant latent ranks every twin last instead of first). Reports recall@1 (rank 0), recall@10 (rank < 10), the median and
-    mean rank, and the pairwise AUC = P(d(star, random twin) < d(star, random non-twin)).
+    For every star with at least one twin: rank = the number of non-twins at most as far as its
+    nearest true twin (ties count against the representation, so a constant latent ranks every
+    twin last, not first). Reports recall@1 (rank 0), recall@10 (rank < 10), the median and mean
+    rank, and the pairwise AUC = P(d(star, random twin) < d(star, random non-twin)).
     """
     features = torch.as_tensor(np.asarray(features, dtype=np.float32))
     groups = torch.as_tensor(np.asarray(groups))
@@ -68,8 +68,7 @@ def twin_metrics(features: np.ndarray, groups: np.ndarray, n_pairs: int = 200_00
         same[rows, start + rows] = False
         has_twin = same.any(dim=1)
         nearest_twin = torch.where(same, distance, torch.full_like(distance, float("inf"))).min(dim=1).values
-        reach = nearest_twin[:, None]
-        closer = ((distance < reach) | ((distance == reach) & ~same)).sum(dim=1)
+        closer = ((distance <= nearest_twin[:, None]) & ~same).sum(dim=1)
         ranks.append(closer[has_twin])
     rank = torch.cat(ranks).double()
     if len(rank) == 0:

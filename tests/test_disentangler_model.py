@@ -136,10 +136,6 @@ class _Oracle(torch.nn.Module):
     def __init__(self, targets, n_classes):
         super().__init__()
         self.logits = torch.nn.functional.one_hot(targets, n_classes).float() * 100.0
-        self.out = torch.nn.Linear(1, n_classes)  # so the evaluation can read the number of classes
-
-    def __getitem__(self, index):
-        return self.out
 
     def forward(self, z):
         return self.logits[: len(z)]
