@@ -1,11 +1,25 @@
 """Reproduce the seed's BHB experiment (BATMM against baselines and ablations) on a generated set.
 
     python -m ml.experiments.bhb --config ml/experiments/configs/bhb.yaml [--out DIR] [--seeds N]
+                                 [--only-seeds S [S ...]]
 
 For each seed: a 70/20/10 split; the Xue et al. Balmer-line cuts on Sérsic fits; SVM and XGBoost
 on spectra; VGG1D alone; ResNet-50 + SE alone; early add / early concat; BATMM and its two
 ablations. Writes report.json (per seed and mean ± σ), report.md (laid out like the seed's
 Tables 5–8), roc_pr.png and weights.png (segment and band weights, the seed's Figure 9).
+
+Each seed keeps its own directory, ``DIR/seeds/seed_<n>/``: the config it ran with, a checkpoint
+of every finished training stage, and, once the seed is done, ``result.json``. A rerun into the
+same directory reuses finished seeds and resumes an interrupted one from its last finished stage;
+a seed directory written with another config is an error rather than a silent mix. Seeds can
+therefore run in parallel processes (or machines sharing DIR)::
+
+    python -m ml.experiments.bhb --config C --out DIR --only-seeds 0 1 2 &
+    python -m ml.experiments.bhb --config C --out DIR --only-seeds 3 4
+    python -m ml.experiments.bhb --config C --out DIR      # reuses all five, writes the report
+
+The report is written only once every seed of the config is finished; ``--report-only`` writes
+it over the seeds finished so far (its title says how many) without training anything.
 
 Config (YAML)::
 
@@ -27,7 +41,7 @@ import numpy as np
 from ml.batmm import BATMMConfig
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, classical_baselines, summarise, xue_baseline
 from ml.data import split_indices
-from ml.experiments._cli import run_experiment
+from ml.experiments._cli import ConfigError, run_experiment
 from ml.synth.bhb import bhb_sample
 
 TABLES = {
@@ -38,57 +52,115 @@ TABLES = {
 }
 
 
-def run(config: dict, out: Path, log=print) -> dict:
+class SeedConfigMismatch(ConfigError):
+    """A seed directory holds results or checkpoints from a different config."""
+
+
+def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
+        report_only: bool = False) -> dict | None:
+    """Run (or reuse) every seed of the config, or just ``only_seeds``; returns the report, or None
+    when some seed of the config is unfinished (no report is written then). ``report_only`` trains
+    nothing and reports over the seeds finished so far (a look at a run in progress)."""
     out.mkdir(parents=True, exist_ok=True)
     data = {"n_bhb": 4985, "n_other": 3128, "seed": 0, **config.get("data", {})}
-    started = time.perf_counter()
-    sample = bhb_sample(data["n_bhb"], data["n_other"], np.random.default_rng(data["seed"]))
+    seeds = list(config.get("seeds", [0, 1, 2, 3, 4]))
+    unknown = sorted(set(only_seeds or []) - set(seeds))
+    if unknown:
+        raise ConfigError(f"seed(s) {unknown} are not in the config's seeds {seeds}")
+    fingerprint = {"data": data, "model": config.get("model", {}), "training": config.get("training", {})}
+    directories = {seed: _seed_directory(out, seed, fingerprint) for seed in seeds}
+    todo = [] if report_only else [seed for seed in (only_seeds or seeds) if not (directories[seed] / "result.json").exists()]
+    if todo:
+        started = time.perf_counter()
+        sample = bhb_sample(data["n_bhb"], data["n_other"], np.random.default_rng(data["seed"]))
+        log(f"data: {len(sample.is_bhb)} stars ({sample.is_bhb.sum()} BHB) in {time.perf_counter() - started:.0f} s")
+        for seed in todo:
+            _run_seed(sample, config, seed, directories[seed], log)
+    finished = [seed for seed in seeds if (directories[seed] / "result.json").exists()]
+    if not finished or (len(finished) < len(seeds) and not report_only):
+        log(f"{len(finished)} of {len(seeds)} seeds finished; the report is written once all are")
+        return None
+    return _report(config, data, [json.loads((directories[seed] / "result.json").read_text()) for seed in finished], out)
+
+
+def _seed_directory(out: Path, seed: int, fingerprint: dict) -> Path:
+    """``out/seeds/seed_<n>``, created with the config it runs; a different config there is an error."""
+    directory = out / "seeds" / f"seed_{seed}"
+    directory.mkdir(parents=True, exist_ok=True)
+    stored = directory / "config.json"
+    expected = json.loads(json.dumps(fingerprint, default=float))
+    if stored.exists() and json.loads(stored.read_text()) != expected:
+        raise SeedConfigMismatch(f"{directory} was written with a different config; remove it or choose another --out")
+    _write_atomically(stored, json.dumps(expected, indent=2))
+    return directory
+
+
+def _run_seed(sample, config: dict, seed: int, directory: Path, log) -> None:
     labels = sample.is_bhb.astype(int)
-    log(f"data: {len(labels)} stars ({labels.sum()} BHB) in {time.perf_counter() - started:.0f} s")
+    split = split_indices(len(labels), 0.2, 0.1, seed)
+    training = BHBTrainingConfig(model=BATMMConfig(**config.get("model", {})), seed=seed, **config.get("training", {}))
+    results = {}
+    results["Xue et al. cuts (physics)"], _ = xue_baseline(sample.wavelength, sample.flux, sample.error, labels, split["test"])
+    results.update(classical_baselines(sample.flux, labels, split, seed))
+    trainer = BHBTrainer(training, sample.flux, sample.images, labels, split=split, log=log, checkpoint_dir=directory)
+    results.update(trainer.run())
+    log(f"seed {seed}: " + ", ".join(f"{name} F1 {result['f1_macro']:.3f}" for name, result in results.items()))
+    record = {"seed": seed, "results": results, "explanation": trainer.explanation,
+              "test_labels": labels[split["test"]].tolist(),
+              "test_scores": {name: np.asarray(score).tolist() for name, score in trainer.test_scores.items()}}
+    _write_atomically(directory / "result.json", json.dumps(record, default=float))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+def _report(config: dict, data: dict, records: list[dict], out: Path) -> dict:
+    """report.json, report.md and the figures from the finished seeds' records."""
     model_config = BATMMConfig(**config.get("model", {}))
-    per_seed, explanation, curves = [], [], {}
-    for seed in config.get("seeds", [0, 1, 2, 3, 4]):
-        split = split_indices(len(labels), 0.2, 0.1, seed)
-        training = BHBTrainingConfig(model=model_config, seed=seed, **config.get("training", {}))
-        results = {}
-        results["Xue et al. cuts (physics)"], _ = xue_baseline(sample.wavelength, sample.flux, sample.error, labels, split["test"])
-        results.update(classical_baselines(sample.flux, labels, split, seed))
-        trainer = BHBTrainer(training, sample.flux, sample.images, labels, split=split, log=log)
-        results.update(trainer.run())
-        per_seed.append(results)
-        explanation.append(trainer.explanation)
-        if not curves:
-            curves = {"labels": labels[split["test"]], "scores": trainer.test_scores}
-        log(f"seed {seed}: " + ", ".join(f"{name} F1 {result['f1_macro']:.3f}" for name, result in results.items()))
+    per_seed = [record["results"] for record in records]
+    explanation = [record["explanation"] for record in records]
+    with_scores = next((record for record in records if record.get("test_scores")), None)  # imported ones lack them
+    curves = None if with_scores is None else {
+        "seed": with_scores["seed"], "labels": np.asarray(with_scores["test_labels"]),
+        "scores": {name: np.asarray(score) for name, score in with_scores["test_scores"].items()}}
     report = {"data": data, "model": model_config.__dict__, "training": config.get("training", {}),
               "per_seed": per_seed, "summary": summarise(per_seed),
               "explanation": {"segment_weights": np.mean([e["segment_weights"] for e in explanation], axis=0).tolist(),
                               "band_weights": np.mean([e["band_weights"] for e in explanation], axis=0).tolist()}}
+    report["seeds"] = [record["seed"] for record in records]
+    report["notes"] = [f"seed {record['seed']}: {record['note']}" for record in records if record.get("note")]
     report["figures"] = _figures(report, curves, out)
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=float))
-    (out / "report.md").write_text(markdown(report))
+    _write_atomically(out / "report.json", json.dumps(report, indent=2, default=float))
+    _write_atomically(out / "report.md", markdown(report))
     return report
 
 
-def _figures(report: dict, curves: dict, out: Path) -> list[str]:
+def _figures(report: dict, curves: dict | None, out: Path) -> list[str]:
+    """weights.png always; roc_pr.png when some seed kept its test scores (``curves``)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    figure, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4))
-    for name, score in curves["scores"].items():
-        fpr, tpr, _ = roc_curve(curves["labels"], score)
-        precision, recall, _ = precision_recall_curve(curves["labels"], score)
-        roc.plot(fpr, tpr, label=name)
-        pr.plot(recall, precision, label=name)
-    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (first seed, test)")
-    pr.set(xlabel="recall", ylabel="precision", title="precision–recall (first seed, test)")
-    roc.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(out / "roc_pr.png", dpi=110)
-    plt.close(figure)
+    written = []
+    if curves is not None:
+        figure, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4))
+        for name, score in curves["scores"].items():
+            fpr, tpr, _ = roc_curve(curves["labels"], score)
+            precision, recall, _ = precision_recall_curve(curves["labels"], score)
+            roc.plot(fpr, tpr, label=name)
+            pr.plot(recall, precision, label=name)
+        roc.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC (seed {curves['seed']}, test)")
+        pr.set(xlabel="recall", ylabel="precision", title=f"precision–recall (seed {curves['seed']}, test)")
+        roc.legend(fontsize=7)
+        figure.tight_layout()
+        figure.savefig(out / "roc_pr.png", dpi=110)
+        plt.close(figure)
+        written.append("roc_pr.png")
     figure, (segments, bands) = plt.subplots(1, 2, figsize=(10, 3.2))
     segments.bar(range(1, 8), report["explanation"]["segment_weights"])
     segments.set(xlabel="segment (503 px each, 4000 → 9000 Å)", ylabel="mean attention weight", title="segment weights")
@@ -97,7 +169,7 @@ def _figures(report: dict, curves: dict, out: Path) -> list[str]:
     figure.tight_layout()
     figure.savefig(out / "weights.png", dpi=110)
     plt.close(figure)
-    return ["roc_pr.png", "weights.png"]
+    return written + ["weights.png"]
 
 
 def markdown(report: dict) -> str:
@@ -105,6 +177,9 @@ def markdown(report: dict) -> str:
     data = report["data"]
     lines = [f"# BHB identification report — {data['n_bhb']} BHB + {data['n_other']} other, "
              f"{len(report['per_seed'])} seeds (mean ± σ on the 10 % test split)", ""]
+    if "seeds" in report:
+        lines += [f"Seeds: {', '.join(map(str, report['seeds']))}.", ""]
+    lines += [f"- {note}" for note in report.get("notes", [])] + ([""] if report.get("notes") else [])
     columns = ["precision_bhb", "recall_bhb", "f1_bhb", "f1_other", "f1_macro", "roc_auc", "pr_auc"]
     for title, methods in TABLES.items():
         lines += [f"## {title}", "", "| method | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
@@ -114,7 +189,7 @@ def markdown(report: dict) -> str:
                          for c in columns]
                 lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["![ROC and PR curves](roc_pr.png)", "", "![segment and band weights](weights.png)", ""]
+    lines += [f"![{name}]({name})" for name in report["figures"]] + [""]
     return "\n".join(lines)
 
 
@@ -123,13 +198,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--out", default=None)
     parser.add_argument("--seeds", type=int, default=None, help="use the first N seeds of the config")
+    parser.add_argument("--only-seeds", type=int, nargs="+", default=None, metavar="SEED",
+                        help="run just these seeds of the config (parallel workers); the report waits for all")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing; write the report over the seeds finished so far")
     args = parser.parse_args(argv)
 
     def adjust(config: dict) -> None:
         if args.seeds:
             config["seeds"] = config.get("seeds", [0, 1, 2, 3, 4])[: args.seeds]
 
-    return run_experiment(args.config, args.out, {"data", "model", "training", "seeds"}, run, adjust)
+    def run_seeds(config: dict, out: Path, log) -> dict | None:
+        return run(config, out, log=log, only_seeds=args.only_seeds, report_only=args.report_only)
+
+    return run_experiment(args.config, args.out, {"data", "model", "training", "seeds"}, run_seeds, adjust)
 
 if __name__ == "__main__":
     sys.exit(main())

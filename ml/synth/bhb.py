@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.photometry import SDSS_PIXEL_SCALE
 from ml.synth import grids
 
 BALMER = {"Ha": 6564.6, "Hb": 4862.7, "Hg": 4341.7, "Hd": 4102.9, "He": 3971.2}  # vacuum Å
@@ -56,8 +57,8 @@ _OTHER_STD = np.array([3.2, 0.045, 0.14, 1.3, 0.10, 0.10, 1.3])
 _OTHER_CORRELATION = np.where(np.eye(7, dtype=bool), 1.0, 0.6 * _BHB_CORRELATION)
 
 IMAGE_SIZE = 64
-PIXEL_SCALE = 0.396  # arcsec / px
-_PSF_FWHM = np.array([1.5, 1.4, 1.3, 1.2, 1.2])  # arcsec, ugriz
+PIXEL_SCALE = SDSS_PIXEL_SCALE  # arcsec / px
+PSF_FWHM = np.array([1.5, 1.4, 1.3, 1.2, 1.2])  # arcsec, ugriz
 _SKY_SIGMA = np.array([0.25, 0.07, 0.09, 0.13, 0.45])  # nanomaggies / px
 
 
@@ -147,7 +148,7 @@ def _images(params, rng):
     nanomaggies = 10 ** (-0.4 * (mags - 22.5))  # (n, 5)
     y, x = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float64)
     centre = (IMAGE_SIZE - 1) / 2.0
-    sigma = _PSF_FWHM / 2.3548 / PIXEL_SCALE  # px, (5,)
+    sigma = PSF_FWHM / 2.3548 / PIXEL_SCALE  # px, (5,)
     images = rng.standard_normal((n, 5, IMAGE_SIZE, IMAGE_SIZE)) * _SKY_SIGMA[None, :, None, None]
     offset = rng.normal(0, 0.3, (n, 2))  # sub-pixel centring
     for k in range(n):
