@@ -1,7 +1,7 @@
 """Reproduce the seed's BHB experiment (BATMM against baselines and ablations) on a generated set.
 
     python -m ml.experiments.bhb --config ml/experiments/configs/bhb.yaml [--out DIR] [--seeds N]
-                                 [--only-seeds S [S ...]]
+                                 [--only-seeds S [S ...]] [--report-only]
 
 For each seed: a 70/20/10 split; the Xue et al. Balmer-line cuts on Sérsic fits; SVM and XGBoost
 on spectra; VGG1D alone; ResNet-50 + SE alone; early add / early concat; BATMM and its two
