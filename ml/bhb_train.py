@@ -293,12 +293,14 @@ def xue_baseline(wavelength: np.ndarray, spectra: np.ndarray, errors: np.ndarray
 
 
 def summarise(per_seed: list[dict]) -> dict:
-    """mean ± σ over seeds for every method and metric."""
+    """mean ± σ over seeds for every method and metric (σ: the sample standard deviation, ddof 1;
+    0 for a single seed)."""
     summary = {}
     for method in per_seed[0]:
         summary[method] = {}
         for key, value in per_seed[0][method].items():
             if isinstance(value, float):
                 values = [run[method][key] for run in per_seed if key in run[method]]
-                summary[method][key] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
+                summary[method][key] = {"mean": float(np.mean(values)),
+                                        "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
     return summary

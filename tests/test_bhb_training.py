@@ -63,4 +63,5 @@ def test_metrics_and_summary():
     assert m["precision_bhb"] == pytest.approx(2 / 3) and m["recall_bhb"] == 1.0 and m["confusion"] == [[1, 1], [0, 2]]
     assert m["roc_auc"] == 1.0
     summary = summarise([{"A": {"f1_macro": 0.8}}, {"A": {"f1_macro": 0.9}}])
-    assert summary["A"]["f1_macro"]["mean"] == pytest.approx(0.85) and summary["A"]["f1_macro"]["std"] == pytest.approx(0.05)
+    assert summary["A"]["f1_macro"]["mean"] == pytest.approx(0.85) and summary["A"]["f1_macro"]["std"] == pytest.approx(0.05 * 2**0.5)  # sample σ
+    assert summarise([{"A": {"f1_macro": 0.8}}])["A"]["f1_macro"]["std"] == 0.0

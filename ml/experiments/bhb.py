@@ -176,7 +176,7 @@ def markdown(report: dict) -> str:
     summary = report["summary"]
     data = report["data"]
     lines = [f"# BHB identification report — {data['n_bhb']} BHB + {data['n_other']} other, "
-             f"{len(report['per_seed'])} seeds (mean ± σ on the 10 % test split)", ""]
+             f"{len(report['per_seed'])} seeds (mean ± sample σ on the 10 % test split)", ""]
     if "seeds" in report:
         lines += [f"Seeds: {', '.join(map(str, report['seeds']))}.", ""]
     lines += [f"- {note}" for note in report.get("notes", [])] + ([""] if report.get("notes") else [])
@@ -189,7 +189,8 @@ def markdown(report: dict) -> str:
                          for c in columns]
                 lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += [f"![{name}]({name})" for name in report["figures"]] + [""]
+    for name in report["figures"]:
+        lines += [f"![{name}]({name})", ""]
     return "\n".join(lines)
 
 
