@@ -189,9 +189,39 @@ def markdown(report: dict) -> str:
                          for c in columns]
                 lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += _target_lines(report["per_seed"])
     for name in report["figures"]:
         lines += [f"![{name}]({name})", ""]
     return "\n".join(lines)
+
+
+SPECTRUM_ONLY = TABLES["Table 5 — spectrum only"]
+BASELINES = SPECTRUM_ONLY + TABLES["Table 6 — image only"] + ["early add", "early concat"]
+
+
+def paired_differences(per_seed: list[dict], method: str, other: str, key: str = "f1_macro") -> np.ndarray:
+    """method − other, seed by seed (the same test split), for the seeds that ran both."""
+    return np.array([run[method][key] - run[other][key] for run in per_seed if method in run and other in run])
+
+
+def _target_lines(per_seed: list[dict]) -> list[str]:
+    """The issue's targets as paired comparisons: BATMM against every baseline, multimodal against
+    the best spectrum-only method (macro F1, seed by seed on the same split)."""
+    def row(method: str, other: str, label: str = "") -> str:
+        difference = paired_differences(per_seed, method, other)
+        sigma = float(np.std(difference, ddof=1)) if len(difference) > 1 else 0.0
+        return (f"| {label}{method} − {other} | {difference.mean():+.4f} ± {sigma:.4f} | "
+                f"{int((difference >= 0).sum())} / {len(difference)} |")
+
+    if "BATMM" not in per_seed[0]:
+        return []
+    lines = ["## Targets (paired, macro F1)", "", "| comparison | mean difference ± σ | seeds where ≥ 0 |", "|---|---|---|"]
+    lines += [row("BATMM", other) for other in BASELINES if other in per_seed[0]]
+    mean_f1 = lambda method: np.mean([run[method]["f1_macro"] for run in per_seed])  # noqa: E731
+    best_spectrum = max((m for m in SPECTRUM_ONLY if m in per_seed[0]), key=mean_f1)
+    best_multimodal = max((m for m in TABLES["Table 7 — multimodal"] if m in per_seed[0]), key=mean_f1)
+    lines += [row(best_multimodal, best_spectrum, "best multimodal − best spectrum-only: "), ""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
