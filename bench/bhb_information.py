@@ -4,7 +4,7 @@
 
 A gradient-boosted tree classifier (class-balanced) on a few physical features per star, on the
 same 70/20/10 splits and seeds as ``python -m ml.experiments.bhb``; macro F1 on the test split,
-mean ± σ over seeds. Two kinds of features:
+mean ± sample σ over seeds. Two kinds of features:
 
 - **true**: the generator's own parameters, noise-free (Balmer-line shape D0.2, fm, c, b; the
   colours u−g, g−r and g). These are ceilings: no model can read more from that modality.
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> str:
     rows = []
     for name, (modality, features) in feature_sets(sample).items():
         scores = macro_f1(features, labels, list(range(args.seeds)))
-        rows.append([name, modality, f"{np.mean(scores):.3f} ± {np.std(scores):.3f}"])
+        rows.append([name, modality, f"{np.mean(scores):.3f} ± {np.std(scores, ddof=1):.3f}"])
     title = (f"bench/bhb_information.py — {len(labels)} generated stars ({labels.sum()} BHB), gradient-boosted trees, "
              f"macro F1 on the test split over {args.seeds} seeds ({time.perf_counter() - started:.0f} s)")
     return print_table(title, ["features", "modality", "F1 (macro)"], rows)

@@ -33,6 +33,7 @@ from torch.nn import functional as F
 from ml.batmm import BATMM, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D, minmax_normalise
 from ml.data import split_indices
 from ml.disentangle import choose_device
+from ml.files import write_atomically
 
 
 @dataclass
@@ -168,10 +169,8 @@ class BHBTrainer:
                 if cfg.patience and since >= cfg.patience:
                     break
         model.load_state_dict(best)
-        if saved is not None:
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(model.state_dict(), saved.with_suffix(".tmp"))
-            saved.with_suffix(".tmp").replace(saved)  # atomic: a stage is saved whole or not at all
+        if saved is not None:  # a stage is saved whole or not at all
+            write_atomically(saved, lambda temporary: torch.save(model.state_dict(), temporary))
         return model.eval()
 
     @torch.no_grad()

@@ -87,7 +87,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -99,6 +98,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ml.data import Binner, JointBins, Standardiser, split_indices
+from ml.files import write_atomically
 
 VARIANTS = ("noAT", "AT", "mdAT")
 ADVERSARIAL = ("bounded", "capped", "raw", "confusion")
@@ -485,11 +485,8 @@ class DisentanglerTrainer:
                 "preprocessing": self.preprocessing.state(), "code_version": CODE_VERSION}
 
     def _save_checkpoint(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + ".tmp")
-        torch.save(self._checkpoint_state(), temporary)
-        os.replace(temporary, path)  # atomic: a crash never leaves half a checkpoint
+        state = self._checkpoint_state()
+        write_atomically(path, lambda temporary: torch.save(state, temporary))  # a crash never leaves half a checkpoint
 
     def _load_checkpoint(self, path: str | Path) -> None:
         state = torch.load(path, map_location=self.device, weights_only=False)
@@ -510,15 +507,11 @@ class DisentanglerTrainer:
 
     def save(self, path: str | Path) -> Path:
         """The artifact: weights, preprocessing (scalers, binners, ranges), config, code version."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         n_classes = [d[-1].out_features for d in self.model.discriminators]
-        temporary = path.with_suffix(path.suffix + ".tmp")
-        torch.save({"config": asdict(self.config), "model": self.model.state_dict(), "n_classes": n_classes,
+        artifact = {"config": asdict(self.config), "model": self.model.state_dict(), "n_classes": n_classes,
                     "n_pixels": self.model.decoder[-1].out_features, "preprocessing": self.preprocessing.state(),
-                    "code_version": CODE_VERSION, "history": asdict(self.history)}, temporary)
-        os.replace(temporary, path)
-        return path
+                    "code_version": CODE_VERSION, "history": asdict(self.history)}
+        return write_atomically(path, lambda temporary: torch.save(artifact, temporary))
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "DisentanglerTrainer":

@@ -37,16 +37,17 @@ def test_seeds_split_between_workers_make_one_report_and_reruns_reuse_them(tmp_p
     assert json.loads((out / "report.json").read_text())["per_seed"] == report["per_seed"]
 
 
-def test_a_seed_directory_from_another_config_is_refused(tmp_path, capsys):
+def test_a_seed_directory_from_another_config_is_refused_before_anything_is_written(tmp_path, capsys):
     out = tmp_path / "report"
-    assert bhb.main(["--config", str(SMOKE), "--out", str(out), "--only-seeds", "0"]) == 0
+    assert bhb.main(["--config", str(SMOKE), "--out", str(out), "--only-seeds", "1"]) == 0
     changed = yaml.safe_load(SMOKE.read_text())
     changed["training"]["epochs_fusion"] = 3
     other = tmp_path / "changed.yaml"
     other.write_text(yaml.safe_dump(changed))
     assert bhb.main(["--config", str(other), "--out", str(out)]) == 2
     assert "different config" in capsys.readouterr().err
-    assert not (out / "seeds/seed_1/result.json").exists()
+    assert not (out / "seeds/seed_0").exists(), "seed 0 must not start under the new config beside an old seed 1"
+    assert sorted(path.name for path in out.iterdir()) == ["seeds"]
 
 
 def test_unknown_seeds_are_refused_before_any_work(tmp_path, capsys):

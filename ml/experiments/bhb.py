@@ -42,6 +42,7 @@ from ml.batmm import BATMMConfig
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, classical_baselines, summarise, xue_baseline
 from ml.data import split_indices
 from ml.experiments._cli import ConfigError, run_experiment
+from ml.files import write_atomically
 from ml.synth.bhb import bhb_sample
 
 TABLES = {
@@ -61,20 +62,23 @@ def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
     """Run (or reuse) every seed of the config, or just ``only_seeds``; returns the report, or None
     when some seed of the config is unfinished (no report is written then). ``report_only`` trains
     nothing and reports over the seeds finished so far (a look at a run in progress)."""
-    out.mkdir(parents=True, exist_ok=True)
     data = {"n_bhb": 4985, "n_other": 3128, "seed": 0, **config.get("data", {})}
     seeds = list(config.get("seeds", [0, 1, 2, 3, 4]))
     unknown = sorted(set(only_seeds or []) - set(seeds))
     if unknown:
         raise ConfigError(f"seed(s) {unknown} are not in the config's seeds {seeds}")
-    fingerprint = {"data": data, "model": config.get("model", {}), "training": config.get("training", {})}
-    directories = {seed: _seed_directory(out, seed, fingerprint) for seed in seeds}
+    fingerprint = json.loads(json.dumps({"data": data, "model": config.get("model", {}),
+                                         "training": config.get("training", {})}, default=float))
+    directories = {seed: out / "seeds" / f"seed_{seed}" for seed in seeds}
+    for directory in directories.values():  # every seed checked before anything is written
+        _check_seed_config(directory, fingerprint)
     todo = [] if report_only else [seed for seed in (only_seeds or seeds) if not (directories[seed] / "result.json").exists()]
     if todo:
         started = time.perf_counter()
         sample = bhb_sample(data["n_bhb"], data["n_other"], np.random.default_rng(data["seed"]))
         log(f"data: {len(sample.is_bhb)} stars ({sample.is_bhb.sum()} BHB) in {time.perf_counter() - started:.0f} s")
         for seed in todo:
+            _write_text(directories[seed] / "config.json", json.dumps(fingerprint, indent=2))
             _run_seed(sample, config, seed, directories[seed], log)
     finished = [seed for seed in seeds if (directories[seed] / "result.json").exists()]
     if not finished or (len(finished) < len(seeds) and not report_only):
@@ -83,16 +87,11 @@ def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
     return _report(config, data, [json.loads((directories[seed] / "result.json").read_text()) for seed in finished], out)
 
 
-def _seed_directory(out: Path, seed: int, fingerprint: dict) -> Path:
-    """``out/seeds/seed_<n>``, created with the config it runs; a different config there is an error."""
-    directory = out / "seeds" / f"seed_{seed}"
-    directory.mkdir(parents=True, exist_ok=True)
+def _check_seed_config(directory: Path, fingerprint: dict) -> None:
+    """A seed directory written with another config (its checkpoints and result) is an error."""
     stored = directory / "config.json"
-    expected = json.loads(json.dumps(fingerprint, default=float))
-    if stored.exists() and json.loads(stored.read_text()) != expected:
+    if stored.exists() and json.loads(stored.read_text()) != fingerprint:
         raise SeedConfigMismatch(f"{directory} was written with a different config; remove it or choose another --out")
-    _write_atomically(stored, json.dumps(expected, indent=2))
-    return directory
 
 
 def _run_seed(sample, config: dict, seed: int, directory: Path, log) -> None:
@@ -108,17 +107,16 @@ def _run_seed(sample, config: dict, seed: int, directory: Path, log) -> None:
     record = {"seed": seed, "results": results, "explanation": trainer.explanation,
               "test_labels": labels[split["test"]].tolist(),
               "test_scores": {name: np.asarray(score).tolist() for name, score in trainer.test_scores.items()}}
-    _write_atomically(directory / "result.json", json.dumps(record, default=float))
+    _write_text(directory / "result.json", json.dumps(record, default=float))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
+def _write_text(path: Path, text: str) -> None:
+    write_atomically(path, lambda temporary: temporary.write_text(text))
 
 
 def _report(config: dict, data: dict, records: list[dict], out: Path) -> dict:
     """report.json, report.md and the figures from the finished seeds' records."""
+    out.mkdir(parents=True, exist_ok=True)
     model_config = BATMMConfig(**config.get("model", {}))
     per_seed = [record["results"] for record in records]
     explanation = [record["explanation"] for record in records]
@@ -133,8 +131,8 @@ def _report(config: dict, data: dict, records: list[dict], out: Path) -> dict:
     report["seeds"] = [record["seed"] for record in records]
     report["notes"] = [f"seed {record['seed']}: {record['note']}" for record in records if record.get("note")]
     report["figures"] = _figures(report, curves, out)
-    _write_atomically(out / "report.json", json.dumps(report, indent=2, default=float))
-    _write_atomically(out / "report.md", markdown(report))
+    _write_text(out / "report.json", json.dumps(report, indent=2, default=float))
+    _write_text(out / "report.md", markdown(report))
     return report
 
 
