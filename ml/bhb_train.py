@@ -1,7 +1,14 @@
 """Training and evaluating BATMM and its baselines on arrays (the seed's transfer strategy).
 
 1. Pretrain the spectrum encoder (VGG1D + segment attention) with a linear head on its mean token.
-2. Pretrain the image encoder (band SE + ResNet-50) with a linear head on its mean token.
+2. Pretrain the image encoder (band SE + ResNet-50) with a linear head on its mean token. Two
+   guards keep a ResNet-50 from memorising ~5,700 cutouts (without them its training-split
+   features separate the classes and its test ones do not, and the fusion learns to trust them):
+   every training batch is turned by a random element of the dihedral group (90° rotations and a
+   mirror; a centred point source has no preferred orientation), and a second linear head on the
+   same mean token regresses the star's PSF colours u−g, g−r, r−i, i−z and r measured on the
+   cutout itself (``ml.photometry.psf_colours``; self-supervised, no label or generator truth),
+   weighted by ``image_colour_weight``.
 3. Freeze both, cache their tokens, and train the fusion transformer on them.
 
 AdamW (lr 1e-4, weight decay 5e-2 by default) with a cosine learning-rate schedule and
@@ -34,6 +41,7 @@ from ml.batmm import BATMM, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D, m
 from ml.data import split_indices
 from ml.disentangle import choose_device
 from ml.files import write_atomically
+from ml.photometry import psf_colours
 
 
 @dataclass
@@ -50,6 +58,8 @@ class BHBTrainingConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+    image_augment: bool = True  # random 90° rotations / mirror flips of training cutouts
+    image_colour_weight: float = 1.0  # weight of the auxiliary PSF-colour regression (0 = off)
 
 
 class TrainingStopped(Exception):
@@ -57,15 +67,24 @@ class TrainingStopped(Exception):
 
 
 class _Head(nn.Module):
-    """Encoder + linear classifier on its mean token (pretraining and the single-modality baselines)."""
+    """Encoder + linear classifier on its mean token (pretraining and the single-modality baselines),
+    with ``n_auxiliary`` > 0 a second linear map of the mean token for an auxiliary regression."""
 
-    def __init__(self, encoder: nn.Module, d_model: int):
+    def __init__(self, encoder: nn.Module, d_model: int, n_auxiliary: int = 0):
         super().__init__()
         self.encoder, self.head = encoder, nn.Linear(d_model, 2)
+        self.auxiliary = nn.Linear(d_model, n_auxiliary) if n_auxiliary else None
 
     def forward(self, inputs):
         tokens, weights = self.encoder(inputs)
         return self.head(tokens.mean(dim=1)), tokens, weights
+
+
+def dihedral(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """images (B, bands, H, W) turned by one random element of the dihedral group D4 (k·90° and an
+    optional mirror), the same for the whole batch. Square cutouts only."""
+    turned = torch.rot90(images, int(torch.randint(4, (1,), generator=generator)), dims=(2, 3))
+    return turned.flip(3) if bool(torch.randint(2, (1,), generator=generator)) else turned
 
 
 def class_weights(labels: np.ndarray) -> torch.Tensor:
@@ -112,6 +131,12 @@ class BHBTrainer:
         # Images: per-band asinh stretch with a scale fixed on the training split.
         self.image_scale = torch.as_tensor(np.median(np.abs(images[self.split["train"]]), axis=(0, 2, 3)) + 1e-3,
                                            dtype=torch.float32)
+        # The auxiliary target: PSF colours of each cutout, standardised on the training split.
+        self.colours = None
+        if config.image_colour_weight:
+            colours = psf_colours(np.asarray(images))
+            train = colours[self.split["train"]]
+            self.colours = torch.as_tensor((colours - train.mean(0)) / np.maximum(train.std(0), 1e-6), dtype=torch.float32)
 
     def _images(self, index):
         return torch.asinh(self.images[index] / self.image_scale[None, :, None, None])
@@ -119,8 +144,23 @@ class BHBTrainer:
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda")
 
-    def _train(self, model: nn.Module, inputs: Callable, epochs: int, name: str) -> nn.Module:
-        """Generic loop: AdamW + cosine schedule + class-weighted CE; keeps the best validation F1."""
+    def _seeded(self, build: Callable[[], nn.Module]) -> nn.Module:
+        """A model whose initial weights depend only on the config's seed (torch's own start-up
+        seed differs from process to process)."""
+        torch.manual_seed(self.config.seed)
+        return build()
+
+    def _colour_loss(self, head: _Head, output: tuple, index) -> torch.Tensor:
+        """Weighted MSE of the image head's auxiliary output against the cutouts' PSF colours."""
+        predicted = head.auxiliary(output[1].mean(dim=1)).float()
+        return self.config.image_colour_weight * F.mse_loss(predicted, self.colours[index].to(predicted.device))
+
+    def _train(self, model: nn.Module, inputs: Callable, epochs: int, name: str, augment: Callable | None = None,
+               auxiliary: Callable | None = None) -> nn.Module:
+        """Generic loop: AdamW + cosine schedule + class-weighted CE; keeps the best validation F1.
+
+        ``augment(batch_tensors, generator)`` transforms each training batch (not validation);
+        ``auxiliary(model_output, index)`` adds a loss term to the cross-entropy."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
         model = model.to(self.device)
@@ -132,7 +172,9 @@ class BHBTrainer:
         optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
         train = self.split["train"]
         steps = epochs * math.ceil(len(train) / cfg.batch_size)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=cfg.lr, total_steps=max(steps, 1), pct_start=0.1,
+        # OneCycleLR divides by zero when its warm-up ends exactly on step 1 (pct_start · steps = 1).
+        warmup = 0.1 if max(steps, 1) != 10 else 0.2
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=cfg.lr, total_steps=max(steps, 1), pct_start=warmup,
                                                        anneal_strategy="cos")
         generator = torch.Generator().manual_seed(cfg.seed)
         best, best_f1, since = copy.deepcopy(model.state_dict()), -1.0, 0
@@ -145,10 +187,15 @@ class BHBTrainer:
                 index = order[start : start + cfg.batch_size]
                 if len(index) < 2:
                     continue
+                batch = inputs(index)
+                if augment is not None:
+                    batch = augment(batch, generator)
                 with self._autocast():
-                    logits = model(*[x.to(self.device) for x in inputs(index)])
-                    logits = logits[0] if isinstance(logits, tuple) else logits
+                    output = model(*[x.to(self.device) for x in batch])
+                    logits = output[0] if isinstance(output, tuple) else output
                 loss = F.cross_entropy(logits.float(), self.labels[index].to(self.device), weight=self.weights)
+                if auxiliary is not None:
+                    loss = loss + auxiliary(output, index)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -203,8 +250,15 @@ class BHBTrainer:
         truth = self.labels[test].numpy()
         spectrum_inputs = lambda index: (self.spectra[index],)  # noqa: E731
         image_inputs = lambda index: (self._images(index),)  # noqa: E731
-        spectrum_head = self._train(_Head(VGG1D(model_cfg), model_cfg.d_model), spectrum_inputs, cfg.epochs_encoder, "VGG1D")
-        image_head = self._train(_Head(ResNet50SE(model_cfg), model_cfg.d_model), image_inputs, cfg.epochs_encoder, "ResNet+SE")
+        spectrum_head = self._seeded(lambda: _Head(VGG1D(model_cfg), model_cfg.d_model))
+        spectrum_head = self._train(spectrum_head, spectrum_inputs, cfg.epochs_encoder, "VGG1D")
+        image_head = self._seeded(lambda: _Head(ResNet50SE(model_cfg), model_cfg.d_model,
+                                                n_auxiliary=5 if self.colours is not None else 0))
+        turn = lambda batch, generator: (dihedral(batch[0], generator),)  # noqa: E731
+        colour_loss = lambda output, index: self._colour_loss(image_head, output, index)  # noqa: E731
+        image_head = self._train(image_head, image_inputs, cfg.epochs_encoder, "ResNet+SE",
+                                 augment=turn if cfg.image_augment else None,
+                                 auxiliary=colour_loss if self.colours is not None else None)
         results = {"VGG1D (spectrum)": metrics(truth, self._scores(spectrum_head, spectrum_inputs, test)),
                    "ResNet-50+SE (image)": metrics(truth, self._scores(image_head, image_inputs, test))}
         spectrum_tokens, segment_weights = self._tokens(spectrum_head, spectrum_inputs)
@@ -217,7 +271,7 @@ class BHBTrainer:
             variants["BATMM w/o modality embeddings"] = replace(model_cfg, modality_embeddings=False)
         self.fusion, self.fusion_configs, self.test_scores = {}, variants, {}
         for name, variant in variants.items():
-            fusion = self._train(FusionTransformer(variant), token_inputs, cfg.epochs_fusion, name)
+            fusion = self._train(self._seeded(lambda: FusionTransformer(variant)), token_inputs, cfg.epochs_fusion, name)
             self.fusion[name] = fusion
             score = self._scores(fusion, token_inputs, test)
             self.test_scores[name] = score

@@ -2,7 +2,8 @@
 
 The optimal (matched-filter) flux of a point source of known PSF P (normalised to sum 1) in an
 image I with white sky noise is  F = Σ I·P / Σ P².  Used to ask what the cutouts can tell about a
-star at most through its colours (bench/bhb_information.py), without any training.
+star at most through its colours (bench/bhb_information.py), without any training, and to give
+the BATMM image encoder a self-supervised target (:func:`psf_colours`).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 SDSS_PIXEL_SCALE = 0.396  # arcsec / px
 SDSS_ZERO_POINT = 22.5  # mag of 1 nanomaggy
+SDSS_TYPICAL_FWHM = (1.5, 1.4, 1.3, 1.2, 1.2)  # arcsec, ugriz: typical SDSS imaging seeing
 
 
 def psf_flux(images: np.ndarray, fwhm_arcsec, pixel_scale: float = SDSS_PIXEL_SCALE) -> np.ndarray:
@@ -35,3 +37,16 @@ def psf_flux(images: np.ndarray, fwhm_arcsec, pixel_scale: float = SDSS_PIXEL_SC
 def magnitudes(flux: np.ndarray, floor: float = 1e-3, zero_point: float = SDSS_ZERO_POINT) -> np.ndarray:
     """zero_point − 2.5 log10(flux), with fluxes below ``floor`` (non-detections) set to the floor."""
     return zero_point - 2.5 * np.log10(np.maximum(np.asarray(flux, np.float64), floor))
+
+
+def psf_colours(images: np.ndarray, fwhm_arcsec=SDSS_TYPICAL_FWHM) -> np.ndarray:
+    """The central star's PSF colours and brightness measured on its own ugriz cutouts.
+
+    images: (N, 5, H, W) ugriz in nanomaggies per pixel. Returns (N, 5) in mag:
+    u−g, g−r, r−i, i−z and r.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] != 5:
+        raise ValueError(f"psf_colours needs the 5 ugriz bands as (N, 5, H, W), got shape {images.shape}")
+    mags = magnitudes(psf_flux(images, fwhm_arcsec))
+    return np.c_[mags[:, :4] - mags[:, 1:], mags[:, 2]]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ml.photometry import magnitudes, psf_flux
+from ml.photometry import magnitudes, psf_colours, psf_flux
 from ml.synth.bhb import PSF_FWHM, bhb_sample
 
 
@@ -38,3 +38,16 @@ def test_non_detections_are_floored_and_bad_shapes_refused():
     assert magnitudes(np.array([-1.0, 1.0])) == pytest.approx([22.5 + 7.5, 22.5])
     with pytest.raises(ValueError, match="bands, height, width"):
         psf_flux(np.zeros((5, 64, 64)), 1.4)
+
+
+def test_psf_colours_are_the_differences_of_psf_magnitudes():
+    flux = np.array([2.0, 10.0, 12.0, 13.0, 14.0])  # nanomaggies
+    colours = psf_colours(_point_source(flux, PSF_FWHM)[None])
+    mags = 22.5 - 2.5 * np.log10(flux)
+    expected = [mags[0] - mags[1], mags[1] - mags[2], mags[2] - mags[3], mags[3] - mags[4], mags[2]]
+    assert colours == pytest.approx(np.array([expected]), abs=2e-3)
+
+
+def test_psf_colours_need_five_bands():
+    with pytest.raises(ValueError, match="5 ugriz bands"):
+        psf_colours(np.ones((2, 3, 16, 16)))

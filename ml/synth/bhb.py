@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.photometry import SDSS_PIXEL_SCALE
+from ml.photometry import SDSS_PIXEL_SCALE, SDSS_TYPICAL_FWHM
 from ml.synth import grids
 
 BALMER = {"Ha": 6564.6, "Hb": 4862.7, "Hg": 4341.7, "Hd": 4102.9, "He": 3971.2}  # vacuum Å
@@ -58,7 +58,7 @@ _OTHER_CORRELATION = np.where(np.eye(7, dtype=bool), 1.0, 0.6 * _BHB_CORRELATION
 
 IMAGE_SIZE = 64
 PIXEL_SCALE = SDSS_PIXEL_SCALE  # arcsec / px
-PSF_FWHM = np.array([1.5, 1.4, 1.3, 1.2, 1.2])  # arcsec, ugriz
+PSF_FWHM = np.array(SDSS_TYPICAL_FWHM)  # arcsec, ugriz
 _SKY_SIGMA = np.array([0.25, 0.07, 0.09, 0.13, 0.45])  # nanomaggies / px
 
 
