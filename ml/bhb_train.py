@@ -172,8 +172,8 @@ class BHBTrainer:
         optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
         train = self.split["train"]
         steps = epochs * math.ceil(len(train) / cfg.batch_size)
-        # OneCycleLR divides by zero when its warm-up ends exactly on step 1 (pct_start · steps = 1).
-        warmup = 0.1 if max(steps, 1) != 10 else 0.2
+        # OneCycleLR divides by zero when its warm-up phase is exactly one step long (pct_start · steps = 1).
+        warmup = 0.1 if 0.1 * max(steps, 1) != 1.0 else 0.2
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=cfg.lr, total_steps=max(steps, 1), pct_start=warmup,
                                                        anneal_strategy="cos")
         generator = torch.Generator().manual_seed(cfg.seed)

@@ -14,14 +14,15 @@ SDSS_ZERO_POINT = 22.5  # mag of 1 nanomaggy
 SDSS_TYPICAL_FWHM = (1.5, 1.4, 1.3, 1.2, 1.2)  # arcsec, ugriz: typical SDSS imaging seeing
 
 
-def psf_flux(images: np.ndarray, fwhm_arcsec, pixel_scale: float = SDSS_PIXEL_SCALE) -> np.ndarray:
+def psf_flux(images: np.ndarray, fwhm_arcsec, pixel_scale: float = SDSS_PIXEL_SCALE, chunk: int = 1024) -> np.ndarray:
     """Flux of a Gaussian point source at the cutout centre, per band.
 
     images: (N, B, H, W) in any linear unit (SDSS: nanomaggies per pixel); fwhm_arcsec: scalar or
     (B,) PSF FWHM per band. Returns (N, B) in the images' unit (total flux, not per pixel); noisy
-    faint sources can come out negative.
+    faint sources can come out negative. Works through ``chunk`` stars at a time, so no float64 copy of
+    the whole array (or of a memory-mapped one) is ever made.
     """
-    images = np.asarray(images, np.float64)
+    images = np.asarray(images)  # float64 per chunk below, never a float64 copy of every cutout
     if images.ndim != 4:
         raise ValueError(f"images must be (N, bands, height, width), got shape {images.shape}")
     bands, height, width = images.shape[1:]
@@ -31,7 +32,10 @@ def psf_flux(images: np.ndarray, fwhm_arcsec, pixel_scale: float = SDSS_PIXEL_SC
     r2 = (y - (height - 1) / 2.0) ** 2 + (x - (width - 1) / 2.0) ** 2
     psf = np.exp(-0.5 * r2[None] / sigma[:, None, None] ** 2)
     psf /= psf.sum(axis=(1, 2), keepdims=True)
-    return np.einsum("nbhw,bhw->nb", images, psf) / (psf**2).sum(axis=(1, 2))
+    flux = np.empty(images.shape[:2])
+    for start in range(0, len(images), chunk):
+        flux[start : start + chunk] = np.einsum("nbhw,bhw->nb", images[start : start + chunk].astype(np.float64), psf)
+    return flux / (psf**2).sum(axis=(1, 2))
 
 
 def magnitudes(flux: np.ndarray, floor: float = 1e-3, zero_point: float = SDSS_ZERO_POINT) -> np.ndarray:

@@ -76,8 +76,8 @@ def test_training_batches_are_turned_and_validation_is_not(sample):
 
 
 def test_the_auxiliary_head_learns_the_colours(sample):
-    """Trained on the colour loss alone (the classifier's learning rate is irrelevant here), the
-    auxiliary head's prediction must follow the measured g−r colour."""
+    """Trained on the colour loss alone, the auxiliary head's error on the cutouts' PSF colours
+    must halve."""
     torch.manual_seed(0)
     trainer = _trainer(sample, image_colour_weight=1.0)
     head = _Head(ResNet50SE(TINY), TINY.d_model, n_auxiliary=5)

@@ -51,3 +51,8 @@ def test_psf_colours_are_the_differences_of_psf_magnitudes():
 def test_psf_colours_need_five_bands():
     with pytest.raises(ValueError, match="5 ugriz bands"):
         psf_colours(np.ones((2, 3, 16, 16)))
+
+
+def test_chunked_photometry_equals_one_pass():
+    images = bhb_sample(7, 0, np.random.default_rng(5)).images.astype(np.float32)
+    np.testing.assert_allclose(psf_flux(images, PSF_FWHM, chunk=3), psf_flux(images, PSF_FWHM, chunk=100), rtol=1e-12)
