@@ -22,6 +22,9 @@ Fusion. Eight blocks with 8 heads and d = 512. Each block runs multi-head cross-
 tokens query the spectrum tokens), then multi-head self-attention over [CLS] + image + spectrum
 tokens, then a feed-forward layer. Every sub-layer is pre-LayerNorm and residual. Modality
 embeddings are added to the tokens at the input, and the [CLS] output feeds the classifier.
+Attention is blind to order, so each spectrum token also gets a learned **segment embedding** for
+the wavelength range it covers (``segment_embeddings``; not in the seed's text). The image tokens
+get none: the star sits at the centre and the image encoder is trained to ignore orientation.
 Ablations switch off the cross-attention (``cross_attention=False``) or the modality embeddings
 (``modality_embeddings=False``).
 
@@ -55,6 +58,7 @@ class BATMMConfig:
     image_tokens: int = 16  # 4 × 4
     cross_attention: bool = True
     modality_embeddings: bool = True
+    segment_embeddings: bool = True  # a learned embedding per spectral segment (its wavelength range)
     n_classes: int = 2
 
 
@@ -215,12 +219,16 @@ class FusionTransformer(nn.Module):
         d = config.d_model
         self.cls = nn.Parameter(torch.zeros(1, 1, d))
         self.modality = nn.Parameter(torch.zeros(3, d)) if config.modality_embeddings else None  # CLS, image, spectrum
+        # Without these the 7 spectrum tokens reach the attention as an unordered set: swapping two
+        # segments' tokens would not change the output, so the fusion could not tell Hβ from the far red.
+        self.segment = nn.Parameter(torch.zeros(N_SEGMENTS, d)) if config.segment_embeddings else None
         self.blocks = nn.ModuleList(FusionBlock(config) for _ in range(config.n_layers))
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, config.n_classes)
         nn.init.normal_(self.cls, std=0.02)
-        if self.modality is not None:
-            nn.init.normal_(self.modality, std=0.02)
+        for embedding in (self.modality, self.segment):
+            if embedding is not None:
+                nn.init.normal_(embedding, std=0.02)
 
     def forward(self, image_tokens: torch.Tensor, spectrum_tokens: torch.Tensor) -> torch.Tensor:
         cls = self.cls.expand(len(image_tokens), -1, -1)  # (B, 1, d)
@@ -228,6 +236,8 @@ class FusionTransformer(nn.Module):
             cls = cls + self.modality[0]
             image_tokens = image_tokens + self.modality[1]
             spectrum_tokens = spectrum_tokens + self.modality[2]
+        if self.segment is not None:
+            spectrum_tokens = spectrum_tokens + self.segment  # (B, 7, d) + (7, d)
         for block in self.blocks:
             cls, image_tokens, spectrum_tokens = block(cls, image_tokens, spectrum_tokens)
         return self.head(self.norm(cls[:, 0]))  # (B, n_classes)

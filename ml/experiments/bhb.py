@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.batmm import BATMMConfig
-from ml.bhb_train import BHBTrainer, BHBTrainingConfig, classical_baselines, summarise, xue_baseline
+from ml.bhb_train import CODE_VERSION, BHBTrainer, BHBTrainingConfig, classical_baselines, summarise, xue_baseline
 from ml.data import split_indices
 from ml.experiments._cli import ConfigError, run_experiment
 from ml.files import write_atomically
@@ -67,7 +67,7 @@ def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
     unknown = sorted(set(only_seeds or []) - set(seeds))
     if unknown:
         raise ConfigError(f"seed(s) {unknown} are not in the config's seeds {seeds}")
-    fingerprint = json.loads(json.dumps({"data": data, "model": config.get("model", {}),
+    fingerprint = json.loads(json.dumps({"code": CODE_VERSION, "data": data, "model": config.get("model", {}),
                                          "training": config.get("training", {})}, default=float))
     directories = {seed: out / "seeds" / f"seed_{seed}" for seed in seeds}
     for directory in directories.values():  # every seed checked before anything is written
@@ -88,10 +88,10 @@ def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
 
 
 def _check_seed_config(directory: Path, fingerprint: dict) -> None:
-    """A seed directory written with another config (its checkpoints and result) is an error."""
+    """A seed directory written with another config or older code (its checkpoints and result) is an error."""
     stored = directory / "config.json"
     if stored.exists() and json.loads(stored.read_text()) != fingerprint:
-        raise SeedConfigMismatch(f"{directory} was written with a different config; remove it or choose another --out")
+        raise SeedConfigMismatch(f"{directory} was written with a different config or an older version of the code; remove it or choose another --out")
 
 
 def _run_seed(sample, config: dict, seed: int, directory: Path, log) -> None:

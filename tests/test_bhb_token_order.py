@@ -1,0 +1,65 @@
+"""The spectrum's 7 tokens keep their wavelength order: in the pretraining head, in the fusion
+(segment embeddings), and in models saved before segment embeddings existed."""
+import json
+
+import pytest
+import torch
+import yaml
+
+from ml.batmm import BATMM, BATMMConfig, FusionTransformer, VGG1D
+from ml.bhb_train import _Head, load_model, save_model
+from ml.experiments import bhb
+from tests.conftest import ROOT
+
+SMALL = BATMMConfig(width=0.0625, d_model=32, n_layers=2, n_heads=4, dropout=0.0)
+
+
+def _swap_two_segments(tokens: torch.Tensor) -> torch.Tensor:
+    swapped = tokens.clone()
+    swapped[:, [1, 5]] = tokens[:, [5, 1]]
+    return swapped
+
+
+@pytest.mark.parametrize("segment_embeddings", [True, False])
+def test_the_fusion_knows_which_segment_a_token_came_from_only_with_segment_embeddings(segment_embeddings):
+    torch.manual_seed(0)
+    fusion = FusionTransformer(BATMMConfig(**{**SMALL.__dict__, "segment_embeddings": segment_embeddings})).eval()
+    image, spectrum = torch.randn(2, 16, 32), torch.randn(2, 7, 32)
+    with torch.no_grad():
+        changed = not torch.allclose(fusion(image, spectrum), fusion(image, _swap_two_segments(spectrum)), atol=1e-6)
+    assert changed is segment_embeddings, "attention alone is blind to token order"
+
+
+def test_the_spectrum_head_reads_ordered_tokens_and_the_image_head_their_mean():
+    torch.manual_seed(0)
+    spectrum_head, image_head = _Head(VGG1D(SMALL), 32, n_tokens=7), _Head(VGG1D(SMALL), 32)
+    tokens = torch.randn(3, 7, 32)
+    assert spectrum_head.features(tokens).shape == (3, 7 * 32) and image_head.features(tokens).shape == (3, 32)
+    assert not torch.allclose(spectrum_head.head(spectrum_head.features(tokens)),
+                              spectrum_head.head(spectrum_head.features(_swap_two_segments(tokens))))
+    torch.testing.assert_close(image_head.features(tokens), image_head.features(_swap_two_segments(tokens)))
+
+
+def test_a_model_saved_before_segment_embeddings_still_loads(tmp_path):
+    old = BATMM(BATMMConfig(**{**SMALL.__dict__, "segment_embeddings": False}))
+    save_model(old, tmp_path / "old.pt")
+    state = torch.load(tmp_path / "old.pt", weights_only=False)
+    del state["config"]["segment_embeddings"]  # the config as older code wrote it
+    torch.save(state, tmp_path / "old.pt")
+    loaded, _ = load_model(tmp_path / "old.pt")
+    assert loaded.fusion.segment is None
+    spectrum, image = torch.rand(2, 3522), torch.randn(2, 5, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(spectrum, image)["logits"], old.eval()(spectrum, image)["logits"])
+
+
+def test_a_seed_directory_written_by_older_code_is_refused(tmp_path, capsys):
+    seed_directory = tmp_path / "seeds" / "seed_0"
+    seed_directory.mkdir(parents=True)
+    config = yaml.safe_load((ROOT / "ml/experiments/configs/bhb_smoke.yaml").read_text())
+    data = {"n_bhb": 4985, "n_other": 3128, "seed": 0, **config.get("data", {})}
+    older = {"data": data, "model": config.get("model", {}), "training": config.get("training", {})}  # no "code"
+    (seed_directory / "config.json").write_text(json.dumps(older))
+    assert bhb.main(["--config", str(ROOT / "ml/experiments/configs/bhb_smoke.yaml"), "--out", str(tmp_path)]) == 2
+    assert "older version of the code" in capsys.readouterr().err
+    assert sorted(path.name for path in seed_directory.iterdir()) == ["config.json"]
