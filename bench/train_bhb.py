@@ -19,8 +19,8 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _django import print_table  # noqa: E402
 
-from ml.batmm import BATMM, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D  # noqa: E402
-from ml.bhb_train import _Head  # noqa: E402
+from ml.batmm import BATMM, BATMMConfig, FusionTransformer  # noqa: E402
+from ml.bhb_train import image_head, spectrum_head  # noqa: E402
 
 
 def _rate(step, n: int, batch: int, device) -> float:
@@ -40,8 +40,8 @@ def measure(config: BATMMConfig, device: torch.device, stars: int, batch: int = 
     image = torch.randn(batch, 5, 64, 64, device=device)
     labels = torch.randint(0, 2, (batch,), device=device)
     rows = []
-    for name, module, inputs in (("VGG1D (train)", _Head(VGG1D(config), config.d_model), (spectrum,)),
-                                 ("ResNet-50+SE (train)", _Head(ResNet50SE(config), config.d_model), (image,))):
+    for name, module, inputs in (("VGG1D (train)", spectrum_head(config), (spectrum,)),
+                                 ("ResNet-50+SE (train)", image_head(config), (image,))):
         module = module.to(device).train()
         optimiser = torch.optim.AdamW(module.parameters(), lr=1e-4)
 

@@ -20,8 +20,8 @@ Early stopping keeps the weights of the best validation F1.
 Baselines on the same splits: SVM and XGBoost on the min–max-normalised spectra, VGG1D alone,
 ResNet + SE alone, and "early add" / "early concat" (logistic regression on the sum or the
 concatenation of what each encoder's own head reads; see ``_early_fusion``). Ablations: the
-fusion without cross-attention, and without modality embeddings. The physics baseline applies the Xue et al. Balmer-line cuts to
-Sérsic fits (``ml.balmer``).
+fusion without cross-attention, and without modality embeddings. The physics baseline applies
+the Xue et al. Balmer-line cuts to Sérsic fits (``ml.balmer``).
 """
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ class _Head(nn.Module):
     Balmer line at 4102 Å and a metal blend at 8500 Å look alike, and VGG1D then barely learned: on
     seed 3 its training loss stayed at 0.66 (ln 2 = 0.69) for two epochs and its validation F1
     swung between 0.41 and 0.89 from epoch to epoch; flattened, the loss fell to 0.26 and validation
-    F1 reached 0.91 in two epochs. Without ``n_tokens``, the mean token (B, d): right for the image,
+    F1 reached 0.91 in two epochs (a 4-epoch schedule; over 15 epochs at lr 1e-3 it still swings,
+    see the README). Without ``n_tokens``, the mean token (B, d): right for the image,
     whose star is centred and whose encoder is trained to ignore orientation. ``n_auxiliary`` > 0
     adds a second linear map of the mean token for an auxiliary regression."""
 
@@ -97,6 +98,17 @@ class _Head(nn.Module):
     def forward(self, inputs):
         tokens, weights = self.encoder(inputs)
         return self.head(self.features(tokens)), tokens, weights
+
+
+def spectrum_head(config: BATMMConfig) -> _Head:
+    """VGG1D with its pretraining classifier on the 7 tokens in wavelength order."""
+    return _Head(VGG1D(config), config.d_model, n_tokens=N_SEGMENTS)
+
+
+def image_head(config: BATMMConfig, n_colours: int = 0) -> _Head:
+    """ResNet-50 + SE with its pretraining classifier on the mean token (and, with ``n_colours``,
+    the auxiliary PSF-colour regression)."""
+    return _Head(ResNet50SE(config), config.d_model, n_auxiliary=n_colours)
 
 
 def dihedral(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -269,20 +281,17 @@ class BHBTrainer:
         truth = self.labels[test].numpy()
         spectrum_inputs = lambda index: (self.spectra[index],)  # noqa: E731
         image_inputs = lambda index: (self._images(index),)  # noqa: E731
-        spectrum_head = self._seeded(lambda: _Head(VGG1D(model_cfg), model_cfg.d_model, n_tokens=N_SEGMENTS))
-        spectrum_head = self._train(spectrum_head, spectrum_inputs, cfg.epochs_encoder, "VGG1D")
-        image_head = self._seeded(lambda: _Head(ResNet50SE(model_cfg), model_cfg.d_model,
-                                                n_auxiliary=5 if self.colours is not None else 0))
+        spectrum = self._train(self._seeded(lambda: spectrum_head(model_cfg)), spectrum_inputs, cfg.epochs_encoder, "VGG1D")
+        image = self._seeded(lambda: image_head(model_cfg, n_colours=0 if self.colours is None else self.colours.shape[1]))
         turn = lambda batch, generator: (dihedral(batch[0], generator),)  # noqa: E731
-        colour_loss = lambda output, index: self._colour_loss(image_head, output, index)  # noqa: E731
-        image_head = self._train(image_head, image_inputs, cfg.epochs_encoder, "ResNet+SE",
-                                 augment=turn if cfg.image_augment else None,
-                                 auxiliary=colour_loss if self.colours is not None else None)
-        results = {"VGG1D (spectrum)": metrics(truth, self._scores(spectrum_head, spectrum_inputs, test)),
-                   "ResNet-50+SE (image)": metrics(truth, self._scores(image_head, image_inputs, test))}
-        spectrum_tokens, segment_weights = self._tokens(spectrum_head, spectrum_inputs)
-        image_tokens, band_weights = self._tokens(image_head, image_inputs)
-        results.update(self._early_fusion(spectrum_tokens, image_tokens, spectrum_head, image_head))
+        colour_loss = lambda output, index: self._colour_loss(image, output, index)  # noqa: E731
+        image = self._train(image, image_inputs, cfg.epochs_encoder, "ResNet+SE", augment=turn if cfg.image_augment else None,
+                            auxiliary=colour_loss if self.colours is not None else None)
+        results = {"VGG1D (spectrum)": metrics(truth, self._scores(spectrum, spectrum_inputs, test)),
+                   "ResNet-50+SE (image)": metrics(truth, self._scores(image, image_inputs, test))}
+        spectrum_tokens, segment_weights = self._tokens(spectrum, spectrum_inputs)
+        image_tokens, band_weights = self._tokens(image, image_inputs)
+        results.update(self._early_fusion(spectrum_tokens, image_tokens, spectrum, image))
         token_inputs = lambda index: (image_tokens[index], spectrum_tokens[index])  # noqa: E731
         variants = {"BATMM": model_cfg}
         if ablations:
@@ -295,13 +304,13 @@ class BHBTrainer:
             score = self._scores(fusion, token_inputs, test)
             self.test_scores[name] = score
             results[name] = metrics(truth, score)
-        self.spectrum_head, self.image_head = spectrum_head, image_head
+        self.spectrum_head, self.image_head = spectrum, image
         self.explanation = {"segment_weights": segment_weights[test].mean(0).tolist(),
                             "band_weights": band_weights[test].mean(0).tolist()}
         return results
 
-    def _early_fusion(self, spectrum_tokens: torch.Tensor, image_tokens: torch.Tensor, spectrum_head: _Head,
-                      image_head: _Head) -> dict:
+    def _early_fusion(self, spectrum_tokens: torch.Tensor, image_tokens: torch.Tensor, spectrum: _Head,
+                      image: _Head) -> dict:
         """Logistic regression on "early add" (the sum of the two mean tokens, (N, d)) and on "early
         concat" (what each encoder's own classifier reads, side by side: the flattened spectrum
         tokens and the mean image token, (N, 7·d + d))."""
@@ -311,7 +320,7 @@ class BHBTrainer:
         train, test = self.split["train"], self.split["test"]
         labels = self.labels.numpy()
         out = {}
-        concatenated = torch.cat([spectrum_head.features(spectrum_tokens), image_head.features(image_tokens)], dim=1)
+        concatenated = torch.cat([spectrum.features(spectrum_tokens), image.features(image_tokens)], dim=1)
         for name, features in (("early add", (spectrum_tokens.mean(1) + image_tokens.mean(1)).numpy()),
                                ("early concat", concatenated.numpy())):
             scaler = StandardScaler().fit(features[train])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ml.batmm import BATMMConfig, ResNet50SE
-from ml.bhb_train import BHBTrainer, BHBTrainingConfig, _Head, dihedral
+from ml.batmm import BATMMConfig
+from ml.bhb_train import BHBTrainer, BHBTrainingConfig, dihedral, image_head
 from ml.photometry import psf_colours
 from ml.synth.bhb import bhb_sample
 
@@ -71,7 +71,7 @@ def test_training_batches_are_turned_and_validation_is_not(sample):
         return batch
 
     inputs = lambda index: (trainer._images(index),)  # noqa: E731
-    trainer._train(_Head(ResNet50SE(TINY), TINY.d_model), inputs, 2, "image", augment=spy)
+    trainer._train(image_head(TINY), inputs, 2, "image", augment=spy)
     assert sum(calls) == 2 * len(trainer.split["train"])  # every training star, each epoch, and no other
 
 
@@ -80,7 +80,7 @@ def test_the_auxiliary_head_learns_the_colours(sample):
     must halve."""
     torch.manual_seed(0)
     trainer = _trainer(sample, image_colour_weight=1.0)
-    head = _Head(ResNet50SE(TINY), TINY.d_model, n_auxiliary=5)
+    head = image_head(TINY, n_colours=5)
     every = np.arange(len(sample[2]))
     images = trainer._images(every)
     optimiser = torch.optim.Adam(head.parameters(), lr=3e-3)

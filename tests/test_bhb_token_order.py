@@ -6,8 +6,8 @@ import pytest
 import torch
 import yaml
 
-from ml.batmm import BATMM, BATMMConfig, FusionTransformer, VGG1D
-from ml.bhb_train import _Head, load_model, save_model
+from ml.batmm import BATMM, BATMMConfig, FusionTransformer
+from ml.bhb_train import image_head, load_model, save_model, spectrum_head
 from ml.experiments import bhb
 from tests.conftest import ROOT
 
@@ -32,12 +32,11 @@ def test_the_fusion_knows_which_segment_a_token_came_from_only_with_segment_embe
 
 def test_the_spectrum_head_reads_ordered_tokens_and_the_image_head_their_mean():
     torch.manual_seed(0)
-    spectrum_head, image_head = _Head(VGG1D(SMALL), 32, n_tokens=7), _Head(VGG1D(SMALL), 32)
+    spectrum, image = spectrum_head(SMALL), image_head(SMALL)
     tokens = torch.randn(3, 7, 32)
-    assert spectrum_head.features(tokens).shape == (3, 7 * 32) and image_head.features(tokens).shape == (3, 32)
-    assert not torch.allclose(spectrum_head.head(spectrum_head.features(tokens)),
-                              spectrum_head.head(spectrum_head.features(_swap_two_segments(tokens))))
-    torch.testing.assert_close(image_head.features(tokens), image_head.features(_swap_two_segments(tokens)))
+    assert spectrum.features(tokens).shape == (3, 7 * 32) and image.features(tokens).shape == (3, 32)
+    assert not torch.allclose(spectrum.head(spectrum.features(tokens)), spectrum.head(spectrum.features(_swap_two_segments(tokens))))
+    torch.testing.assert_close(image.features(tokens), image.features(_swap_two_segments(tokens)))
 
 
 def test_a_model_saved_before_segment_embeddings_still_loads(tmp_path):
