@@ -1,7 +1,11 @@
 """Training and evaluating BATMM and its baselines on arrays (the seed's transfer strategy).
 
 1. Pretrain the spectrum encoder (VGG1D + segment attention) with a linear head on its 7 tokens in
-   wavelength order (see ``_Head``).
+   wavelength order (see ``_Head``). Every training spectrum is re-observed at a lower S/N: it gets
+   extra Gaussian noise of σ = u · ``spectrum_noise`` · σ̂, with u ~ U(0, 1) drawn per spectrum and
+   σ̂ the spectrum's own noise (DER_SNR, ``ml.noise``). Without it VGG1D memorises its ~5,700
+   training spectra (seed 3, lr 3e-4: training loss 0.02 by epoch 14, validation F1 0.89 and
+   swinging); with it the loss stays near 0.23 and validation F1 reaches 0.91–0.915.
 2. Pretrain the image encoder (band SE + ResNet-50) with a linear head on its mean token. Two
    guards keep a ResNet-50 from memorising ~5,700 cutouts (without them its training-split
    features separate the classes and its test ones do not, and the fusion learns to trust them):
@@ -42,12 +46,14 @@ from ml.batmm import BATMM, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50
 from ml.data import split_indices
 from ml.disentangle import choose_device
 from ml.files import write_atomically
+from ml.noise import der_snr_noise
 from ml.photometry import psf_colours
 
 
 # Bumped whenever a stage's model or training changes, so stage checkpoints and seed results written
-# by older code are never mixed with new ones (bhb-2: the spectrum head reads ordered tokens).
-CODE_VERSION = "bhb-2"
+# by older code are never mixed with new ones (bhb-2: the spectrum head reads ordered tokens;
+# bhb-3: noise augmentation of the training spectra).
+CODE_VERSION = "bhb-3"
 
 
 @dataclass
@@ -66,6 +72,11 @@ class BHBTrainingConfig:
     amp: bool = True
     image_augment: bool = True  # random 90° rotations / mirror flips of training cutouts
     image_colour_weight: float = 1.0  # weight of the auxiliary PSF-colour regression (0 = off)
+    spectrum_noise: float = 1.0  # extra training noise, up to this many times the spectrum's own σ (0 = off)
+
+    def __post_init__(self):
+        if self.spectrum_noise < 0 or self.image_colour_weight < 0:
+            raise ValueError("spectrum_noise and image_colour_weight must be >= 0")
 
 
 class TrainingStopped(Exception):
@@ -118,6 +129,14 @@ def dihedral(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return turned.flip(3) if bool(torch.randint(2, (1,), generator=generator)) else turned
 
 
+def add_noise(spectra: torch.Tensor, noise: torch.Tensor, scale: float, generator: torch.Generator) -> torch.Tensor:
+    """spectra (B, P) plus Gaussian noise of σ = u · scale · noise per spectrum, u ~ U(0, 1) drawn per
+    spectrum, noise (B,) each spectrum's own 1σ in the flux's unit: the same stars observed at S/N
+    between theirs and 1 / (1 + scale²)^½ of it."""
+    level = scale * torch.rand(len(spectra), 1, generator=generator) * noise[:, None]
+    return spectra + level * torch.randn(spectra.shape, generator=generator)
+
+
 def class_weights(labels: np.ndarray) -> torch.Tensor:
     counts = np.bincount(labels.astype(int), minlength=2).astype(np.float64)
     return torch.as_tensor(counts.sum() / (2.0 * np.maximum(counts, 1.0)), dtype=torch.float32)
@@ -158,6 +177,8 @@ class BHBTrainer:
         self.spectra = torch.as_tensor(np.asarray(spectra, np.float32))
         self.images = torch.as_tensor(np.asarray(images, np.float32))
         self.labels = torch.as_tensor(np.asarray(labels).astype(np.int64))
+        # Each spectrum's own noise (DER_SNR), for the training-noise augmentation.
+        self.spectrum_noise = torch.as_tensor(np.nan_to_num(der_snr_noise(spectra)), dtype=torch.float32)
         self.weights = class_weights(np.asarray(labels)[self.split["train"]]).to(self.device)
         # Images: per-band asinh stretch with a scale fixed on the training split.
         self.image_scale = torch.as_tensor(np.median(np.abs(images[self.split["train"]]), axis=(0, 2, 3)) + 1e-3,
@@ -181,6 +202,11 @@ class BHBTrainer:
         torch.manual_seed(self.config.seed)
         return build()
 
+    def _noisy_spectra(self, batch: tuple, index: np.ndarray, generator: torch.Generator) -> tuple:
+        """The spectrum encoder's training augmentation: (spectra (B, P),) → the same stars re-observed
+        at a lower S/N (``add_noise`` at ``spectrum_noise`` times their own DER_SNR σ)."""
+        return (add_noise(batch[0], self.spectrum_noise[index], self.config.spectrum_noise, generator),)
+
     def _colour_loss(self, head: _Head, output: tuple, index) -> torch.Tensor:
         """Weighted MSE of the image head's auxiliary output against the cutouts' PSF colours."""
         predicted = head.auxiliary(output[1].mean(dim=1)).float()
@@ -190,7 +216,7 @@ class BHBTrainer:
                auxiliary: Callable | None = None) -> nn.Module:
         """Generic loop: AdamW + cosine schedule + class-weighted CE; keeps the best validation F1.
 
-        ``augment(batch_tensors, generator)`` transforms each training batch (not validation);
+        ``augment(batch_tensors, index, generator)`` transforms each training batch (not validation);
         ``auxiliary(model_output, index)`` adds a loss term to the cross-entropy."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
@@ -220,7 +246,7 @@ class BHBTrainer:
                     continue
                 batch = inputs(index)
                 if augment is not None:
-                    batch = augment(batch, generator)
+                    batch = augment(batch, index, generator)
                 with self._autocast():
                     output = model(*[x.to(self.device) for x in batch])
                     logits = output[0] if isinstance(output, tuple) else output
@@ -281,9 +307,10 @@ class BHBTrainer:
         truth = self.labels[test].numpy()
         spectrum_inputs = lambda index: (self.spectra[index],)  # noqa: E731
         image_inputs = lambda index: (self._images(index),)  # noqa: E731
-        spectrum = self._train(self._seeded(lambda: spectrum_head(model_cfg)), spectrum_inputs, cfg.epochs_encoder, "VGG1D")
+        spectrum = self._train(self._seeded(lambda: spectrum_head(model_cfg)), spectrum_inputs, cfg.epochs_encoder, "VGG1D",
+                               augment=self._noisy_spectra if cfg.spectrum_noise else None)
         image = self._seeded(lambda: image_head(model_cfg, n_colours=0 if self.colours is None else self.colours.shape[1]))
-        turn = lambda batch, generator: (dihedral(batch[0], generator),)  # noqa: E731
+        turn = lambda batch, index, generator: (dihedral(batch[0], generator),)  # noqa: E731
         colour_loss = lambda output, index: self._colour_loss(image, output, index)  # noqa: E731
         image = self._train(image, image_inputs, cfg.epochs_encoder, "ResNet+SE", augment=turn if cfg.image_augment else None,
                             auxiliary=colour_loss if self.colours is not None else None)

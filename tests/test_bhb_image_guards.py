@@ -66,7 +66,7 @@ def test_training_batches_are_turned_and_validation_is_not(sample):
     trainer = _trainer(sample)
     calls = []
 
-    def spy(batch, generator):
+    def spy(batch, index, generator):
         calls.append(batch[0].shape[0])
         return batch
 
