@@ -31,6 +31,8 @@ def test_bad_disentangler_configs(config, message):
 def test_bad_bhb_configs():
     with pytest.raises(ConfigError, match="unknown setting.*in model: depth"):
         normalise("bhb", {"model": {"depth": 3}})
+    with pytest.raises(ConfigError, match="model/training: spectrum_noise and image_colour_weight must be >= 0"):
+        normalise("bhb", {"training": {"spectrum_noise": -0.5}})
     with pytest.raises(ConfigError, match="unknown model kind"):
         normalise("gan", {})
 
