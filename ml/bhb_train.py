@@ -177,8 +177,11 @@ class BHBTrainer:
         self.spectra = torch.as_tensor(np.asarray(spectra, np.float32))
         self.images = torch.as_tensor(np.asarray(images, np.float32))
         self.labels = torch.as_tensor(np.asarray(labels).astype(np.int64))
-        # Each spectrum's own noise (DER_SNR), for the training-noise augmentation.
-        self.spectrum_noise = torch.as_tensor(np.nan_to_num(der_snr_noise(spectra)), dtype=torch.float32)
+        # Each spectrum's own noise (DER_SNR), for the training-noise augmentation (0 where unknown).
+        self.spectrum_noise = None
+        if config.spectrum_noise:
+            self.spectrum_noise = torch.as_tensor(np.nan_to_num(der_snr_noise(spectra), nan=0.0, posinf=0.0),
+                                                  dtype=torch.float32)
         self.weights = class_weights(np.asarray(labels)[self.split["train"]]).to(self.device)
         # Images: per-band asinh stretch with a scale fixed on the training split.
         self.image_scale = torch.as_tensor(np.median(np.abs(images[self.split["train"]]), axis=(0, 2, 3)) + 1e-3,
@@ -204,7 +207,10 @@ class BHBTrainer:
 
     def _noisy_spectra(self, batch: tuple, index: np.ndarray, generator: torch.Generator) -> tuple:
         """The spectrum encoder's training augmentation: (spectra (B, P),) → the same stars re-observed
-        at a lower S/N (``add_noise`` at ``spectrum_noise`` times their own DER_SNR σ)."""
+        at a lower S/N (``add_noise`` at ``spectrum_noise`` times their own DER_SNR σ); unchanged when
+        ``spectrum_noise`` is 0."""
+        if self.spectrum_noise is None:
+            return batch
         return (add_noise(batch[0], self.spectrum_noise[index], self.config.spectrum_noise, generator),)
 
     def _colour_loss(self, head: _Head, output: tuple, index) -> torch.Tensor:
@@ -308,7 +314,7 @@ class BHBTrainer:
         spectrum_inputs = lambda index: (self.spectra[index],)  # noqa: E731
         image_inputs = lambda index: (self._images(index),)  # noqa: E731
         spectrum = self._train(self._seeded(lambda: spectrum_head(model_cfg)), spectrum_inputs, cfg.epochs_encoder, "VGG1D",
-                               augment=self._noisy_spectra if cfg.spectrum_noise else None)
+                               augment=self._noisy_spectra)
         image = self._seeded(lambda: image_head(model_cfg, n_colours=0 if self.colours is None else self.colours.shape[1]))
         turn = lambda batch, index, generator: (dihedral(batch[0], generator),)  # noqa: E731
         colour_loss = lambda output, index: self._colour_loss(image, output, index)  # noqa: E731

@@ -34,9 +34,12 @@ def test_der_snr_gives_one_value_per_spectrum_and_ignores_bad_pixels():
     rng = np.random.default_rng(4)
     spectra = np.stack([_a_star(0.3, rng), _a_star(1.2, rng)])
     spectra[0, 100:110] = np.nan
-    noise = der_snr_noise(spectra)
+    spectra[1, 2000:2003] = np.inf
+    noise = der_snr_noise(spectra, chunk=1)  # one spectrum per chunk: the chunks must line up
     assert noise.shape == (2,)
     assert noise == pytest.approx([0.3, 1.2], rel=0.06)
+    spectra[1] = np.nan
+    assert np.isnan(der_snr_noise(spectra)[1]) and np.isfinite(der_snr_noise(spectra)[0])
     with pytest.raises(ValueError, match="at least 5 pixels"):
         der_snr_noise(np.ones((3, 4)))
 
@@ -106,9 +109,10 @@ def test_training_batches_get_the_noise_and_validation_does_not(sample):
 def test_the_augmentation_can_be_switched_off_and_is_validated(sample):
     trainer = _trainer(sample, spectrum_noise=0.0)
     recorder = _Recorder()
-    trainer._train(recorder, lambda index: (trainer.spectra[index],), 1, "probe",
-                   augment=trainer._noisy_spectra if trainer.config.spectrum_noise else None)
+    trainer._train(recorder, lambda index: (trainer.spectra[index],), 1, "probe", augment=trainer._noisy_spectra)
     seen = torch.cat(recorder.seen["train"])
-    assert torch.isin(seen[:, 0], trainer.spectra[:, 0]).all()  # untouched pixels
+    train = trainer.spectra[trainer.split["train"]]
+    assert trainer.spectrum_noise is None  # not even measured
+    assert (seen[:, None, :] == train[None, :, :]).all(dim=2).any(dim=1).all()  # each exactly as observed
     with pytest.raises(ValueError, match="spectrum_noise"):
         BHBTrainingConfig(model=TINY, spectrum_noise=-1.0)
