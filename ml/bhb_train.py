@@ -14,7 +14,10 @@
    same mean token regresses the star's PSF colours u−g, g−r, r−i, i−z and r measured on the
    cutout itself (``ml.photometry.psf_colours``; self-supervised, no label or generator truth),
    weighted by ``image_colour_weight``.
-3. Freeze both, cache their tokens, and train the fusion transformer on them.
+3. Freeze both, cache their tokens, and train the fusion transformer on them. The fusion starts
+   from VGG1D's own decision (its pretraining head copied into the frozen spectrum skip,
+   ``ml.batmm``), the untrained fusion is scored on the validation split as epoch 0, and it is
+   kept unless an epoch beats it.
 
 AdamW (lr 1e-4, weight decay 5e-2 by default) with a cosine learning-rate schedule and
 class-weighted cross-entropy (weights ∝ 1 / class frequency on the training split, so the ≈40 %
@@ -52,8 +55,8 @@ from ml.photometry import psf_colours
 
 # Bumped whenever a stage's model or training changes, so stage checkpoints and seed results written
 # by older code are never mixed with new ones (bhb-2: the spectrum head reads ordered tokens;
-# bhb-3: noise augmentation of the training spectra).
-CODE_VERSION = "bhb-3"
+# bhb-3: noise augmentation of the training spectra; bhb-4: the fusion's spectrum skip).
+CODE_VERSION = "bhb-4"
 
 
 @dataclass
@@ -219,11 +222,13 @@ class BHBTrainer:
         return self.config.image_colour_weight * F.mse_loss(predicted, self.colours[index].to(predicted.device))
 
     def _train(self, model: nn.Module, inputs: Callable, epochs: int, name: str, augment: Callable | None = None,
-               auxiliary: Callable | None = None) -> nn.Module:
+               auxiliary: Callable | None = None, keep_start: bool = False) -> nn.Module:
         """Generic loop: AdamW + cosine schedule + class-weighted CE; keeps the best validation F1.
 
         ``augment(batch_tensors, index, generator)`` transforms each training batch (not validation);
-        ``auxiliary(model_output, index)`` adds a loss term to the cross-entropy."""
+        ``auxiliary(model_output, index)`` adds a loss term to the cross-entropy. With ``keep_start``
+        the untrained model is scored too (as epoch 0) and kept if no epoch beats it: for a fusion
+        that starts from the spectrum encoder's decision, training may only improve on it."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
         model = model.to(self.device)
@@ -241,6 +246,10 @@ class BHBTrainer:
                                                        anneal_strategy="cos")
         generator = torch.Generator().manual_seed(cfg.seed)
         best, best_f1, since = copy.deepcopy(model.state_dict()), -1.0, 0
+        if keep_start:
+            best_f1 = metrics(self.labels[self.split["validation"]].numpy(),
+                              self._scores(model, inputs, self.split["validation"]))["f1_macro"]
+            self.log(f"{name} epoch 0 (untrained): validation F1 {best_f1:.4f}")
         for epoch in range(epochs):
             started = time.perf_counter()
             model.train()
@@ -332,7 +341,10 @@ class BHBTrainer:
             variants["BATMM w/o modality embeddings"] = replace(model_cfg, modality_embeddings=False)
         self.fusion, self.fusion_configs, self.test_scores = {}, variants, {}
         for name, variant in variants.items():
-            fusion = self._train(self._seeded(lambda: FusionTransformer(variant)), token_inputs, cfg.epochs_fusion, name)
+            fusion = self._seeded(lambda: FusionTransformer(variant))
+            if variant.spectrum_skip:  # starts from VGG1D's own decision
+                fusion.anchor_spectrum(spectrum.head)
+            fusion = self._train(fusion, token_inputs, cfg.epochs_fusion, name, keep_start=variant.spectrum_skip)
             self.fusion[name] = fusion
             score = self._scores(fusion, token_inputs, test)
             self.test_scores[name] = score
@@ -378,8 +390,8 @@ def save_model(model: BATMM, path, extra: dict | None = None) -> None:
 
 def load_model(path, device: str = "cpu") -> tuple[BATMM, dict]:
     state = torch.load(path, map_location=device, weights_only=False)
-    # Models saved before segment embeddings existed have none.
-    model = BATMM(BATMMConfig(**{"segment_embeddings": False, **state["config"]}))
+    # Models saved before segment embeddings or the spectrum skip existed have neither.
+    model = BATMM(BATMMConfig(**{"segment_embeddings": False, "spectrum_skip": False, **state["config"]}))
     model.load_state_dict(state["model"])
     return model.eval(), state
 

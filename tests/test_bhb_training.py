@@ -25,8 +25,11 @@ def separable():
 def test_classifier_learns_a_separable_set(separable):
     spectra, images, labels = separable
     losses = []
-    trainer = BHBTrainer(BHBTrainingConfig(model=TINY, epochs_encoder=12, epochs_fusion=12, batch_size=16, lr=3e-3, patience=0),
-                         spectra, images, labels, log=losses.append)
+    # Without the noise augmentation: on 84 training stars a 4-channel VGG1D at lr 3e-3 then learned
+    # the dip in 2 of 4 seeds on one thread (in all on two); the augmentation is tested on its own.
+    config = BHBTrainingConfig(model=TINY, epochs_encoder=12, epochs_fusion=12, batch_size=16, lr=3e-3, patience=0,
+                               spectrum_noise=0.0)
+    trainer = BHBTrainer(config, spectra, images, labels, log=losses.append)
     results = trainer.run(ablations=False)
     assert results["VGG1D (spectrum)"]["f1_macro"] > 0.9
     assert results["BATMM"]["f1_macro"] > 0.9
