@@ -88,8 +88,7 @@ def test_the_auxiliary_head_learns_the_colours(sample):
     def colour_error():
         head.eval()
         with torch.no_grad():
-            output = head(images)
-        return float(trainer._colour_loss(head, output, every))
+            return float(trainer._colour_loss(head, head(images), every))
 
     before = colour_error()
     for _ in range(60):
