@@ -43,14 +43,20 @@ from ml.photometry import magnitudes, psf_flux  # noqa: E402
 from ml.synth.bhb import PSF_FWHM, bhb_sample  # noqa: E402
 
 
+def colour_features(sample) -> np.ndarray:
+    """u−g, g−r and g from forced PSF photometry of the cutouts at the generator's own PSF width, (N, 3)
+    mag (``ml.photometry.psf_colours`` gives the five the image encoder regresses, at a typical width)."""
+    mags = magnitudes(psf_flux(sample.images, PSF_FWHM))
+    return np.c_[mags[:, 0] - mags[:, 1], mags[:, 1] - mags[:, 2], mags[:, 1]]
+
+
 def feature_sets(sample) -> dict[str, tuple[str, np.ndarray]]:
     """name → (modality, features (N, k))."""
     true_lines = np.c_[sample.d02, sample.fm, sample.c, sample.b]
     true_colours = np.c_[sample.u_g, sample.g_r, sample.g_mag]
     fits = [measure(sample.wavelength, flux, error) for flux, error in zip(sample.flux, sample.error)]
     measured_lines = np.array([[m.d02, m.fm, m.c, m.b] for m in fits])
-    mags = magnitudes(psf_flux(sample.images, PSF_FWHM))
-    measured_colours = np.c_[mags[:, 0] - mags[:, 1], mags[:, 1] - mags[:, 2], mags[:, 1]]
+    measured_colours = colour_features(sample)
     return {
         "true Balmer lines (D0.2, fm, c, b)": ("spectrum", true_lines),
         "true colours (u−g, g−r, g)": ("image", true_colours),
@@ -75,28 +81,26 @@ def macro_f1(features: np.ndarray, labels: np.ndarray, seeds: list[int]) -> list
     return scores
 
 
-def spectrum_with_colours(sample, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(min–max spectra (N, 3522), the same with the measured u−g, g−r, g appended (N, 3525)),
-    the colours standardised on ``train`` and scaled to the spectra's summed variance."""
-    import torch
-
-    spectra = minmax_normalise(torch.as_tensor(np.asarray(sample.flux, np.float32))).numpy()
-    mags = magnitudes(psf_flux(sample.images, PSF_FWHM))
-    colours = np.c_[mags[:, 0] - mags[:, 1], mags[:, 1] - mags[:, 2], mags[:, 1]]
+def with_colours(spectra: np.ndarray, colours: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """spectra (N, P) min–max normalised, colours (N, k) → (N, P + k): the colours standardised on
+    ``train`` and scaled so that their summed variance matches the spectra's."""
     colours = (colours - colours[train].mean(0)) / colours[train].std(0)
     weight = np.sqrt(spectra[train].var(0).sum() / colours.shape[1])
-    return spectra, np.c_[spectra, weight * colours].astype(np.float32)
+    return np.c_[spectra, weight * colours].astype(np.float32)
 
 
 def svm_f1(sample, labels: np.ndarray, seeds: list[int]) -> dict[str, list[float]]:
     """Macro F1 of the SVM on the spectra alone and with the PSF colours, per seed."""
+    import torch
     from sklearn.metrics import f1_score
 
+    spectra = minmax_normalise(torch.as_tensor(np.asarray(sample.flux, np.float32))).numpy()
+    colours = colour_features(sample)
     scores = {"SVM on the spectra (the baseline)": [], "SVM on the spectra + PSF colours": []}
     for seed in seeds:
         split = split_indices(len(labels), 0.2, 0.1, seed)
         test = labels[split["test"]]
-        for name, features in zip(scores, spectrum_with_colours(sample, split["train"])):
+        for name, features in zip(scores, (spectra, with_colours(spectra, colours, split["train"]))):
             predicted = (svm_scores(features, labels, split, seed) >= 0.5).astype(int)
             scores[name].append(f1_score(test, predicted, average="macro"))
     return scores

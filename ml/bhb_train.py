@@ -247,8 +247,7 @@ class BHBTrainer:
         generator = torch.Generator().manual_seed(cfg.seed)
         best, best_f1, since = copy.deepcopy(model.state_dict()), -1.0, 0
         if keep_start:
-            best_f1 = metrics(self.labels[self.split["validation"]].numpy(),
-                              self._scores(model, inputs, self.split["validation"]))["f1_macro"]
+            best_f1 = self._validation_f1(model, inputs)
             self.log(f"{name} epoch 0 (untrained): validation F1 {best_f1:.4f}")
         for epoch in range(epochs):
             started = time.perf_counter()
@@ -273,8 +272,7 @@ class BHBTrainer:
                 optimiser.step()
                 schedule.step()
                 total_loss += loss.detach() * len(index)
-            score = self._scores(model, inputs, self.split["validation"])
-            f1 = metrics(self.labels[self.split["validation"]].numpy(), score)["f1_macro"]
+            f1 = self._validation_f1(model, inputs)
             self.log(f"{name} epoch {epoch + 1}: validation F1 {f1:.4f} ({time.perf_counter() - started:.0f} s)")
             if self.on_epoch:
                 self.on_epoch({"stage": name, "epoch": epoch + 1, "epochs": epochs, "loss": float(total_loss) / len(order),
@@ -291,6 +289,11 @@ class BHBTrainer:
         if saved is not None:  # a stage is saved whole or not at all
             write_atomically(saved, lambda temporary: torch.save(model.state_dict(), temporary))
         return model.eval()
+
+    def _validation_f1(self, model: nn.Module, inputs: Callable) -> float:
+        """Macro F1 of ``model`` on the validation split (what early stopping compares)."""
+        validation = self.split["validation"]
+        return metrics(self.labels[validation].numpy(), self._scores(model, inputs, validation))["f1_macro"]
 
     @torch.no_grad()
     def _scores(self, model, inputs, index, batch: int = 256) -> np.ndarray:

@@ -1,5 +1,5 @@
 """The spectrum's 7 tokens keep their wavelength order: in the pretraining head, in the fusion
-(segment embeddings), and in models saved before segment embeddings existed."""
+(segment embeddings), and in models saved before segment embeddings or the spectrum skip existed."""
 import json
 
 import pytest
@@ -41,14 +41,19 @@ def test_the_spectrum_head_reads_ordered_tokens_and_the_image_head_their_mean():
     torch.testing.assert_close(image.features(tokens), image.features(_swap_two_segments(tokens)))
 
 
-def test_a_model_saved_before_segment_embeddings_still_loads(tmp_path):
-    old = BATMM(BATMMConfig(**{**SMALL.__dict__, "segment_embeddings": False}))
+@pytest.mark.parametrize("missing", [("segment_embeddings", "spectrum_skip"), ("spectrum_skip",)])
+def test_a_model_saved_by_older_code_still_loads(tmp_path, missing):
+    """Config keys that older code did not write (segment embeddings, then the spectrum skip) load
+    as off, and the loaded model scores exactly as the saved one."""
+    old = BATMM(BATMMConfig(**{**SMALL.__dict__, **{key: False for key in missing}}))
     save_model(old, tmp_path / "old.pt")
     state = torch.load(tmp_path / "old.pt", weights_only=False)
-    del state["config"]["segment_embeddings"]  # the config as older code wrote it
+    for key in missing:  # the config as older code wrote it
+        del state["config"][key]
     torch.save(state, tmp_path / "old.pt")
     loaded, _ = load_model(tmp_path / "old.pt")
-    assert loaded.fusion.segment is None
+    assert loaded.fusion.segment is None if "segment_embeddings" in missing else loaded.fusion.segment is not None
+    assert loaded.fusion.spectrum_readout is None
     spectrum, image = torch.rand(2, 3522), torch.randn(2, 5, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(loaded(spectrum, image)["logits"], old.eval()(spectrum, image)["logits"])
