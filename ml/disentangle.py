@@ -33,11 +33,12 @@ noAT), and a probe read Teff at R² 0.997.
 **λ = 0.01.** The chemistry that is left once the decoder knows Teff and logg is worth little
 reconstruction: on the 60-profile APOGEE-like grid at S/N 50, a cubic polynomial of every pixel in
 Teff and logg leaves a standardised MSE of 0.132; adding [Fe/H] (times a polynomial in Teff and
-logg) removes 0.084 of it, and then [α/Fe], [Mg/Fe], [Ni/Fe] and [C/Fe] together only 0.009, below the noise floor (0.019). An adversarial term of
-λ · (a fraction of a nat) outweighs that. With λ = 1 the term (≈ 4.6) swamped reconstruction
-altogether; with λ = 0.05 (the previous default) Teff and logg left z within
-20–40 epochs and took every abundance but [Fe/H] with them. With λ = 0.01 they leave more slowly,
-but the chemistry stays, and the twins improve as Teff and logg go (last table).
+logg) removes 0.084 of it, and then [α/Fe], [Mg/Fe], [Ni/Fe] and [C/Fe] together only 0.009,
+below the noise floor (0.019). An adversarial term of λ · (a fraction of a nat) outweighs that.
+With λ = 1 the term (≈ 4.6) swamped reconstruction altogether; with λ = 0.05 (the previous
+default) Teff and logg left z within 20–40 epochs and took every abundance but [Fe/H] with them.
+With λ = 0.01 they leave more slowly, but the chemistry stays, and the twins improve as Teff and
+logg go (last table).
 
 Evidence: a 40-profile APOGEE-like grid at S/N 50 (8,400 spectra), 15–20 epochs, R² of MLP probes
 on the test split :
@@ -68,6 +69,15 @@ Longer runs (same grid, last epoch, one torch thread, one probe repetition):
 | λ 0 for 5 epochs, ramp over 5    | 20    | 0.029   | 0.130 | 0.064 | 0.702  | 0.002   | 0.124    |
 |                                  | 40    | 0.025   | 0.116 | 0.018 | 0.766  | 0.017   | 0.126    |
 
+So Teff and logg leave z within 20–40 epochs at either λ, and the reconstruction recovers to near
+noAT's, but [Mg/Fe] does not come back; a warm-up without the adversary does not protect it. The
+chemistry is in the spectra at every temperature: linear probes of X *within* a Teff tercile read
+[Fe/H] at R² 0.985–0.988 and [Mg/Fe] at 0.936–0.955 (cool to hot). What is lost is lost in the
+adversarial optimisation, not in the data. Note also that the 20-epoch row differs from the table
+above (Teff 0.218 against 0.069); the only difference we know of is the number of torch threads
+(1 against 2). A run is deterministic for a seed and a thread count, and the adversarial game
+amplifies float-rounding differences, so single runs of it are noisy.
+
 Same grid, one torch thread, one probe repetition, current weights at each epoch (the λ 0.01 rows
 come from two runs that share their first 10 epochs):
 
@@ -84,22 +94,14 @@ come from two runs that share their first 10 epochs):
 |                                            | 40    | 0.023   | 0.477 | 0.271 | 0.870  | 0.682  | 0.742   | 0.310  | 0.379    |
 |                                            | 60    | 0.023   | 0.225 | 0.159 | 0.930  | 0.826  | 0.861   | 0.484  | 0.488    |
 
-So at λ 0.05 Teff and logg leave z within 20–40 epochs, and the reconstruction recovers to near
-noAT's, but [Mg/Fe] does not come back: a warm-up without the adversary does not protect it, nor
-does a noisier view for the discriminators (which hides small differences in how precisely the
-chemistry is measured at each temperature), nor larger batches. At λ 0.01 Teff and logg need
-about 60 epochs to reach the seed's level (R² 0.22 and 0.14), and every abundance is kept. The
-full experiment at λ 0.01 (60 profiles, 80 epochs; ``bench/results/disentangle_apogee_2p_snr50_p60_e80``)
-gives z(mdAT) Teff 0.090, logg 0.058, [α/Fe] 0.867 (X 0.592), [Mg/Fe] 0.875 (X 0.646), twin
+At λ 0.05, neither larger batches nor a noisier view for the discriminators (which hides small
+differences in how precisely the chemistry is measured at each temperature) keeps the chemistry.
+At λ 0.01 Teff and logg need about 60 epochs to reach the seed's level (R² 0.22 and 0.14), and
+every abundance is kept. The full experiment at λ 0.01 (60 profiles, 80 epochs;
+``bench/results/disentangle_apogee_2p_snr50_p60_e80``) gives z(mdAT) Teff 0.090, logg 0.058, [α/Fe] 0.867 (X 0.592), [Mg/Fe] 0.875 (X 0.646), twin
 recall@1 0.609 (X 0.124, PolyDis 0.379); at λ 0.05 and 25 epochs it had been [Mg/Fe] 0.040 and
 recall@1 0.114. With four discriminators (RVS-like grid) λ 0.05 collapsed z to a constant; λ 0.01
-does not, and mdAT removes all four parameters better than AT. The
-chemistry is in the spectra at every temperature: linear probes of X *within* a Teff tercile read
-[Fe/H] at R² 0.985–0.988 and [Mg/Fe] at 0.936–0.955 (cool to hot). What is lost is lost in the
-adversarial optimisation, not in the data. Note also that the 20-epoch row differs from the table
-above (Teff 0.218 against 0.069); the only difference we know of is the number of torch threads
-(1 against 2). A run is deterministic for a seed and a thread count, and the adversarial game
-amplifies float-rounding differences, so single runs of it are noisy.
+does not, and mdAT removes all four parameters better than AT.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE

@@ -52,7 +52,7 @@ def test_a_model_saved_by_older_code_still_loads(tmp_path, missing):
         del state["config"][key]
     torch.save(state, tmp_path / "old.pt")
     loaded, _ = load_model(tmp_path / "old.pt")
-    assert loaded.fusion.segment is None if "segment_embeddings" in missing else loaded.fusion.segment is not None
+    assert (loaded.fusion.segment is None) == ("segment_embeddings" in missing)
     assert loaded.fusion.spectrum_readout is None
     spectrum, image = torch.rand(2, 3522), torch.randn(2, 5, 64, 64)
     with torch.no_grad():
