@@ -122,24 +122,45 @@ def _monomials(parameters: np.ndarray, degree: int) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
-class PolyDis:
-    """Price-Jones & Bovy (2019): fit every pixel with a polynomial in the conditional parameters
-    (Teff, logg), then PCA of the residuals. The residual PCs are the chemical representation."""
+class PolynomialResidual:
+    """Features minus their least-squares polynomial prediction from the conditional parameters.
 
-    def __init__(self, degree: int = 3, n_components: int = 25, seed: int = 0):
-        self.degree, self.n_components, self.seed = degree, n_components, seed
+    ``fit(features (N, D), parameters (N, K))`` fits every feature column with all monomials of the
+    standardised parameters up to ``degree``; ``transform`` returns the residuals (N, D), float64.
+    Applied to pixels it is the first step of PolyDis; applied to a latent z it removes whatever
+    smooth dependence on Teff and logg the adversary left behind.
+    """
 
-    def fit(self, flux: np.ndarray, parameters: np.ndarray) -> "PolyDis":
+    def __init__(self, degree: int = 3):
+        self.degree = degree
+
+    def fit(self, features: np.ndarray, parameters: np.ndarray) -> "PolynomialResidual":
         self.scaler = StandardScaler().fit(parameters)
         design = _monomials(self.scaler.transform(parameters), self.degree)
-        self.coefficients, *_ = np.linalg.lstsq(design, flux.astype(np.float64), rcond=None)
-        residual = flux - design @ self.coefficients
-        self.pca = PCA(n_components=self.n_components, random_state=self.seed).fit(residual)
+        self.coefficients, *_ = np.linalg.lstsq(design, np.asarray(features, np.float64), rcond=None)
+        return self
+
+    def transform(self, features: np.ndarray, parameters: np.ndarray) -> np.ndarray:
+        return features - _monomials(self.scaler.transform(parameters), self.degree) @ self.coefficients
+
+
+class PolyDis:
+    """Price-Jones & Bovy (2019): fit every pixel with a polynomial in the conditional parameters
+    (Teff, logg), then PCA of the residuals. The residual PCs are the chemical representation;
+    ``whiten=True`` scales each PC to unit variance on the training stars, so that the low-variance
+    PCs, where much of the chemistry sits, count as much as the first (a stronger twin baseline)."""
+
+    def __init__(self, degree: int = 3, n_components: int = 25, seed: int = 0, whiten: bool = False):
+        self.degree, self.n_components, self.seed, self.whiten = degree, n_components, seed, whiten
+
+    def fit(self, flux: np.ndarray, parameters: np.ndarray) -> "PolyDis":
+        self.residual = PolynomialResidual(self.degree).fit(flux, parameters)
+        self.pca = PCA(n_components=self.n_components, whiten=self.whiten, random_state=self.seed)
+        self.pca.fit(self.residual.transform(flux, parameters))
         return self
 
     def transform(self, flux: np.ndarray, parameters: np.ndarray) -> np.ndarray:
-        design = _monomials(self.scaler.transform(parameters), self.degree)
-        return self.pca.transform(flux - design @ self.coefficients).astype(np.float32)
+        return self.pca.transform(self.residual.transform(flux, parameters)).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- maps

@@ -14,7 +14,9 @@ def test_smoke_config_writes_report_tables_and_figures(tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     assert set(report["r2"]) == {"X", "z(noAT)", "z(AT)", "z(mdAT)"}
     assert set(report["r2"]["X"]) == {"teff", "logg", "fe_h"}
-    assert set(report["twins"]) == {"X", "PCA(X)", "PolyDis", "z(noAT)", "z(AT)", "z(mdAT)"}
+    variants = ("noAT", "AT", "mdAT")
+    assert set(report["twins"]) == ({"X", "PCA(X)", "PolyDis", "PolyDis (whitened)"} | {f"z({v})" for v in variants}
+                                    | {f"z({v}) − poly(cp)" for v in variants})
     assert 0 <= report["twins"]["X"]["recall_at_1"] <= 1
     markdown = (tmp_path / "report.md").read_text()
     assert "| z(mdAT) |" in markdown and "teff (cond.)" in markdown

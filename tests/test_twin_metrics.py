@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ml.evaluate import PolyDis, r2_probe, twin_metrics
+from ml.evaluate import PolyDis, PolynomialResidual, r2_probe, twin_metrics
 
 
 def test_perfectly_separated_groups():
@@ -50,6 +50,33 @@ def test_polydis_removes_the_parameters():
     features = PolyDis(degree=2, n_components=3).fit(flux[:300], parameters[:300]).transform(flux[300:], parameters[300:])
     assert r2_probe(features[:50], parameters[300:350, 0], features[50:], parameters[350:, 0], repetitions=1) < 0.3
     assert abs(np.corrcoef(features[:, 0], chemistry[300:, 0])[0, 1]) > 0.9
+
+
+def test_polynomial_residual_recovers_twins_hidden_by_the_parameters():
+    # A latent = each profile's chemistry + a cubic trend in (Teff, logg) that dwarfs it: raw
+    # distances find stars of similar Teff, the residual finds the twins.
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(20), 50)
+    chemistry = rng.normal(0, 1.0, (20, 4))[groups]
+    parameters = rng.uniform(-1, 1, (1000, 2))
+    trend = np.stack([parameters[:, 0] ** 3, parameters[:, 1] * parameters[:, 0], parameters[:, 1] ** 2,
+                      parameters[:, 0]], axis=1) * 20.0
+    latent = chemistry + trend
+    residual = PolynomialResidual(degree=3).fit(latent, parameters).transform(latent, parameters)
+    assert twin_metrics(latent, groups)["recall_at_1"] < 0.3
+    assert twin_metrics(residual, groups)["recall_at_1"] == 1.0
+    # A latent that is nothing but the trend leaves nothing behind.
+    np.testing.assert_allclose(PolynomialResidual(degree=3).fit(trend, parameters).transform(trend, parameters), 0, atol=1e-9)
+
+
+def test_whitened_polydis_gives_unit_variance_components():
+    rng = np.random.default_rng(0)
+    parameters = rng.uniform(-1, 1, (300, 2))
+    flux = parameters @ rng.normal(size=(2, 30)) + rng.normal(size=(300, 3)) * [5.0, 1.0, 0.2] @ rng.normal(size=(3, 30))
+    plain = PolyDis(degree=1, n_components=3).fit(flux, parameters).transform(flux, parameters)
+    whitened = PolyDis(degree=1, n_components=3, whiten=True).fit(flux, parameters).transform(flux, parameters)
+    assert plain.std(axis=0)[0] > 10 * plain.std(axis=0)[2]
+    np.testing.assert_allclose(whitened.std(axis=0, ddof=1), 1.0, rtol=1e-3)
 
 
 def test_r2_probe_sees_a_linear_signal():

@@ -29,7 +29,7 @@ import numpy as np
 
 from ml.disentangle import VARIANTS, DisentanglerConfig, DisentanglerTrainer
 from ml.experiments._cli import run_experiment
-from ml.evaluate import PolyDis, pca_features, r2_probe, tsne_map, twin_metrics
+from ml.evaluate import PolyDis, PolynomialResidual, pca_features, r2_probe, tsne_map, twin_metrics
 from ml.synth.gridbuilder import GridSpec, build_grid
 
 DEFAULT_EVALUATION = {"probe_parameters": None, "probe_repetitions": 3, "probe_train_size": 4000,
@@ -89,17 +89,30 @@ def run(config: dict, out: Path, log=print) -> dict:
                                           grid.labels[p][test], evaluation["probe_repetitions"]) for p in names}
         log(f"R² {name}: " + ", ".join(f"{p} {v:.3f}" for p, v in report["r2"][name].items()))
     # Twin metrics on the test stars (their twins are other test stars of the same profile).
-    _, pca_test = pca_features(grid.flux[train], grid.flux[test])
-    polydis = PolyDis(degree=evaluation["polydis_degree"]).fit(grid.flux[train], parameters[train])
-    twin_sets = {"X": grid.flux[test], "PCA(X)": pca_test, "PolyDis": polydis.transform(grid.flux[test], parameters[test]),
-                 **{f"z({v})": latents[v][test] for v in variants}}
-    for name, features in twin_sets.items():
-        report["twins"][name] = twin_metrics(features, grid.group[test])
-        log(f"twins {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in report["twins"][name].items()))
+    report["twins"] = twin_table(grid.flux, parameters, grid.group, latents, train, test, evaluation["polydis_degree"])
+    for name, row in report["twins"].items():
+        log(f"twins {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()))
     report["figures"] = _figures(report, grid, latents, parameters, evaluation, out)
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float))
     (out / "report.md").write_text(markdown(report, conditional))
     return report
+
+
+def twin_table(flux, parameters, groups, latents: dict, train, test, degree: int = 3) -> dict[str, dict]:
+    """Twin metrics of the test stars for X, PCA(X), PolyDis (plain and whitened), each z, and each
+    z minus its polynomial in the conditioned parameters (the PolyDis step applied to z, fitted on
+    the training stars). Twins are other test stars of the same chemical profile."""
+    _, pca_test = pca_features(flux[train], flux[test])
+    features = {"X": flux[test], "PCA(X)": pca_test}
+    for label, whiten in (("PolyDis", False), ("PolyDis (whitened)", True)):
+        polydis = PolyDis(degree=degree, whiten=whiten).fit(flux[train], parameters[train])
+        features[label] = polydis.transform(flux[test], parameters[test])
+    for variant, z in latents.items():
+        features[f"z({variant})"] = z[test]
+    for variant, z in latents.items():
+        residual = PolynomialResidual(degree).fit(z[train], parameters[train])
+        features[f"z({variant}) − poly(cp)"] = residual.transform(z[test], parameters[test]).astype(np.float32)
+    return {name: twin_metrics(values, groups[test]) for name, values in features.items()}
 
 
 def _figures(report, grid, latents, parameters, evaluation, out: Path) -> list[str]:
@@ -154,6 +167,9 @@ def markdown(report: dict, conditional: list[str]) -> str:
               "| representation | recall@1 | recall@10 | median rank | pairwise AUC |", "|---|---|---|---|---|"]
     for name, row in report["twins"].items():
         lines.append(f"| {name} | {row['recall_at_1']:.3f} | {row['recall_at_10']:.3f} | {row['median_rank']:.0f} | {row['pairwise_auc']:.3f} |")
+    lines += ["", "PolyDis (whitened): the residual PCs scaled to unit variance. z(…) − poly(cp): the latent minus "
+              "its least-squares polynomial in the conditioned parameters (the PolyDis step applied to z; "
+              "fitted on the training stars)."]
     lines += ["", "## Training", "", "| variant | epochs | best epoch | seconds | test disc. accuracy |", "|---|---|---|---|---|"]
     for name, result in report["variants"].items():
         lines.append(f"| {name} | {result['epochs']} | {result['best_epoch']} | {result['train_seconds']:.0f} | "
