@@ -1,9 +1,14 @@
 """The grid builder places chemical profiles on a parameter grid, deterministically."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from ml.synth.gridbuilder import APOGEE_LIKE, RVS_LIKE, GridSpec, build_grid, iter_grid
 from ml.synth.stellar import StellarSpectrumModel
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +57,15 @@ def test_same_seed_same_grid(apogee):
     np.testing.assert_array_equal(a.flux, b.flux)
     c = build_grid(GridSpec(n_profiles=1, teff=(4000, 4200, 200), logg=(1.0, 1.0, 0.2), snr=50, seed=6), apogee)
     assert not np.array_equal(a.flux, c.flux)
+
+
+def test_same_seed_same_abundances_in_every_process():
+    # Python randomises string hashing per process; the profiles must not depend on it.
+    script = ("import numpy as np; from ml.synth.chemistry import draw_profiles; "
+              "p = draw_profiles(5, np.random.default_rng(0)); print([round(float(p['Mg_Fe'][0]), 6), round(float(p['C_Fe'][0]), 6)])")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONHASHSEED": str(hash_seed)}).stdout for hash_seed in range(6)}
+    assert len(outputs) == 1, outputs
 
 
 def test_batches_cover_the_grid_in_order(apogee):

@@ -36,7 +36,7 @@ def draw_profiles(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     fe_h = np.clip(rng.normal(-0.25, 0.30, n), -1.5, 0.45)
     thick = rng.random(n) < 1.0 / (1.0 + np.exp((fe_h + 0.45) / 0.15))
     alpha_fe = np.where(thick, rng.normal(0.25, 0.05, n), rng.normal(0.03, 0.04, n))
-    family_factor = {family: rng.standard_normal(n) for family in set(FAMILY.values())}
+    family_factor = {family: rng.standard_normal(n) for family in sorted(set(FAMILY.values()))}  # sorted: set order follows PYTHONHASHSEED
     profile = {"fe_h": fe_h.astype(np.float32), "alpha_fe": alpha_fe.astype(np.float32)}
     for element in X_FE_ELEMENTS:
         shared = family_factor[FAMILY[element]] * (-1.0 if element == "N" else 1.0)
