@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ml.evaluate import PolyDis, PolynomialResidual, r2_probe, twin_metrics
+from ml.evaluate import PolyDis, PolynomialResidual, collapsed, r2_probe, tsne_map, twin_metrics
 
 
 def test_perfectly_separated_groups():
@@ -84,3 +84,13 @@ def test_r2_probe_sees_a_linear_signal():
     x = rng.normal(size=(500, 4))
     y = x[:, 0] * 2 + rng.normal(0, 0.1, 500)
     assert r2_probe(x[:400], y[:400], x[400:], y[400:], repetitions=1) > 0.9
+
+
+def test_a_collapsed_latent_is_mapped_to_one_point_instead_of_crashing():
+    # scikit-learn's Barnes–Hut t-SNE dies with a segmentation fault on identical points.
+    latent = np.full((60, 25), 0.37, dtype=np.float32)
+    assert collapsed(latent)
+    np.testing.assert_array_equal(tsne_map(latent), np.zeros((60, 2)))
+    tiny_but_real = latent + np.random.default_rng(0).normal(0, 1e-4, latent.shape).astype(np.float32)
+    assert not collapsed(tiny_but_real)
+    assert tsne_map(tiny_but_real).std() > 0

@@ -29,7 +29,7 @@ import numpy as np
 
 from ml.disentangle import VARIANTS, DisentanglerConfig, DisentanglerTrainer
 from ml.experiments._cli import run_experiment
-from ml.evaluate import PolyDis, PolynomialResidual, pca_features, r2_probe, tsne_map, twin_metrics
+from ml.evaluate import PolyDis, PolynomialResidual, collapsed, pca_features, r2_probe, tsne_map, twin_metrics
 from ml.synth.gridbuilder import GridSpec, build_grid
 
 DEFAULT_EVALUATION = {"probe_parameters": None, "probe_repetitions": 3, "probe_train_size": 4000,
@@ -78,6 +78,9 @@ def run(config: dict, out: Path, log=print) -> dict:
                                        "best_epoch": trainer.history.best_epoch, "test": final,
                                        "history": trainer.history.epochs}
         log(f"{variant}: {trainer.epoch} epochs in {seconds:.0f} s, test accuracy {np.round(final['disc_accuracy'], 3).tolist()}")
+    report["collapsed"] = [variant for variant, z in latents.items() if collapsed(z)]
+    for variant in report["collapsed"]:
+        log(f"warning: z({variant}) is the same point for every star (the adversary won outright; try a lower λ)")
     train, test = split["train"], split["test"]
     rng = np.random.default_rng(0)
     probe_train = np.sort(rng.choice(train, size=min(len(train), evaluation["probe_train_size"]), replace=False))
@@ -137,13 +140,14 @@ def _figures(report, grid, latents, parameters, evaluation, out: Path) -> list[s
     rng = np.random.default_rng(1)
     sample = np.sort(rng.choice(len(grid.flux), size=min(evaluation["tsne_points"], len(grid.flux)), replace=False))
     colour = grid.labels[evaluation["colour_by"]][sample]
-    maps = {"X": tsne_map(grid.flux[sample]), **{f"z({v})": tsne_map(z[sample]) for v, z in latents.items()}}
+    representations = {"X": grid.flux[sample], **{f"z({v})": z[sample] for v, z in latents.items()}}
+    maps = {name: tsne_map(features) for name, features in representations.items()}
     report["tsne"] = {"index": sample.tolist(), "colour_by": evaluation["colour_by"],
                       "maps": {name: coordinates.round(3).tolist() for name, coordinates in maps.items()}}
     figure, axes = plt.subplots(1, len(maps), figsize=(4 * len(maps), 3.8))
     for axis, (name, coordinates) in zip(np.atleast_1d(axes), maps.items()):
         points = axis.scatter(coordinates[:, 0], coordinates[:, 1], c=colour, s=3, cmap="viridis")
-        axis.set_title(f"t-SNE of {name}")
+        axis.set_title(f"t-SNE of {name}" + ("\n(collapsed: every star at one point)" if collapsed(representations[name]) else ""))
         axis.set_xticks([]), axis.set_yticks([])
     figure.colorbar(points, ax=np.atleast_1d(axes).tolist(), label=evaluation["colour_by"])
     figure.savefig(out / "tsne.png", dpi=110)
@@ -170,6 +174,9 @@ def markdown(report: dict, conditional: list[str]) -> str:
     lines += ["", "PolyDis (whitened): the residual PCs scaled to unit variance. z(…) − poly(cp): the latent minus "
               "its least-squares polynomial in the conditioned parameters (the PolyDis step applied to z; "
               "fitted on the training stars)."]
+    for variant in report.get("collapsed", []):
+        lines += ["", f"**z({variant}) has collapsed**: every star is encoded to the same point, so its R² is ~0 "
+                  "and every twin ties with every other star. The adversary won outright; try a lower λ."]
     lines += ["", "## Training", "", "| variant | epochs | best epoch | seconds | test disc. accuracy |", "|---|---|---|---|---|"]
     for name, result in report["variants"].items():
         lines.append(f"| {name} | {result['epochs']} | {result['best_epoch']} | {result['train_seconds']:.0f} | "
