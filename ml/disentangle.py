@@ -100,8 +100,12 @@ At λ 0.01 Teff and logg need about 60 epochs to reach the seed's level (R² 0.2
 every abundance is kept. The full experiment at λ 0.01 (60 profiles, 80 epochs;
 ``bench/results/disentangle_apogee_2p_snr50_p60_e80``) gives z(mdAT) Teff 0.090, logg 0.058, [α/Fe] 0.867 (X 0.592), [Mg/Fe] 0.875 (X 0.646), twin
 recall@1 0.609 (X 0.124, PolyDis 0.379); at λ 0.05 and 25 epochs it had been [Mg/Fe] 0.040 and
-recall@1 0.114. With four discriminators (RVS-like grid) λ 0.05 collapsed z to a constant; λ 0.01
-does not, and mdAT removes all four parameters better than AT.
+recall@1 0.114. With four discriminators (RVS-like grid, 40 profiles, 60 epochs) λ 0.05 collapsed
+z to a constant. λ 0.01 is at the edge: on one draw of the grid mdAT kept a latent and removed all
+four parameters better than AT, on another (the same spec after the grid's PYTHONHASHSEED fix) it
+collapsed. λ 0.005 holds all four out (R² ≤ 0.03) without collapsing, but keeps none of the
+chemistry beyond them ([Mg/Fe] 0.028; twin recall@1 0.042 against PolyDis 0.228). So for four
+parameters no λ that keeps the chemistry has been found yet.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
