@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ml.experiments.disentangle import main
+from ml.experiments.disentangle import main, markdown
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -38,3 +38,14 @@ def test_empty_config_is_refused_instead_of_running_defaults(tmp_path, capsys):
     empty.write_text("")
     assert main(["--config", str(empty)]) == 2
     assert "the config is empty" in capsys.readouterr().err
+
+
+def test_report_says_which_latent_collapsed():
+    twins = {"recall_at_1": 0.0, "recall_at_10": 0.0, "median_rank": 36.0, "pairwise_auc": 0.5}
+    variant = {"epochs": 3, "best_epoch": 3, "train_seconds": 1.0, "test": {"disc_accuracy": [0.1]}}
+    report = {"grid": {"band": "gaia_rvs", "n_profiles": 4, "snr": 50, "n_spectra": 40},
+              "r2": {"z(mdAT)": {"teff": 0.0}}, "twins": {"z(mdAT)": twins, "z(AT)": twins},
+              "variants": {"mdAT": variant, "AT": variant}, "collapsed": ["mdAT"]}
+    text = markdown(report, ["teff"])
+    assert "**z(mdAT) has collapsed**" in text and "z(AT) has collapsed" not in text
+    assert "has collapsed" not in markdown({**report, "collapsed": []}, ["teff"])

@@ -140,14 +140,15 @@ def _figures(report, grid, latents, parameters, evaluation, out: Path) -> list[s
     rng = np.random.default_rng(1)
     sample = np.sort(rng.choice(len(grid.flux), size=min(evaluation["tsne_points"], len(grid.flux)), replace=False))
     colour = grid.labels[evaluation["colour_by"]][sample]
-    representations = {"X": grid.flux[sample], **{f"z({v})": z[sample] for v, z in latents.items()}}
-    maps = {name: tsne_map(features) for name, features in representations.items()}
+    maps = {"X": tsne_map(grid.flux[sample]), **{f"z({v})": tsne_map(z[sample]) for v, z in latents.items()}}
+    collapsed_names = {f"z({v})" for v in report.get("collapsed", [])}
     report["tsne"] = {"index": sample.tolist(), "colour_by": evaluation["colour_by"],
                       "maps": {name: coordinates.round(3).tolist() for name, coordinates in maps.items()}}
     figure, axes = plt.subplots(1, len(maps), figsize=(4 * len(maps), 3.8))
     for axis, (name, coordinates) in zip(np.atleast_1d(axes), maps.items()):
         points = axis.scatter(coordinates[:, 0], coordinates[:, 1], c=colour, s=3, cmap="viridis")
-        axis.set_title(f"t-SNE of {name}" + ("\n(collapsed: every star at one point)" if collapsed(representations[name]) else ""))
+        note = "\n(collapsed: every star at one point)" if name in collapsed_names else ""
+        axis.set_title(f"t-SNE of {name}{note}")
         axis.set_xticks([]), axis.set_yticks([])
     figure.colorbar(points, ax=np.atleast_1d(axes).tolist(), label=evaluation["colour_by"])
     figure.savefig(out / "tsne.png", dpi=110)
