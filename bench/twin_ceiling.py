@@ -1,7 +1,7 @@
 """How far can any twin search get on the generated APOGEE-like grid? A ceiling for the
 disentangler's twin target (issue #4: mdAT recall@1 at least twice PolyDis's at S/N 50).
 
-    python bench/twin_ceiling.py [--profiles 200] [--snr 50] [--skip-noiseless]
+    python bench/twin_ceiling.py [--profiles 200] [--snr 50] [--skip-noiseless] [--model mdAT.pt ...]
 
 The chemical profiles are cut in two halves, A and B, at random. Every row is scored on the same
 stars: the test split's stars of profile half B (their twins are other such stars). Rows:
@@ -17,6 +17,12 @@ stars: the test split's stars of profile half B (their twins are other such star
   disentangler has less to go on.
 * the same two PolyDis rows on **noiseless** spectra (S/N ∞, the same stars): what the noise
   costs.
+
+With ``--model`` (a disentangler saved by ``python -m ml.experiments.disentangle`` on the same
+grid, e.g. ``OUT/mdAT.pt``), its latent gets the same rows: z as it is, and z under the supervised
+Mahalanobis metric (does z still hold the twins, only weighted wrongly?). A second table then gives
+the generation errors of ``ml.experiments.disentangle.generation_table`` on the whole test split:
+how far D(z_a, cp_b) lands from twin b's spectrum, against the size of the chemical signal.
 
 The split of stars is the disentangler's (``split_indices``, 80/10/10, seed 0), so the subset
 scored here is half of the experiment's test stars; with half the distractors, recall is higher
@@ -35,7 +41,9 @@ from sklearn.decomposition import PCA
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml.data import split_indices  # noqa: E402
+from ml.disentangle import DisentanglerTrainer  # noqa: E402
 from ml.evaluate import PolyDis, PolynomialResidual, twin_metrics  # noqa: E402
+from ml.experiments.disentangle import generation_table  # noqa: E402
 from ml.synth.gridbuilder import GridSpec, build_grid  # noqa: E402
 from ml.synth.stellar import StellarSpectrumModel  # noqa: E402
 
@@ -65,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snr", type=float, default=50.0)
     parser.add_argument("--components", type=int, default=100, help="PolyDis components the supervised metric reads")
     parser.add_argument("--skip-noiseless", action="store_true")
+    parser.add_argument("--model", action="append", default=[], help="a saved disentangler (.pt) trained on this grid")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     model = StellarSpectrumModel("apogee")
@@ -96,6 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     for label, n_lda in (("supervised Mahalanobis (profiles A → B)", None), ("supervised LDA 25 (profiles A → B)", 25)):
         projection = supervised_metric(components_a, grid.group[train_a], n_lda)
         score(label, (components_b @ projection).astype(np.float32))
+    trainers = {}
+    for path in args.model:
+        trainer = DisentanglerTrainer.load(path, device="cpu")
+        name = f"{trainer.config.variant} ({Path(path).name})"
+        trainers[name] = trainer
+        train_z, test_z = trainer.encode(grid.flux[train_a], parameters[train_a]), trainer.encode(grid.flux[test_b], parameters[test_b])
+        score(f"z, {name}", test_z)
+        projection = supervised_metric(train_z.astype(np.float64), grid.group[train_a])
+        score(f"z, {name}, supervised Mahalanobis (A → B)", (test_z @ projection).astype(np.float32))
     if not args.skip_noiseless:
         clean = build_grid(GridSpec(band="apogee", n_profiles=args.profiles, snr=None, seed=0), model, batch_size=512)
         assert np.array_equal(clean.group, grid.group)
@@ -111,6 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+    if trainers:
+        latents = {name: trainer.encode(grid.flux, parameters) for name, trainer in trainers.items()}
+        generation = generation_table(grid.flux, grid.error, parameters, grid.group, latents, trainers, train, test)
+        print()
+        print(f"Generation: twin b's spectrum guessed from star a alone ({len(test)} test stars, 3,000 twin pairs); "
+              "RMS in flux units, noise removed")
+        width = max(len(name) for name in generation)
+        print(f"| {'prediction of x_b'.ljust(width)} | RMS    |")
+        print(f"|{'-' * (width + 2)}|--------|")
+        for name, value in generation.items():
+            print(f"| {name.ljust(width)} | {value:.4f} |")
     return 0
 
 

@@ -18,8 +18,11 @@ def test_smoke_config_writes_report_tables_and_figures(tmp_path):
     assert set(report["twins"]) == ({"X", "PCA(X)", "PolyDis", "PolyDis (whitened)"} | {f"z({v})" for v in variants}
                                     | {f"z({v}) − poly(cp)" for v in variants})
     assert 0 <= report["twins"]["X"]["recall_at_1"] <= 1
+    assert list(report["generation"]) == ["twin as observed", "another star at the same parameters", "PolyDis transfer",
+                                          *(f"D(z_a, cp_b), {v}" for v in variants)]
+    assert all(value >= 0 for value in report["generation"].values())
     markdown = (tmp_path / "report.md").read_text()
-    assert "| z(mdAT) |" in markdown and "teff (cond.)" in markdown
+    assert "| z(mdAT) |" in markdown and "teff (cond.)" in markdown and "| D(z_a, cp_b), mdAT |" in markdown
     for figure in ("training_curves.png", "tsne.png"):
         assert (tmp_path / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(report["tsne"]["maps"]["X"]) == len(report["tsne"]["index"])
