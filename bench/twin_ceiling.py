@@ -40,6 +40,7 @@ from sklearn.decomposition import PCA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _django import print_table  # noqa: E402
 from ml.data import split_indices  # noqa: E402
 from ml.disentangle import DisentanglerTrainer  # noqa: E402
 from ml.evaluate import PolyDis, PolynomialResidual, twin_metrics  # noqa: E402
@@ -75,8 +76,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-noiseless", action="store_true")
     parser.add_argument("--model", action="append", default=[], help="a saved disentangler (.pt) trained on this grid")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
     model = StellarSpectrumModel("apogee")
+    trainers = {}
+    for path in args.model:  # checked before the grid is built (minutes)
+        try:
+            trainer = DisentanglerTrainer.load(path, device="cpu")
+        except Exception as problem:  # a missing file or not a disentangler artifact
+            parser.error(f"--model {path}: cannot load a disentangler ({problem})")
+        if tuple(trainer.config.conditional) != ("teff", "logg"):
+            parser.error(f"--model {path}: conditioned on {', '.join(trainer.config.conditional)}, not Teff and logg")
+        if trainer.model.encoder[0].in_features != len(model.wavelength) + 2:
+            parser.error(f"--model {path}: trained on spectra of another length than the grid's {len(model.wavelength)} pixels")
+        trainers[f"{trainer.config.variant} ({Path(path).name})"] = trainer
+    started = time.perf_counter()
     grid = build_grid(GridSpec(band="apogee", n_profiles=args.profiles, snr=args.snr, seed=0), model, batch_size=512)
     parameters = np.stack([grid.labels["teff"], grid.labels["logg"]], axis=1)
     split = split_indices(len(grid.group), 0.1, 0.1, 0)
@@ -105,11 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, n_lda in (("supervised Mahalanobis (profiles A → B)", None), ("supervised LDA 25 (profiles A → B)", 25)):
         projection = supervised_metric(components_a, grid.group[train_a], n_lda)
         score(label, (components_b @ projection).astype(np.float32))
-    trainers = {}
-    for path in args.model:
-        trainer = DisentanglerTrainer.load(path, device="cpu")
-        name = f"{trainer.config.variant} ({Path(path).name})"
-        trainers[name] = trainer
+    for name, trainer in trainers.items():
         train_z, test_z = trainer.encode(grid.flux[train_a], parameters[train_a]), trainer.encode(grid.flux[test_b], parameters[test_b])
         score(f"z, {name}", test_z)
         projection = supervised_metric(train_z.astype(np.float64), grid.group[train_a])
@@ -120,26 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         for label, whiten in (("PolyDis, noiseless", False), ("PolyDis (whitened), noiseless", True)):
             polydis = PolyDis(whiten=whiten).fit(clean.flux[train], parameters[train])
             score(label, polydis.transform(clean.flux[test_b], parameters[test_b]))
-    title = (f"bench/twin_ceiling.py — APOGEE-like grid, {args.profiles} profiles, S/N {args.snr:g}; "
-             f"{len(test_b)} test stars of {args.profiles - len(half_a)} unseen profiles ({time.perf_counter() - started:.0f} s)")
-    header = ["representation", "recall@1", "recall@10", "median rank", "AUC"]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    print(title)
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+    print_table(f"bench/twin_ceiling.py — APOGEE-like grid, {args.profiles} profiles, S/N {args.snr:g}; {len(test_b)} test "
+                f"stars of {args.profiles - len(half_a)} unseen profiles ({time.perf_counter() - started:.0f} s)",
+                ["representation", "recall@1", "recall@10", "median rank", "AUC"], rows)
     if trainers:
         latents = {name: trainer.encode(grid.flux, parameters) for name, trainer in trainers.items()}
         generation = generation_table(grid.flux, grid.error, parameters, grid.group, latents, trainers, train, test)
         print()
-        print(f"Generation: twin b's spectrum guessed from star a alone ({len(test)} test stars, 3,000 twin pairs); "
-              "RMS in flux units, noise removed")
-        width = max(len(name) for name in generation)
-        print(f"| {'prediction of x_b'.ljust(width)} | RMS    |")
-        print(f"|{'-' * (width + 2)}|--------|")
-        for name, value in generation.items():
-            print(f"| {name.ljust(width)} | {value:.4f} |")
+        print_table(f"Generation: twin b's spectrum guessed from star a alone ({len(test)} test stars, 3,000 twin pairs); "
+                    "RMS in flux units, noise removed", ["prediction of x_b", "RMS"],
+                    [[name, f"{value:.4f}"] for name, value in generation.items()])
     return 0
 
 

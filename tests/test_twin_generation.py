@@ -10,13 +10,14 @@ P = 4000
 
 @pytest.fixture(scope="module")
 def toy():
-    """Two profiles, each observed at t = −1 and t = +1: flux = 1 + 0.1·g·u + 0.05·t·v, with u and v
-    of unit RMS. Twins (same g) always sit at opposite t, so they differ by exactly 0.1·v (RMS 0.1);
-    the other profile at the same t differs by 0.1·u (RMS 0.1 · 1)."""
+    """Two profiles, 100 stars each, half at t = −1 and half at t = +1: flux = 1 + 0.1·g·u + 0.05·t·v,
+    with u and v of unit RMS. A twin (same g) is at the same t (difference 0) or at the opposite one
+    (difference 0.1·v, RMS 0.1); a star of the other profile at the same t differs by exactly 0.1·u
+    (RMS 0.1)."""
     rng = np.random.default_rng(0)
     u, v = rng.standard_normal(P), rng.standard_normal(P)
     u, v = u / np.sqrt(np.mean(u**2)), v / np.sqrt(np.mean(v**2))
-    groups = np.array([0, 0, 1, 1] * 50)  # 50 copies of the 4 stars, so every star has many twins
+    groups = np.array([0, 0, 1, 1] * 50)
     t = np.array([-1.0, 1.0, -1.0, 1.0] * 50)
     clean = 1.0 + 0.1 * groups[:, None] * u[None, :] + 0.05 * t[:, None] * v[None, :]
     parameters = t[:, None]
@@ -28,7 +29,6 @@ def test_reference_rows_and_an_exact_transfer_without_noise(toy):
     rows = np.arange(len(groups))
     exact = (lambda a, b: clean[a] + 0.05 * (parameters[b] - parameters[a]) * v[None, :], False)
     result = twin_generation_error(clean, None, parameters, groups, rows, {"exact": exact, "copy": (lambda a, b: clean[a], False)})
-    # A twin is either at the same t (difference 0) or the opposite one (0.1·v): RMS between 0 and 0.1.
     assert 0.0 < result["twin as observed"] < 0.1
     assert result["copy"] == pytest.approx(result["twin as observed"])
     assert result["another star at the same parameters"] == pytest.approx(0.1, rel=1e-9)
