@@ -138,6 +138,7 @@ from ml.data import Binner, JointBins, Standardiser, split_indices
 from ml.files import write_atomically
 
 VARIANTS = ("noAT", "AT", "mdAT")
+DECODERS = ("joint", "modulated")
 ADVERSARIAL = ("bounded", "capped", "raw", "confusion")
 BOUND_FACTOR = 3.0  # "bounded": CE counts up to 3 × its chance value ln K
 CODE_VERSION = "disentangler-1"
@@ -160,6 +161,8 @@ class DisentanglerConfig:
     disc_steps: int = 5
     standardise_latent: bool = False  # non-affine BatchNorm on the encoder output (z has unit scale)
     latent_noise: float = 0.0  # σ of Gaussian noise added to (standardised) z in training: a capacity limit
+    decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp) or "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder)
+    modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated" decoder's cp → (g, s) network
     epochs: int = 200
     batch_size: int = 50
     lr_autoencoder: float = 1e-3
@@ -175,11 +178,14 @@ class DisentanglerConfig:
         self.conditional = tuple(self.conditional)
         self.encoder_hidden, self.decoder_hidden = tuple(self.encoder_hidden), tuple(self.decoder_hidden)
         self.discriminator_hidden = tuple(self.discriminator_hidden)
+        self.modulator_hidden = tuple(self.modulator_hidden)
         self.lambdas = tuple(float(v) for v in (self.lambdas if isinstance(self.lambdas, (list, tuple)) else [self.lambdas]))
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
         if self.adversarial not in ADVERSARIAL:
             raise ValueError(f"adversarial must be one of {ADVERSARIAL}, not {self.adversarial!r}")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, not {self.decoder!r}")
         if not self.conditional:
             raise ValueError("at least one conditional parameter is needed")
         if self.batch_size < 2 or self.epochs < 1 or self.latent_dim < 1:
@@ -215,16 +221,46 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class ModulatedDecoder(nn.Module):
+    """x̂ = g(cp) + s(cp) ⊙ f(z): a decoder in which z may only act through one pattern per star.
+
+    f (B, 25) → (B, P) is the seed decoder's MLP without cp; g and s (B, C) → (B, P) come from one
+    small MLP on cp (s starts at 1). The seed's joint decoder D(z ⊕ cp) can undo any reshuffling
+    of z that depends on Teff and logg, so the adversary is free to hide them that way, and twins
+    land apart (README, "Where the twins are lost"). Here a star's chemistry pattern f(z) is the
+    same at every cp, and cp can only move the mean spectrum g and scale each pixel's response s
+    (how a line's depth answers its abundance at that Teff and logg). A reshuffle of z would change
+    the pattern itself, which the decoder cannot undo. Not the seed's model: opt in with
+    ``DisentanglerConfig(decoder="modulated")``.
+    """
+
+    def __init__(self, n_pixels: int, n_cp: int, config: DisentanglerConfig):
+        super().__init__()
+        self.n_pixels = n_pixels
+        self.pattern = _mlp([config.latent_dim, *config.decoder_hidden, n_pixels])  # f: (B, 25) → (B, P)
+        self.modulator = _mlp([n_cp, *config.modulator_hidden, 2 * n_pixels])  # (g, s − 1): (B, C) → (B, 2P)
+        nn.init.zeros_(self.modulator[-1].weight)
+        nn.init.zeros_(self.modulator[-1].bias)
+
+    def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        mean, gain = self.modulator(cp).split(self.n_pixels, dim=1)
+        return torch.addcmul(mean, 1.0 + gain, self.pattern(z))
+
+
 class Disentangler(nn.Module):
     """The networks. Shapes: x (B, P) standardised flux; cp (B, C) standardised parameters."""
 
     def __init__(self, n_pixels: int, config: DisentanglerConfig, n_classes: list[int]):
         super().__init__()
         n_cp = len(config.conditional)
+        self.n_pixels = n_pixels
         self.encoder = _mlp([n_pixels + n_cp, *config.encoder_hidden, config.latent_dim])  # (B, P+C) → (B, 25)
         if config.standardise_latent:
             self.encoder.append(nn.BatchNorm1d(config.latent_dim, affine=False))
-        self.decoder = _mlp([config.latent_dim + n_cp, *config.decoder_hidden, n_pixels])  # (B, 25+C) → (B, P)
+        if config.decoder == "modulated":
+            self.decoder = ModulatedDecoder(n_pixels, n_cp, config)  # (B, 25), (B, C) → (B, P)
+        else:
+            self.decoder = _mlp([config.latent_dim + n_cp, *config.decoder_hidden, n_pixels])  # (B, 25+C) → (B, P)
         # Each discriminator first standardises z with batch statistics (no learned affine): an
         # encoder cannot hide a parameter from it by inflating the latent's scale. (B, 25) → (B, K_i)
         self.discriminators = nn.ModuleList(
@@ -235,6 +271,8 @@ class Disentangler(nn.Module):
         return self.encoder(torch.cat([x, cp], dim=1))
 
     def decode(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.decoder, ModulatedDecoder):
+            return self.decoder(z, cp)
         return self.decoder(torch.cat([z, cp], dim=1))
 
 
@@ -546,7 +584,7 @@ class DisentanglerTrainer:
         """The artifact: weights, preprocessing (scalers, binners, ranges), config, code version."""
         n_classes = [d[-1].out_features for d in self.model.discriminators]
         artifact = {"config": asdict(self.config), "model": self.model.state_dict(), "n_classes": n_classes,
-                    "n_pixels": self.model.decoder[-1].out_features, "preprocessing": self.preprocessing.state(),
+                    "n_pixels": self.model.n_pixels, "preprocessing": self.preprocessing.state(),
                     "code_version": CODE_VERSION, "history": asdict(self.history)}
         return write_atomically(path, lambda temporary: torch.save(artifact, temporary))
 

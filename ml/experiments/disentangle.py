@@ -182,6 +182,10 @@ def markdown(report: dict, conditional: list[str]) -> str:
     lines = [f"# Disentangling report — {grid['band']} grid, {grid['n_profiles']} profiles, "
              f"S/N {grid['snr'] or '∞'}, {grid['n_spectra']} spectra", "",
              f"Conditioned parameters: {', '.join(conditional)}.", ""]
+    decoders = {result["config"].get("decoder", "joint") for result in report["variants"].values()}
+    if decoders != {"joint"}:
+        lines += [f"Decoder: {', '.join(sorted(decoders))} (\"modulated\" is x̂ = g(cp) + s(cp) ⊙ f(z), not the "
+                  "seed's D(z ⊕ cp); see ml.disentangle.ModulatedDecoder).", ""]
     parameters = list(next(iter(report["r2"].values())))
     lines += ["## R² of MLP probes (median over repetitions; seed Tables 2–5 layout)", "",
               "| representation | " + " | ".join(f"{p}{' (cond.)' if p in conditional else ''}" for p in parameters) + " |",
