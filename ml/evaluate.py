@@ -181,15 +181,27 @@ class PolynomialResidual:
     standardised parameters up to ``degree``; ``transform`` returns the residuals (N, D), float64.
     Applied to pixels it is the first step of PolyDis; applied to a latent z it removes whatever
     smooth dependence on Teff and logg the adversary left behind.
+
+    Memory: a grid's flux is large (42,000 × 7214 float32 is 1.2 GB), so neither step makes a
+    float64 copy of it. ``fit`` factors the small design matrix (N, M) as QR and accumulates Qᵀ·F
+    over blocks of ``chunk`` rows (the same least-squares solution as ``numpy.linalg.lstsq``,
+    which would copy F twice in float64), and ``transform`` writes its residuals block by block.
     """
 
-    def __init__(self, degree: int = 3):
-        self.degree = degree
+    def __init__(self, degree: int = 3, chunk: int = 4096):
+        self.degree, self.chunk = degree, chunk
 
     def fit(self, features: np.ndarray, parameters: np.ndarray) -> "PolynomialResidual":
         self.scaler = StandardScaler().fit(parameters)
-        design = _monomials(self.scaler.transform(parameters), self.degree)
-        self.coefficients, *_ = np.linalg.lstsq(design, np.asarray(features, np.float64), rcond=None)
+        design = _monomials(self.scaler.transform(parameters), self.degree)  # (N, M)
+        q, r = np.linalg.qr(design)
+        projected = np.zeros((design.shape[1], features.shape[1]))  # Qᵀ F, (M, D)
+        for start in range(0, len(features), self.chunk):
+            block = np.asarray(features[start : start + self.chunk], np.float64)
+            projected += q[start : start + self.chunk].T @ block
+        # ‖D c − F‖² = ‖R c − Qᵀ F‖² + const, so this is D's least-squares solution (the minimum-norm
+        # one when a parameter is constant and D has dependent columns, as lstsq would give).
+        self.coefficients = np.linalg.lstsq(r, projected, rcond=None)[0]  # (M, D)
         return self
 
     def predict(self, parameters: np.ndarray) -> np.ndarray:
@@ -197,7 +209,11 @@ class PolynomialResidual:
         return _monomials(self.scaler.transform(parameters), self.degree) @ self.coefficients
 
     def transform(self, features: np.ndarray, parameters: np.ndarray) -> np.ndarray:
-        return features - self.predict(parameters)
+        residual = np.empty(features.shape, np.float64)
+        for start in range(0, len(features), self.chunk):
+            stop = start + self.chunk
+            residual[start:stop] = features[start:stop] - self.predict(parameters[start:stop])
+        return residual
 
 
 class PolyDis:
@@ -211,8 +227,10 @@ class PolyDis:
 
     def fit(self, flux: np.ndarray, parameters: np.ndarray) -> "PolyDis":
         self.residual = PolynomialResidual(self.degree).fit(flux, parameters)
-        self.pca = PCA(n_components=self.n_components, whiten=self.whiten, random_state=self.seed)
+        # The residuals are a temporary (N, P) float64: let PCA centre them in place rather than copy.
+        self.pca = PCA(n_components=self.n_components, whiten=self.whiten, random_state=self.seed, copy=False)
         self.pca.fit(self.residual.transform(flux, parameters))
+        self.pca.copy = True  # transform() must never touch the caller's array
         return self
 
     def transform(self, flux: np.ndarray, parameters: np.ndarray) -> np.ndarray:

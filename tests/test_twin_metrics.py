@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ml.evaluate import PolyDis, PolynomialResidual, collapsed, r2_probe, tsne_map, twin_metrics
+from ml.evaluate import PolyDis, PolynomialResidual, _monomials, collapsed, r2_probe, tsne_map, twin_metrics
 
 
 def test_perfectly_separated_groups():
@@ -67,6 +67,20 @@ def test_polynomial_residual_recovers_twins_hidden_by_the_parameters():
     assert twin_metrics(residual, groups)["recall_at_1"] == 1.0
     # A latent that is nothing but the trend leaves nothing behind.
     np.testing.assert_allclose(PolynomialResidual(degree=3).fit(trend, parameters).transform(trend, parameters), 0, atol=1e-9)
+
+
+def test_polynomial_residual_fitted_in_blocks_is_the_least_squares_fit():
+    """The block-wise QR fit (no float64 copy of the flux) gives lstsq's answer, including the
+    minimum-norm one when a parameter is constant (a single-logg selection, say)."""
+    rng = np.random.default_rng(3)
+    parameters = np.stack([rng.uniform(3500, 5500, 1000), rng.uniform(0.5, 3.0, 1000)], axis=1)
+    flux = rng.normal(1.0, 0.1, (1000, 40)).astype(np.float32)
+    for columns in (parameters, np.stack([parameters[:, 0], np.full(1000, 2.0)], axis=1)):
+        fitted = PolynomialResidual(degree=3, chunk=97).fit(flux, columns)
+        design = _monomials(fitted.scaler.transform(columns), 3)
+        expected = np.linalg.lstsq(design, flux.astype(np.float64), rcond=None)[0]
+        np.testing.assert_allclose(fitted.coefficients, expected, rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(fitted.transform(flux, columns), flux - design @ expected, atol=1e-10)
 
 
 def test_whitened_polydis_gives_unit_variance_components():
