@@ -182,7 +182,7 @@ def markdown(report: dict, conditional: list[str]) -> str:
     lines = [f"# Disentangling report — {grid['band']} grid, {grid['n_profiles']} profiles, "
              f"S/N {grid['snr'] or '∞'}, {grid['n_spectra']} spectra", "",
              f"Conditioned parameters: {', '.join(conditional)}.", ""]
-    decoders = {result["config"].get("decoder", "joint") for result in report["variants"].values()}
+    decoders = {result.get("config", {}).get("decoder", "joint") for result in report["variants"].values()}
     if decoders != {"joint"}:
         lines += [f"Decoder: {', '.join(sorted(decoders))} (\"modulated\" is x̂ = g(cp) + s(cp) ⊙ f(z), not the "
                   "seed's D(z ⊕ cp); see ml.disentangle.ModulatedDecoder).", ""]
