@@ -37,6 +37,17 @@ def test_random_features_give_chance_auc():
     assert metrics["pairwise_auc"] == pytest.approx(0.5, abs=0.02)
 
 
+def test_blocks_of_rows_and_of_pairs_give_the_whole_answer():
+    """Ranks and AUC pairs are computed in blocks (raw spectra are 7214 wide); the block size
+    must not change a single number."""
+    rng = np.random.default_rng(4)
+    groups = np.repeat(np.arange(30), 7)
+    features = (rng.normal(size=(30, 12))[groups] + rng.normal(0, 1.5, (210, 12))).astype(np.float32)
+    whole = twin_metrics(features, groups, n_pairs=5000, chunk=4096)
+    assert twin_metrics(features, groups, n_pairs=5000, chunk=13) == whole
+    assert 0.6 < whole["pairwise_auc"] < 1.0 and 0 < whole["recall_at_1"] < 1
+
+
 def test_no_twins_is_an_error():
     with pytest.raises(ValueError, match="no star has a twin"):
         twin_metrics(np.zeros((3, 2)), np.array([0, 1, 2]))

@@ -1,0 +1,44 @@
+"""The opt-in kernel dependence penalty μ · CKA(z, cp): what it measures, and that training lowers it."""
+import numpy as np
+import pytest
+import torch
+
+from ml.disentangle import DisentanglerConfig, DisentanglerTrainer, kernel_dependence
+from tests.test_disentangler_model import config, toy_grid
+
+
+def test_measures_dependence_whatever_the_latents_scale():
+    torch.manual_seed(0)
+    cp = torch.randn(200, 2)
+    independent = torch.randn(200, 25)
+    hiding = torch.cat([independent[:, :23], cp], dim=1)  # cp kept in two of 25 dims
+    free, leaking = kernel_dependence(independent, cp).item(), kernel_dependence(hiding, cp).item()
+    assert 0 <= free < 0.1 < leaking <= 1
+    assert kernel_dependence(100 * hiding, cp).item() == pytest.approx(leaking, rel=1e-4)
+    assert kernel_dependence(cp @ torch.randn(2, 25), cp).item() > 0.9
+
+
+def test_gradient_reaches_the_latent():
+    cp = torch.randn(50, 2)
+    z = torch.cat([torch.randn(50, 20), cp.repeat(1, 2), cp[:, :1]], dim=1).requires_grad_()
+    kernel_dependence(z, cp).backward()
+    assert z.grad is not None and z.grad.abs().sum() > 0
+
+
+def test_training_with_the_penalty_takes_the_parameters_out_of_z():
+    flux, params, _ = toy_grid(n_groups=20)
+    dependence = {}
+    for weight in (0.0, 1.0):
+        trainer = DisentanglerTrainer(config(variant="noAT", epochs=15, batch_size=32, independence=weight), flux, params)
+        trainer.fit()
+        test = trainer.split["test"]
+        z = torch.as_tensor(trainer.encode(flux[test], params[test]))
+        cp = torch.as_tensor(trainer.preprocessing.parameters.transform(params[test]))
+        dependence[weight] = kernel_dependence(z, cp).item()
+    assert dependence[1.0] < dependence[0.0] - 0.1
+
+
+def test_negative_weight_is_rejected():
+    with pytest.raises(ValueError, match="independence"):
+        DisentanglerConfig(independence=-1.0)
+    assert np.isclose(DisentanglerConfig().independence, 0.0)  # the seed's objective by default
