@@ -87,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--model {path}: conditioned on {', '.join(trainer.config.conditional)}, not Teff and logg")
         if trainer.model.encoder[0].in_features != len(model.wavelength) + 2:
             parser.error(f"--model {path}: trained on spectra of another length than the grid's {len(model.wavelength)} pixels")
-        trainers[f"{trainer.config.variant} ({Path(path).name})"] = trainer
+        decoder = "" if trainer.config.decoder == "joint" else f", {trainer.config.decoder} decoder"
+        name = f"{trainer.config.variant}{decoder} ({Path(path).parent.name}/{Path(path).name})"
+        if name in trainers:
+            parser.error(f"--model {path}: given twice")
+        trainers[name] = trainer
     started = time.perf_counter()
     grid = build_grid(GridSpec(band="apogee", n_profiles=args.profiles, snr=args.snr, seed=0), model, batch_size=512)
     parameters = np.stack([grid.labels["teff"], grid.labels["logg"]], axis=1)
