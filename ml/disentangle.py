@@ -107,6 +107,42 @@ collapsed. λ 0.005 holds all four out (R² ≤ 0.03) without collapsing, but ke
 chemistry beyond them ([Mg/Fe] 0.028; twin recall@1 0.042 against PolyDis 0.228). So for four
 parameters no λ that keeps the chemistry has been found yet.
 
+**Opt-in, not the seed's model: ``decoder="modulated"`` and ``independence``.** With the seed's
+decoder D(z ⊕ cp) the adversary hides Teff and logg by a parameter-dependent reshuffle of z that
+the decoder undoes, and twins land apart (README, "Where the twins are lost"). The modulated
+decoder x̂ = g(cp) + s(cp) ⊙ f(z) (``ModulatedDecoder``) cannot undo a reshuffle. The
+``independence`` weight μ adds μ · CKA(z, cp), a kernel dependence measure refitted on every batch
+(``kernel_dependence``). 200-profile APOGEE-like grid, S/N 50, 25 epochs, one torch thread, test
+split (``bench/results/disentangle_apogee_2p_snr50_p200_modulated/``):
+
+| decoder, setting                   | val MSE | Teff  | logg  | [Fe/H] | [α/Fe] | [Mg/Fe] | twin R@1 | generation RMS |
+|------------------------------------|---------|-------|-------|--------|--------|---------|----------|----------------|
+| joint (seed), mdAT λ 0.01          |         | 0.097 | 0.129 | 0.864  | 0.643  | 0.661   | 0.220    | 0.0448         |
+| modulated, noAT                    | 0.0204  | 0.996 | 0.966 | 0.986  | 0.829  | 0.876   | (0.404)  | 0.0690         |
+| modulated, mdAT λ 0.01             | 0.0208  | 0.933 | 0.585 | 0.959  | 0.767  | 0.787   | 0.349    | 0.0336         |
+| modulated, mdAT λ 0.05             | 0.0341  | 0.980 | 0.859 | 0.935  | 0.154  | 0.122   | 0.111    | 0.0214         |
+| modulated, mdAT λ 0.01, 10 d-steps | 0.0206  | 0.901 | 0.502 | 0.914  | 0.752  | 0.737   | 0.319    | 0.0461         |
+| modulated, mdAT λ 0.01, d-lr 5e-3  | 0.0205  | 0.971 | 0.837 | 0.963  | 0.739  | 0.762   |          | 0.0593         |
+| modulated, mdAT λ 0.01, μ 0.05     | 0.0253  | 0.054 | 0.025 | 0.875  | 0.617  | 0.625   | 0.087    | 0.0322         |
+| modulated, mdAT λ 0.01, μ 0.2      | 0.0301  | 0.003 | −0.006| 0.908  | 0.160  | 0.128   | 0.017    | 0.0202         |
+
+(X: Teff 0.924, [Fe/H] 0.880, [α/Fe] 0.457, [Mg/Fe] 0.632; PolyDis: twin R@1 0.240, generation
+0.0501. The joint row is the README's two-thread run; its generation error comes from a one-thread
+rerun. Parenthesised and blank R@1: the run's evaluation was
+OOM-killed, the bug fixed since in ``twin_metrics``; 0.404 is noAT's recall on the half-B subset of
+``bench/twin_ceiling.py``, where PolyDis gets 0.341 and modulated mdAT λ 0.01 gets 0.463.)
+
+So the modulated decoder keeps the twins: on half B a twin metric learned from other profiles
+lifts z(mdAT) to 0.673 (0.236 with the seed's decoder), and a star drawn at its twin's parameters
+lands 0.034 from it (0.045). But the discriminators no longer take Teff out. They sit at chance
+(validation CE 2.24 nats, their bins' entropy) while a fresh probe reads Teff from the same z at
+R² 0.90–0.98. Once z can only act through f(z), Teff in z is worth reconstruction, and the encoder
+keeps it where the discriminators it trains against cannot see it. More or faster discriminator
+steps do not change that, and a larger λ makes it worse. The kernel penalty does take Teff and
+logg out (μ 0.05: 0.054 and 0.025, with [Fe/H], [α/Fe] and [Mg/Fe] within 0.1 of X), but then the
+twins scatter again (R@1 0.087) and [C/Fe] goes (0.089 against X's 0.521). No setting tried gives
+both a parameter-free z and twins, so neither option is a default.
+
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
 of a discriminator that reads nothing): the reconstruction plus what the discriminators still
