@@ -123,6 +123,7 @@ split (``bench/results/disentangle_apogee_2p_snr50_p200_modulated/``):
 | modulated, mdAT λ 0.05             | 0.0341  | 0.980 | 0.859 | 0.935  | 0.154  | 0.122   | 0.111    | 0.0214         |
 | modulated, mdAT λ 0.01, 10 d-steps | 0.0206  | 0.901 | 0.502 | 0.914  | 0.752  | 0.737   | 0.319    | 0.0461         |
 | modulated, mdAT λ 0.01, d-lr 5e-3  | 0.0205  | 0.971 | 0.837 | 0.963  | 0.739  | 0.762   |          | 0.0593         |
+| modulated, mdAT λ 0.01, μ 0.02     | 0.0219  | 0.347 | 0.238 | 0.953  | 0.760  | 0.773   | 0.341    | 0.0277         |
 | modulated, mdAT λ 0.01, μ 0.05     | 0.0253  | 0.054 | 0.025 | 0.875  | 0.617  | 0.625   | 0.087    | 0.0322         |
 | modulated, mdAT λ 0.01, μ 0.2      | 0.0301  | 0.003 | −0.006| 0.908  | 0.160  | 0.128   | 0.017    | 0.0202         |
 
@@ -140,8 +141,9 @@ R² 0.90–0.98. Once z can only act through f(z), Teff in z is worth reconstruc
 keeps it where the discriminators it trains against cannot see it. More or faster discriminator
 steps do not change that, and a larger λ makes it worse. The kernel penalty does take Teff and
 logg out (μ 0.05: 0.054 and 0.025, with [Fe/H], [α/Fe] and [Mg/Fe] within 0.1 of X), but then the
-twins scatter again (R@1 0.087) and [C/Fe] goes (0.089 against X's 0.521). No setting tried gives
-both a parameter-free z and twins, so neither option is a default.
+twins scatter again (R@1 0.087) and [C/Fe] goes (0.089 against X's 0.521). μ 0.02 is the best
+balance found: Teff 0.347, logg 0.238, every abundance kept, twin R@1 0.341 (1.4× PolyDis). No
+setting tried gives both a parameter-free z and twins, so neither option is a default.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
