@@ -201,7 +201,7 @@ class DisentanglerConfig:
     latent_noise: float = 0.0  # σ of Gaussian noise added to (standardised) z in training: a capacity limit
     decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp) or "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder)
     modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated" decoder's cp → (g, s) network
-    independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; see kernel_dependence)
+    independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; AT/mdAT only; see kernel_dependence)
     epochs: int = 200
     batch_size: int = 50
     lr_autoencoder: float = 1e-3
@@ -244,6 +244,11 @@ class DisentanglerConfig:
         if self.variant == "noAT":
             return 0.0
         return self.lambdas[0] if len(self.lambdas) == 1 else self.lambdas[index]
+
+    @property
+    def independence_weight(self) -> float:
+        """μ as applied: noAT is the λ = 0 baseline, so it feels no push on z at all."""
+        return 0.0 if self.variant == "noAT" else self.independence
 
     @classmethod
     def from_dict(cls, data: dict) -> "DisentanglerConfig":
@@ -521,8 +526,8 @@ class DisentanglerTrainer:
                 weight = cfg.lambda_for(k)
                 if weight:
                     adversarial = adversarial + weight * _adversarial_term(d(z.float()), target[:, k], cfg.adversarial)
-            if cfg.independence:
-                adversarial = adversarial + cfg.independence * kernel_dependence(z.float(), cp)
+            if cfg.independence_weight:
+                adversarial = adversarial + cfg.independence_weight * kernel_dependence(z.float(), cp)
         self.optimiser_ae.zero_grad(set_to_none=True)
         (reconstruction + adversarial).backward()
         self.optimiser_ae.step()

@@ -28,14 +28,26 @@ def test_gradient_reaches_the_latent():
 def test_training_with_the_penalty_takes_the_parameters_out_of_z():
     flux, params, _ = toy_grid(n_groups=20)
     dependence = {}
-    for weight in (0.0, 1.0):
-        trainer = DisentanglerTrainer(config(variant="noAT", epochs=15, batch_size=32, independence=weight), flux, params)
+    for weight in (0.0, 1.0):  # mdAT with λ = 0: the penalty is the only push on z
+        settings = dict(variant="mdAT", lambdas=(0.0,), epochs=15, batch_size=32, independence=weight)
+        trainer = DisentanglerTrainer(config(**settings), flux, params)
         trainer.fit()
         test = trainer.split["test"]
         z = torch.as_tensor(trainer.encode(flux[test], params[test]))
         cp = torch.as_tensor(trainer.preprocessing.parameters.transform(params[test]))
         dependence[weight] = kernel_dependence(z, cp).item()
     assert dependence[1.0] < dependence[0.0] - 0.1
+
+
+def test_the_no_adversary_baseline_ignores_it():
+    assert DisentanglerConfig(variant="noAT", independence=0.5).independence_weight == 0.0
+    assert DisentanglerConfig(variant="mdAT", independence=0.5).independence_weight == 0.5
+    flux, params, _ = toy_grid()
+    trained = [DisentanglerTrainer(config(variant="noAT", independence=weight), flux, params) for weight in (0.0, 5.0)]
+    for trainer in trained:
+        trainer.fit()
+    for plain, with_weight in zip(trained[0].model.parameters(), trained[1].model.parameters()):
+        assert torch.equal(plain, with_weight)
 
 
 def test_negative_weight_is_rejected():

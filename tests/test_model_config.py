@@ -6,6 +6,11 @@ from catalog.model_config import ConfigError, normalise
 from tests.factories import TOY_TRAINING, toy_grid
 
 
+def test_opt_in_disentangler_settings_are_accepted():
+    config = normalise("disentangler", {"training": {"decoder": "modulated", "independence": 0.02}})
+    assert config["training"] == {"decoder": "modulated", "independence": 0.02}
+
+
 def test_defaults_fill_in():
     config = normalise("disentangler", {})
     assert config["conditional"] == ["teff", "logg"] and config["training"] == {}
@@ -19,6 +24,8 @@ def test_defaults_fill_in():
     ({"selection": {"teff": [5000, 4000]}}, "selection.teff: min 5000 is above max 4000"),
     ({"conditional": ["teff", "mass"]}, "conditional must be distinct names"),
     ({"training": {"variant": "XYZ"}}, "training: variant must be one of"),
+    ({"training": {"decoder": "additive"}}, "training: decoder must be one of"),
+    ({"training": {"independence": -0.1}}, "training: independence must be >= 0"),
     ({"activation": {"metric": "accuracy"}}, "activation.metric must be one of"),
     ({"activation": {"mode": "sometimes"}}, "activation.mode must be one of"),
 ])
