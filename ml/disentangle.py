@@ -174,6 +174,7 @@ from torch.nn import functional as F
 
 from ml.data import Binner, JointBins, Standardiser, split_indices
 from ml.files import write_atomically
+from ml.noise import der_snr_noise
 
 VARIANTS = ("noAT", "AT", "mdAT")
 DECODERS = ("joint", "modulated")
@@ -202,6 +203,7 @@ class DisentanglerConfig:
     decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp) or "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder)
     modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated" decoder's cp → (g, s) network
     independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; AT/mdAT only; see kernel_dependence)
+    noise_invariance: float = 0.0  # ν: weight of the re-observation term ν · reobservation_ratio (0 = off; every variant)
     epochs: int = 200
     batch_size: int = 50
     lr_autoencoder: float = 1e-3
@@ -231,6 +233,8 @@ class DisentanglerConfig:
             raise ValueError("batch_size >= 2, epochs >= 1 and latent_dim >= 1 are required")
         if self.independence < 0:
             raise ValueError("independence must be >= 0")
+        if self.noise_invariance < 0:
+            raise ValueError("noise_invariance must be >= 0")
         if self.latent_noise < 0 or (self.latent_noise and not self.standardise_latent):
             raise ValueError("latent_noise must be >= 0 and needs standardise_latent (noise is relative to unit scale)")
         if len(self.lambdas) not in (1, self.n_discriminators):
@@ -387,6 +391,21 @@ def kernel_dependence(z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
     return cross / ((gram_z * gram_z).sum() * (gram_cp * gram_cp).sum()).sqrt().clamp_min(1e-12)
 
 
+def reobservation_ratio(z: torch.Tensor, z_again: torch.Tensor) -> torch.Tensor:
+    """How much of each latent dimension's spread a re-observation of the same stars moves: the mean
+    over dimensions of E[(z_d − z'_d)²] / (2 · Var(z_d)) on one batch. z (B, D) encodes the spectra
+    as observed, z_again (B, D) the same spectra with fresh noise of their own level added.
+
+    0 when noise moves no star in z; about 1 for a dimension that only encodes noise. It is blind to
+    the scale of each dimension, so the encoder cannot lower it by shrinking or inflating z, only by
+    keeping in z what survives a second look at the star. That is what a nearest-neighbour (twin)
+    search in z needs: two spectra of the same chemistry at S/N 50 should land close. A dimension
+    that is constant over the batch scores 0. Not in the seed: opt in with ``noise_invariance``.
+    """
+    spread = z.var(dim=0, unbiased=False).clamp_min(1e-8)  # (D,)
+    return ((z - z_again).square().mean(dim=0) / (2 * spread)).mean()
+
+
 def _chance_cross_entropy(targets: np.ndarray) -> list[float]:
     """Per discriminator, the CE (nats) of predicting the class frequencies: the entropy of the
     training targets (N, n_discriminators), ignoring unlabelled rows. Grids with few occupied bins
@@ -491,7 +510,17 @@ class DisentanglerTrainer:
         targets = prep.targets(parameters)
         self.targets = to(targets, torch.int64)
         self.chance_ce = _chance_cross_entropy(targets[train])
+        # Each spectrum's own noise (DER_SNR), in standardised flux units: the re-observation term's noise.
+        self.noise = to(self.noise_level(flux) / prep.flux.scale.mean()) if cfg.noise_invariance else None
+        self.noise_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)  # the re-observations' own stream
         self.generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
+
+    @staticmethod
+    def noise_level(flux: np.ndarray) -> np.ndarray:
+        """Each spectrum's 1σ noise (N,) in flux units, measured from the spectrum (DER_SNR; 0 where it
+        cannot be measured). On the APOGEE-like grid at S/N 50 it reads 1.26× the generator's median
+        error, because absorption lines add curvature on the scale of a few pixels."""
+        return np.nan_to_num(der_snr_noise(flux), nan=0.0, posinf=0.0).astype(np.float32)
 
     def _optimisers(self) -> None:
         autoencoder = list(self.model.encoder.parameters()) + list(self.model.decoder.parameters())
@@ -528,6 +557,10 @@ class DisentanglerTrainer:
                     adversarial = adversarial + weight * _adversarial_term(d(z.float()), target[:, k], cfg.adversarial)
             if cfg.independence_weight:
                 adversarial = adversarial + cfg.independence_weight * kernel_dependence(z.float(), cp)
+            if cfg.noise_invariance:  # the same stars, observed again at their own noise level
+                fresh = torch.randn(x.shape, generator=self.noise_generator, device=self.device)
+                reobserved = x + self.noise[index, None] * fresh
+                adversarial = adversarial + cfg.noise_invariance * reobservation_ratio(z.float(), model.encode(reobserved, cp).float())
         self.optimiser_ae.zero_grad(set_to_none=True)
         (reconstruction + adversarial).backward()
         self.optimiser_ae.step()
@@ -625,7 +658,8 @@ class DisentanglerTrainer:
     def _checkpoint_state(self) -> dict:
         return {"config": asdict(self.config), "epoch": self.epoch, "model": self.model.state_dict(),
                 "optimiser_ae": self.optimiser_ae.state_dict(), "optimiser_d": self.optimiser_d.state_dict(),
-                "generator": self.generator.get_state(), "history": asdict(self.history),
+                "generator": self.generator.get_state(), "noise_generator": self.noise_generator.get_state(),
+                "history": asdict(self.history),
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
                 "best_state": getattr(self, "_best_state", None), "split": self.split,
@@ -640,7 +674,9 @@ class DisentanglerTrainer:
         self.model.load_state_dict(state["model"])
         self.optimiser_ae.load_state_dict(state["optimiser_ae"])
         self.optimiser_d.load_state_dict(state["optimiser_d"])
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())  # generator states are CPU byte tensors, whatever the device
+        if "noise_generator" in state:  # checkpoints written before the re-observation term lack it
+            self.noise_generator.set_state(state["noise_generator"].cpu())
         torch.set_rng_state(state["torch_rng"].cpu())
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"].cpu())

@@ -7,8 +7,9 @@ from tests.factories import TOY_TRAINING, toy_grid
 
 
 def test_opt_in_disentangler_settings_are_accepted():
-    config = normalise("disentangler", {"training": {"decoder": "modulated", "independence": 0.02}})
-    assert config["training"] == {"decoder": "modulated", "independence": 0.02}
+    training = {"decoder": "modulated", "independence": 0.02, "noise_invariance": 0.05}
+    config = normalise("disentangler", {"training": training})
+    assert config["training"] == training
 
 
 def test_defaults_fill_in():
@@ -26,6 +27,7 @@ def test_defaults_fill_in():
     ({"training": {"variant": "XYZ"}}, "training: variant must be one of"),
     ({"training": {"decoder": "additive"}}, "training: decoder must be one of"),
     ({"training": {"independence": -0.1}}, "training: independence must be >= 0"),
+    ({"training": {"noise_invariance": -1}}, "training: noise_invariance must be >= 0"),
     ({"activation": {"metric": "accuracy"}}, "activation.metric must be one of"),
     ({"activation": {"mode": "sometimes"}}, "activation.mode must be one of"),
 ])
