@@ -145,6 +145,25 @@ twins scatter again (R@1 0.087) and [C/Fe] goes (0.089 against X's 0.521). μ 0.
 balance found: Teff 0.347, logg 0.238, every abundance kept, twin R@1 0.341 (1.4× PolyDis). No
 setting tried gives both a parameter-free z and twins, so neither option is a default.
 
+**Opt-in ``noise_invariance`` (ν).** Each batch is encoded a second time with fresh noise at each
+spectrum's own DER_SNR level (``DisentanglerTrainer.noise_level``), and ν · ``reobservation_ratio`` is added: per latent dimension, how
+far the second look moves a star relative to the dimension's spread. It applies to every variant
+(it pushes z towards what survives a second look at the star, not away from cp). On a low-S/N
+toy grid it cuts the ratio threefold (``tests/test_reobservation.py``). On the 200-profile grid
+it does not bring twins closer (25 epochs, one thread; ``bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/``):
+
+| decoder, setting                 | Teff  | logg  | [Fe/H] | [Mg/Fe] | [C/Fe] | twin R@1 |
+|----------------------------------|-------|-------|--------|---------|--------|----------|
+| modulated, μ 0.02 (rerun)        | 0.195 | 0.031 | 0.943  | 0.747   | 0.665  | 0.331    |
+| modulated, μ 0.02, ν 0.05        | 0.172 | 0.026 | 0.925  | 0.706   | 0.608  | 0.265    |
+| joint (seed), no ν               | 0.097 | 0.129 | 0.864  | 0.661   | 0.637  | 0.220 (0.145 on a rerun) |
+| joint (seed), ν 0.05             | 0.114 | 0.079 | 0.903  | 0.665   | 0.672  | 0.235    |
+| joint (seed), ν 0.5              | 0.136 | 0.049 | 0.889  | 0.670   | 0.655  | 0.230    |
+
+Noise is not what scatters twins on this grid (PolyDis finds as many on noiseless spectra); the
+encoder maps the same chemistry to different z at different Teff and logg, which no invariance
+to noise addresses. Off by default.
+
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
 of a discriminator that reads nothing): the reconstruction plus what the discriminators still

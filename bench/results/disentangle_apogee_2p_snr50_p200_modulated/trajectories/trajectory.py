@@ -1,0 +1,73 @@
+"""mdAT on the 200-profile APOGEE-like grid (S/N 50): R² and twin probes along training, for the
+opt-in settings (modulated decoder, kernel penalty μ, re-observation term ν).
+
+Run from the repository root (one torch thread; output in the *.log files next to it):
+
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/trajectory.py \
+        MU EPOCHS [SETTING=VALUE ...] [--save DIR]
+
+MU is the kernel-penalty weight, EPOCHS the comma-separated epochs at which to probe (e.g. 25,35,45),
+and each SETTING=VALUE (a Python literal) overrides a DisentanglerConfig field, e.g.
+noise_invariance=0.05 or decoder="joint". Each probe line gives the R² of MLP probes (one
+repetition) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
+dimension and of z − poly(cp) (not counted towards the target; see README).
+"""
+import ast
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ml.disentangle import DisentanglerConfig, DisentanglerTrainer
+from ml.evaluate import PolynomialResidual, r2_probe, twin_metrics
+from ml.synth.gridbuilder import GridSpec, build_grid
+from ml.synth.stellar import StellarSpectrumModel
+
+started = time.time()
+arguments = sys.argv[1:]
+save = None
+if "--save" in arguments:
+    save = Path(arguments[arguments.index("--save") + 1])
+    del arguments[arguments.index("--save"):arguments.index("--save") + 2]
+mu, checks = float(arguments[0]), [int(c) for c in arguments[1].split(",")]
+overrides = {key: ast.literal_eval(value) for key, value in (a.split("=", 1) for a in arguments[2:])}
+grid = build_grid(GridSpec(band="apogee", n_profiles=200, snr=50, seed=0), StellarSpectrumModel("apogee"), batch_size=512)
+flux, group, labels = grid.flux, grid.group, grid.labels
+print(f"grid {time.time() - started:.0f}s", flush=True)
+config = DisentanglerConfig.from_dict({"variant": "mdAT", "epochs": max(checks), "batch_size": 50, "patience": 20,
+                                       "decoder": "modulated", "independence": mu, **overrides})
+print(config, flush=True)
+parameters = np.stack([labels[name] for name in config.conditional], 1)
+trainer = DisentanglerTrainer(config, flux, parameters)
+train, test = trainer.split["train"], trainer.split["test"]
+probe_train = np.sort(np.random.default_rng(0).choice(train, 4000, replace=False))
+
+
+def probe(tag: str) -> None:
+    z = trainer.encode(flux, parameters)
+    r2 = {name: r2_probe(z[probe_train], labels[name][probe_train], z[test], labels[name][test], repetitions=1)
+          for name in ["teff", "logg", "fe_h", "alpha_fe", "Mg_Fe", "C_Fe"]}
+    twins = twin_metrics(z[test], group[test])
+    mean, spread = z[train].mean(0), np.maximum(z[train].std(0), 1e-12)
+    standardised = twin_metrics(((z[test] - mean) / spread).astype(np.float32), group[test])
+    residual = PolynomialResidual(3).fit(z[train], parameters[train]).transform(z[test], parameters[test])
+    minus_poly = twin_metrics(residual.astype(np.float32), group[test])
+    print(f"{tag}: " + " ".join(f"{name} {value:.3f}" for name, value in r2.items())
+          + f" | R@1 {twins['recall_at_1']:.3f} R@10 {twins['recall_at_10']:.3f} auc {twins['pairwise_auc']:.3f}"
+          + f" | std R@1 {standardised['recall_at_1']:.3f} | -poly R@1 {minus_poly['recall_at_1']:.3f}"
+          + f" | {time.time() - started:.0f}s", flush=True)
+
+
+def on_epoch(record: dict) -> None:
+    print(f"ep {record['epoch']} rec {record['val_reconstruction']:.4f} acc {np.round(record['val_disc_accuracy'], 2).tolist()} "
+          f"obj {record['val_objective']:.4f} {time.time() - started:.0f}s", flush=True)
+
+
+for check in checks:
+    trainer.fit(epochs=check, on_epoch=on_epoch)
+    probe(f"epoch {check}")
+    if save:
+        trainer.save(save / f"mdAT_e{check}.pt")
+trainer.use_best()
+probe(f"best epoch {trainer.history.best_epoch}")
