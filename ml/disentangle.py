@@ -149,7 +149,7 @@ setting tried gives both a parameter-free z and twins, so neither option is a de
 spectrum's own DER_SNR level (``DisentanglerTrainer.noise_level``), and ν · ``reobservation_ratio`` is added: per latent dimension, how
 far the second look moves a star relative to the dimension's spread. It applies to every variant
 (it pushes z towards what survives a second look at the star, not away from cp). On a low-S/N
-toy grid it cuts the ratio threefold (``tests/test_reobservation.py``). On the 200-profile grid
+toy grid it cuts the ratio two- to fourfold (four seeds) (``tests/test_reobservation.py``). On the 200-profile grid
 it does not bring twins closer (25 epochs, one thread; ``bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/``):
 
 | decoder, setting                 | Teff  | logg  | [Fe/H] | [Mg/Fe] | [C/Fe] | twin R@1 |
@@ -576,6 +576,8 @@ class DisentanglerTrainer:
                     adversarial = adversarial + weight * _adversarial_term(d(z.float()), target[:, k], cfg.adversarial)
             if cfg.independence_weight:
                 adversarial = adversarial + cfg.independence_weight * kernel_dependence(z.float(), cp)
+            # The opt-in pushes on z other than the discriminators are summed in here too, so the
+            # history's "train_adversarial" is every term beyond reconstruction.
             if cfg.noise_invariance:  # the same stars, observed again at their own noise level
                 fresh = torch.randn(x.shape, generator=self.noise_generator, device=self.device)
                 reobserved = x + self.noise[index, None] * fresh

@@ -9,18 +9,32 @@ from ml.data import Binner, JointBins, Standardiser, split_indices
 from ml.disentangle import Disentangler, DisentanglerConfig, DisentanglerTrainer, _adversarial_term
 
 
-def toy_grid(n_groups=12, seed=0, pixels=64):
-    """Spectra whose 'chemistry' (group) and parameters both shape the flux; parameters dominate."""
+def toy_grid(n_groups=12, seed=0, pixels=64, noise=0.005, smoothing=0.0):
+    """Spectra whose 'chemistry' (group) and parameters both shape the flux; parameters dominate.
+    ``noise``: σ of the Gaussian pixel noise (the star-to-star spread is about 0.1). ``smoothing``
+    > 0 makes each spectral pattern smooth over that many pixels (a Gaussian filter, rescaled to the
+    same spread), so that DER_SNR reads the noise it was given."""
     rng = np.random.default_rng(seed)
     teff = np.tile(np.repeat(np.linspace(4000, 5000, 5), 4), n_groups)
     logg = np.tile(np.tile(np.linspace(1.0, 2.5, 4), 5), n_groups)
     group = np.repeat(np.arange(n_groups), 20)
     chemistry = rng.normal(size=(n_groups, 3))[group]
     basis_p = rng.normal(size=(2, pixels))
-    basis_c = rng.normal(size=(3, pixels)) * 0.3
+    basis_c = rng.normal(size=(3, pixels))
+    if smoothing:
+        basis_p, basis_c = (_smooth(basis, smoothing) for basis in (basis_p, basis_c))
+    basis_c = 0.3 * basis_c
     parameters = np.stack([(teff - 4500) / 400, (logg - 1.75) / 0.6], axis=1)
-    flux = 1 + 0.1 * (parameters @ basis_p + chemistry @ basis_c) + rng.normal(0, 0.005, (len(teff), pixels))
+    flux = 1 + 0.1 * (parameters @ basis_p + chemistry @ basis_c) + rng.normal(0, noise, (len(teff), pixels))
     return flux.astype(np.float32), np.stack([teff, logg], axis=1).astype(np.float32), group
+
+
+def _smooth(patterns, width):
+    """Each row filtered with a Gaussian of ``width`` pixels, then rescaled to unit spread."""
+    from scipy.ndimage import gaussian_filter1d
+
+    smooth = gaussian_filter1d(patterns, width, axis=1)
+    return smooth / smooth.std(axis=1, keepdims=True)
 
 
 def config(**kwargs):

@@ -3,24 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from scipy.ndimage import gaussian_filter1d
-
 from ml.disentangle import DisentanglerConfig, DisentanglerTrainer, reobservation_ratio
 from tests.test_disentangler_model import config, toy_grid
-
-
-def noisy_smooth_grid(n_groups=20, seed=0, pixels=128, noise=0.3):
-    """Like ``toy_grid``, but with spectra smooth over a few pixels (so DER_SNR reads the noise it
-    was given) and at low S/N: σ 0.3 against a star-to-star spread of about 0.1."""
-    rng = np.random.default_rng(seed)
-    teff = np.tile(np.repeat(np.linspace(4000, 5000, 5), 4), n_groups)
-    logg = np.tile(np.tile(np.linspace(1.0, 2.5, 4), 5), n_groups)
-    chemistry = rng.normal(size=(n_groups, 3))[np.repeat(np.arange(n_groups), 20)]
-    basis_p = 3 * gaussian_filter1d(rng.normal(size=(2, pixels)), 4, axis=1)
-    basis_c = gaussian_filter1d(rng.normal(size=(3, pixels)), 4, axis=1)
-    parameters = np.stack([(teff - 4500) / 400, (logg - 1.75) / 0.6], axis=1)
-    flux = 1 + 0.1 * (parameters @ basis_p + chemistry @ basis_c) + rng.normal(0, noise, (len(teff), pixels))
-    return flux.astype(np.float32), np.stack([teff, logg], axis=1).astype(np.float32)
 
 
 def test_ratio_is_zero_for_a_steady_latent_and_one_for_pure_noise():
@@ -51,13 +35,13 @@ def _test_ratio(trainer, flux, params, seed=0):
 
 
 def test_noise_level_is_the_spectrums_own():
-    flux, _ = noisy_smooth_grid(noise=0.05)
+    flux, _, _ = toy_grid(pixels=128, noise=0.05, smoothing=4)
     assert np.median(DisentanglerTrainer.noise_level(flux)) == pytest.approx(0.05, rel=0.1)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_training_with_the_term_keeps_z_steady_under_new_noise(seed):
-    flux, params = noisy_smooth_grid(seed=seed)
+    flux, params, _ = toy_grid(n_groups=20, seed=seed, pixels=128, noise=0.5, smoothing=4)  # low S/N
     ratio = {}
     for weight in (0.0, 1.0):  # noAT: the term is the only push on z besides reconstruction
         settings = dict(variant="noAT", epochs=15, batch_size=32, latent_dim=8, noise_invariance=weight, seed=seed)
