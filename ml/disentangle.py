@@ -197,6 +197,7 @@ from ml.noise import der_snr_noise
 
 VARIANTS = ("noAT", "AT", "mdAT")
 DECODERS = ("joint", "modulated")
+ENCODERS = ("joint", "residual")
 ADVERSARIAL = ("bounded", "capped", "raw", "confusion")
 BOUND_FACTOR = 3.0  # "bounded": CE counts up to 3 × its chance value ln K
 CODE_VERSION = "disentangler-1"
@@ -221,6 +222,7 @@ class DisentanglerConfig:
     latent_noise: float = 0.0  # σ of Gaussian noise added to (standardised) z in training: a capacity limit
     decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp) or "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder)
     modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated" decoder's cp → (g, s) network
+    encoder: str = "joint"  # "joint" (seed: MLP over x ⊕ cp) or "residual" (h((x − g(cp)) / s(cp)); needs the modulated decoder)
     independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; AT/mdAT only; see kernel_dependence)
     noise_invariance: float = 0.0  # ν: weight of the re-observation term ν · reobservation_ratio (0 = off; every variant)
     epochs: int = 200
@@ -246,6 +248,10 @@ class DisentanglerConfig:
             raise ValueError(f"adversarial must be one of {ADVERSARIAL}, not {self.adversarial!r}")
         if self.decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, not {self.decoder!r}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, not {self.encoder!r}")
+        if self.encoder == "residual" and self.decoder != "modulated":
+            raise ValueError("encoder 'residual' reads the modulated decoder's g(cp) and s(cp): set decoder: modulated")
         if not self.conditional:
             raise ValueError("at least one conditional parameter is needed")
         if self.batch_size < 2 or self.epochs < 1 or self.latent_dim < 1:
@@ -308,12 +314,24 @@ class ModulatedDecoder(nn.Module):
         self.n_pixels = n_pixels
         self.pattern = _mlp([config.latent_dim, *config.decoder_hidden, n_pixels])  # f: (B, 25) → (B, P)
         self.modulator = _mlp([n_cp, *config.modulator_hidden, 2 * n_pixels])  # (g, s − 1): (B, C) → (B, 2P)
+        self.gain_floor = 0.1  # regularises the division by s in pattern_estimate (s starts at 1)
         nn.init.zeros_(self.modulator[-1].weight)
         nn.init.zeros_(self.modulator[-1].bias)
 
     def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
         mean, gain = self.modulator(cp).split(self.n_pixels, dim=1)
         return torch.addcmul(mean, 1.0 + gain, self.pattern(z))
+
+    def pattern_estimate(self, x: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        """(x − g(cp)) / s(cp), (B, P): the spectrum's own pattern as this decoder would read it.
+
+        g and s are detached (the encoder cannot move them to pass cp through), and the division
+        is regularised, s / (s² + ``gain_floor``²), so a pixel whose gain crosses zero does not
+        blow up.
+        """
+        mean, gain = self.modulator(cp).detach().split(self.n_pixels, dim=1)
+        scale = 1.0 + gain
+        return (x - mean) * scale / (scale * scale + self.gain_floor**2)
 
 
 class Disentangler(nn.Module):
@@ -323,7 +341,9 @@ class Disentangler(nn.Module):
         super().__init__()
         n_cp = len(config.conditional)
         self.n_pixels = n_pixels
-        self.encoder = _mlp([n_pixels + n_cp, *config.encoder_hidden, config.latent_dim])  # (B, P+C) → (B, 25)
+        self.reads_residual = config.encoder == "residual"
+        n_in = n_pixels if self.reads_residual else n_pixels + n_cp
+        self.encoder = _mlp([n_in, *config.encoder_hidden, config.latent_dim])  # (B, P+C) or (B, P) → (B, 25)
         if config.standardise_latent:
             self.encoder.append(nn.BatchNorm1d(config.latent_dim, affine=False))
         if config.decoder == "modulated":
@@ -337,6 +357,8 @@ class Disentangler(nn.Module):
             for k in n_classes)
 
     def encode(self, x: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        if self.reads_residual:
+            return self.encoder(self.decoder.pattern_estimate(x, cp))
         return self.encoder(torch.cat([x, cp], dim=1))
 
     def decode(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
@@ -746,7 +768,13 @@ class DisentanglerTrainer:
 
     @torch.no_grad()
     def encode_raw(self, flux: np.ndarray, parameters: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-        """Like :meth:`encode`, through :class:`RawInputEncoder` (faster for bulk fills)."""
+        """Like :meth:`encode`, through :class:`RawInputEncoder` (faster for bulk fills).
+
+        A residual encoder (``encoder="residual"``) reads the decoder's g(cp) before its first
+        layer, so there is nothing to fold: it goes through :meth:`encode`.
+        """
+        if self.model.reads_residual:
+            return self.encode(flux, parameters, batch_size)
         if getattr(self, "_raw_encoder", None) is None:
             prep = self.preprocessing
             self._raw_encoder = RawInputEncoder(self.model, prep.flux.mean, prep.flux.scale, prep.parameters.mean,
