@@ -85,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--model {path}: cannot load a disentangler ({problem})")
         if tuple(trainer.config.conditional) != ("teff", "logg"):
             parser.error(f"--model {path}: conditioned on {', '.join(trainer.config.conditional)}, not Teff and logg")
-        if trainer.model.encoder[0].in_features != len(model.wavelength) + 2:
+        if trainer.model.n_pixels != len(model.wavelength):
             parser.error(f"--model {path}: trained on spectra of another length than the grid's {len(model.wavelength)} pixels")
         decoder = "" if trainer.config.decoder == "joint" else f", {trainer.config.decoder} decoder"
+        decoder += "" if trainer.config.encoder == "joint" else f", {trainer.config.encoder} encoder"
         name = f"{trainer.config.variant}{decoder} ({Path(path).parent.name}/{Path(path).name})"
         if name in trainers:
             parser.error(f"--model {path}: given twice")

@@ -4,15 +4,17 @@ opt-in settings (modulated decoder, kernel penalty μ, re-observation term ν).
 Run from the repository root (one torch thread; output in the *.log files next to it):
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/trajectory.py \
-        MU EPOCHS [SETTING=VALUE ...] [--save DIR]
+        MU EPOCHS [SETTING=VALUE ...] [--save DIR] [--snr SNR]
 
 MU is the kernel-penalty weight, EPOCHS the comma-separated epochs at which to probe (e.g. 25,35,45),
 and each SETTING=VALUE (a Python literal) overrides a DisentanglerConfig field, e.g.
-noise_invariance=0.05 or decoder="joint". Each probe line gives the R² of MLP probes (one
+noise_invariance=0.05, decoder="joint", encoder="residual" or variant="noAT". --snr changes the
+grid's S/N (50 by default; inf for noiseless spectra). Each probe line gives the R² of MLP probes (one
 repetition) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
 dimension and of z − poly(cp) (not counted towards the target; see README).
 """
 import ast
+import math
 import sys
 import time
 from pathlib import Path
@@ -30,9 +32,14 @@ save = None
 if "--save" in arguments:
     save = Path(arguments[arguments.index("--save") + 1])
     del arguments[arguments.index("--save"):arguments.index("--save") + 2]
+snr = 50.0
+if "--snr" in arguments:
+    snr = float(arguments[arguments.index("--snr") + 1])
+    snr = None if math.isinf(snr) else snr  # the grid builder's "noiseless"
+    del arguments[arguments.index("--snr"):arguments.index("--snr") + 2]
 mu, checks = float(arguments[0]), [int(c) for c in arguments[1].split(",")]
 overrides = {key: ast.literal_eval(value) for key, value in (a.split("=", 1) for a in arguments[2:])}
-grid = build_grid(GridSpec(band="apogee", n_profiles=200, snr=50, seed=0), StellarSpectrumModel("apogee"), batch_size=512)
+grid = build_grid(GridSpec(band="apogee", n_profiles=200, snr=snr, seed=0), StellarSpectrumModel("apogee"), batch_size=512)
 flux, group, labels = grid.flux, grid.group, grid.labels
 print(f"grid {time.time() - started:.0f}s", flush=True)
 config = DisentanglerConfig.from_dict({"variant": "mdAT", "epochs": max(checks), "batch_size": 50, "patience": 20,
