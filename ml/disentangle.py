@@ -176,12 +176,14 @@ every cp (``tests/test_residual_encoder.py``). Same grid and probes, 25 epochs, 
 | mdAT λ 0.01, μ 0.02                 | 0.520 | 0.123 | 0.926  | 0.707   | 0.633  | 0.256    |
 | mdAT λ 0.03                         | 0.873 | 0.377 | 0.941  | 0.850   | 0.765  | 0.454    |
 | mdAT λ 0.1                          | 0.807 | 0.433 | 0.888  | 0.687   | 0.644  | 0.149    |
+| mdAT λ 0.01, μ 0.005                | 0.729 | 0.337 | 0.952  | 0.831   | 0.772  | 0.482    |
+| mdAT λ 0.01, discriminators 256–128 | 0.869 | 0.457 | 0.948  | 0.851   | 0.833  | 0.517    |
 | noAT                                | 0.959 | 0.624 | 0.922  | 0.874   | 0.854  | 0.429    |
 | mdAT λ 0.01, noiseless grid         | 0.831 | 0.607 | 0.977  | 0.848   | 0.816  | 0.658    |
 
 It finds the most twins of any single model (2.2× PolyDis) and keeps the most chemistry, but
-Teff stays readable from z (R² 0.8), and neither a larger λ nor the kernel penalty takes it out
-without scattering the twins again. The leak is not the noise that dividing by s(cp) rescales
+Teff stays readable from z (R² 0.7–0.9), and neither a larger λ, wider discriminators nor the
+kernel penalty takes it out without scattering the twins again. The leak is not the noise that dividing by s(cp) rescales
 (the noiseless run keeps Teff as well): the encoder reads how a star's lines answer Teff and logg
 beyond the one gain per pixel the decoder allows. Off by default.
 
