@@ -146,11 +146,12 @@ balance found: Teff 0.347, logg 0.238, every abundance kept, twin R@1 0.341 (1.4
 setting tried gives both a parameter-free z and twins, so neither option is a default.
 
 **Opt-in ``noise_invariance`` (ν).** Each batch is encoded a second time with fresh noise at each
-spectrum's own DER_SNR level (``DisentanglerTrainer.noise_level``), and ν · ``reobservation_ratio`` is added: per latent dimension, how
-far the second look moves a star relative to the dimension's spread. It applies to every variant
-(it pushes z towards what survives a second look at the star, not away from cp). On a low-S/N
-toy grid it cuts the ratio two- to fourfold (four seeds) (``tests/test_reobservation.py``). On the 200-profile grid
-it does not bring twins closer (25 epochs, one thread; ``bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/``):
+spectrum's own DER_SNR level (``DisentanglerTrainer.noise_level``), and ν · ``reobservation_ratio``
+is added: per latent dimension, how far the second look moves a star relative to the dimension's
+spread. It applies to every variant (it pushes z towards what survives a second look at the star,
+not away from cp). On a low-S/N toy grid it cuts the ratio two- to fourfold over four seeds
+(``tests/test_reobservation.py``). On the 200-profile grid it does not bring twins closer (25
+epochs, one thread; ``bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/``):
 
 | decoder, setting                 | Teff  | logg  | [Fe/H] | [Mg/Fe] | [C/Fe] | twin R@1 |
 |----------------------------------|-------|-------|--------|---------|--------|----------|
@@ -183,9 +184,9 @@ every cp (``tests/test_residual_encoder.py``). Same grid and probes, 25 epochs, 
 
 It finds the most twins of any single model (2.2× PolyDis) and keeps the most chemistry, but
 Teff stays readable from z (R² 0.7–0.9), and neither a larger λ, wider discriminators nor the
-kernel penalty takes it out without scattering the twins again. The leak is not the noise that dividing by s(cp) rescales
-(the noiseless run keeps Teff as well): the encoder reads how a star's lines answer Teff and logg
-beyond the one gain per pixel the decoder allows. Off by default.
+kernel penalty takes it out without scattering the twins again. The leak is not the noise that
+dividing by s(cp) rescales (the noiseless run keeps Teff as well): the encoder reads how a star's
+lines answer Teff and logg beyond the one gain per pixel the decoder allows. Off by default.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
@@ -319,6 +320,14 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def discriminator(config: DisentanglerConfig, n_classes: int) -> nn.Sequential:
+    """One discriminator, z (B, latent_dim) → logits (B, n_classes). It first standardises z with
+    batch statistics (no learned affine), so an encoder cannot hide a parameter from it by inflating
+    the latent's scale."""
+    return nn.Sequential(nn.BatchNorm1d(config.latent_dim, affine=False),
+                         *_mlp([config.latent_dim, *config.discriminator_hidden, n_classes]))
+
+
 class ModulatedDecoder(nn.Module):
     """x̂ = g(cp) + s(cp) ⊙ f(z): a decoder in which z may only act through one pattern per star.
 
@@ -341,19 +350,24 @@ class ModulatedDecoder(nn.Module):
         nn.init.zeros_(self.modulator[-1].weight)
         nn.init.zeros_(self.modulator[-1].bias)
 
-    def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+    def modulation(self, cp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mean spectrum g(cp) and the per-pixel gain s(cp), each (B, P), for cp (B, C)."""
         mean, gain = self.modulator(cp).split(self.n_pixels, dim=1)
-        return torch.addcmul(mean, 1.0 + gain, self.pattern(z))
+        return mean, 1.0 + gain
+
+    def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        mean, scale = self.modulation(cp)
+        return torch.addcmul(mean, scale, self.pattern(z))
 
     def pattern_estimate(self, x: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
         """(x − g(cp)) / s(cp), (B, P): the spectrum's own pattern as this decoder would read it.
 
         g and s are detached (the encoder cannot move them to pass cp through), and the division
         is regularised, s / (s² + ``gain_floor``²), so a pixel whose gain crosses zero does not
-        blow up.
+        blow up. Under the residual encoder the modulator runs twice per training step (here,
+        detached, and in the decoder); it is a small network next to the encoder.
         """
-        mean, gain = self.modulator(cp).detach().split(self.n_pixels, dim=1)
-        scale = 1.0 + gain
+        mean, scale = (part.detach() for part in self.modulation(cp))
         return (x - mean) * scale / (scale * scale + self.gain_floor**2)
 
 
@@ -373,11 +387,7 @@ class Disentangler(nn.Module):
             self.decoder = ModulatedDecoder(n_pixels, n_cp, config)  # (B, 25), (B, C) → (B, P)
         else:
             self.decoder = _mlp([config.latent_dim + n_cp, *config.decoder_hidden, n_pixels])  # (B, 25+C) → (B, P)
-        # Each discriminator first standardises z with batch statistics (no learned affine): an
-        # encoder cannot hide a parameter from it by inflating the latent's scale. (B, 25) → (B, K_i)
-        self.discriminators = nn.ModuleList(
-            nn.Sequential(nn.BatchNorm1d(config.latent_dim, affine=False), *_mlp([config.latent_dim, *config.discriminator_hidden, k]))
-            for k in n_classes)
+        self.discriminators = nn.ModuleList(discriminator(config, k) for k in n_classes)
 
     def encode(self, x: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
         if self.reads_residual:

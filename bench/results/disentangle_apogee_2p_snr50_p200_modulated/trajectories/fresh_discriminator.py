@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ml.disentangle import DisentanglerTrainer, _mlp
+from ml.disentangle import DisentanglerTrainer, discriminator
 from ml.synth.gridbuilder import GridSpec, build_grid
 from ml.synth.stellar import StellarSpectrumModel
 
@@ -33,8 +33,7 @@ with torch.no_grad():
 chance = [float(np.bincount(targets[train, k].numpy()).max() / len(train)) for k in range(targets.shape[1])]
 print(f"{path}: the model's own discriminators, test accuracy {np.round(own, 3).tolist()}; most common bin {np.round(chance, 3).tolist()}", flush=True)
 torch.manual_seed(0)
-fresh = nn.ModuleList(nn.Sequential(nn.BatchNorm1d(z.shape[1], affine=False), *_mlp([z.shape[1], *saved.config.discriminator_hidden, int(targets[:, k].max()) + 1]))
-                      for k in range(targets.shape[1]))
+fresh = nn.ModuleList(discriminator(saved.config, int(targets[:, k].max()) + 1) for k in range(targets.shape[1]))
 optimiser = torch.optim.Adam(fresh.parameters(), lr=1e-3)
 generator = torch.Generator().manual_seed(0)
 train_t = torch.as_tensor(train)
