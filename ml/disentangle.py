@@ -220,7 +220,7 @@ from ml.files import write_atomically
 from ml.noise import der_snr_noise
 
 VARIANTS = ("noAT", "AT", "mdAT")
-DECODERS = ("joint", "modulated")
+DECODERS = ("joint", "modulated", "opacity")
 ENCODERS = ("joint", "residual")
 ADVERSARIAL = ("bounded", "capped", "raw", "confusion")
 BOUND_FACTOR = 3.0  # "bounded": CE counts up to 3 × its chance value ln K
@@ -244,9 +244,9 @@ class DisentanglerConfig:
     disc_steps: int = 5
     standardise_latent: bool = False  # non-affine BatchNorm on the encoder output (z has unit scale)
     latent_noise: float = 0.0  # σ of Gaussian noise added to (standardised) z in training: a capacity limit
-    decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp) or "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder)
-    modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated" decoder's cp → (g, s) network
-    encoder: str = "joint"  # "joint" (seed: MLP over x ⊕ cp) or "residual" (h((x − g(cp)) / s(cp)); needs the modulated decoder)
+    decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp), "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder) or "opacity" (g + s ⊙ tanh(f(z) + b(cp)); see OpacityDecoder)
+    modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated"/"opacity" decoder's cp → (g, s[, b]) network
+    encoder: str = "joint"  # "joint" (seed: MLP over x ⊕ cp) or "residual" (h of the pattern read back through the decoder; needs decoder "modulated" or "opacity")
     independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; AT/mdAT only; see kernel_dependence)
     noise_invariance: float = 0.0  # ν: weight of the re-observation term ν · reobservation_ratio (0 = off; every variant)
     epochs: int = 200
@@ -274,8 +274,8 @@ class DisentanglerConfig:
             raise ValueError(f"decoder must be one of {DECODERS}, not {self.decoder!r}")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, not {self.encoder!r}")
-        if self.encoder == "residual" and self.decoder != "modulated":
-            raise ValueError("encoder 'residual' reads the modulated decoder's g(cp) and s(cp): set decoder: modulated")
+        if self.encoder == "residual" and self.decoder == "joint":
+            raise ValueError("encoder 'residual' reads the decoder's g(cp) and s(cp): set decoder: modulated or opacity")
         if not self.conditional:
             raise ValueError("at least one conditional parameter is needed")
         if self.batch_size < 2 or self.epochs < 1 or self.latent_dim < 1:
@@ -341,19 +341,23 @@ class ModulatedDecoder(nn.Module):
     ``DisentanglerConfig(decoder="modulated")``.
     """
 
+    n_maps = 2  # per-pixel maps of cp: the mean g and the gain s
+    initial_gain = 1.0  # s₀, the gain before training
+
     def __init__(self, n_pixels: int, n_cp: int, config: DisentanglerConfig):
         super().__init__()
         self.n_pixels = n_pixels
         self.pattern = _mlp([config.latent_dim, *config.decoder_hidden, n_pixels])  # f: (B, 25) → (B, P)
-        self.modulator = _mlp([n_cp, *config.modulator_hidden, 2 * n_pixels])  # (g, s − 1): (B, C) → (B, 2P)
-        self.gain_floor = 0.1  # regularises the division by s in pattern_estimate (s starts at 1)
+        # (g, s − s₀[, b]): (B, C) → (B, n_maps · P)
+        self.modulator = _mlp([n_cp, *config.modulator_hidden, self.n_maps * n_pixels])
+        self.gain_floor = 0.1  # regularises the division by s in pattern_estimate (s starts at s₀)
         nn.init.zeros_(self.modulator[-1].weight)
         nn.init.zeros_(self.modulator[-1].bias)
 
     def modulation(self, cp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The mean spectrum g(cp) and the per-pixel gain s(cp), each (B, P), for cp (B, C)."""
         mean, gain = self.modulator(cp).split(self.n_pixels, dim=1)
-        return mean, 1.0 + gain
+        return mean, self.initial_gain + gain
 
     def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
         mean, scale = self.modulation(cp)
@@ -368,7 +372,49 @@ class ModulatedDecoder(nn.Module):
         detached, and in the decoder); it is a small network next to the encoder.
         """
         mean, scale = (part.detach() for part in self.modulation(cp))
-        return (x - mean) * scale / (scale * scale + self.gain_floor**2)
+        return self._divide(x - mean, scale)
+
+    def _divide(self, departure: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """departure / scale, regularised: departure · s / (s² + ``gain_floor``²)."""
+        return departure * scale / (scale * scale + self.gain_floor**2)
+
+
+class OpacityDecoder(ModulatedDecoder):
+    """x̂ = g(cp) + s(cp) ⊙ tanh(f(z) + b(cp)): z moves each pixel's optical depth, not its flux.
+
+    The grids' lines (``ml.synth.stellar``) saturate: a pixel's depth is a fixed, monotone function
+    of its opacity, and the opacity's logarithm is a sum of the abundance's term and a term in Teff
+    and logg (excitation, ionisation, pressure, the profile's width). So a line's response to its
+    abundance is not one gain per pixel, as ``ModulatedDecoder`` allows: a saturated line barely
+    answers its abundance at a cool Teff and answers it fully at a hot one. Here the star's pattern
+    f(z) (B, P) and a per-pixel shift b(cp) (B, P) add inside one saturating curve, and g and s map
+    it to the standardised flux. z still acts only through one pattern per star, which a reshuffle
+    of z that depends on cp would change, so the decoder cannot undo one. Not the seed's model:
+    opt in with ``DisentanglerConfig(decoder="opacity")``.
+    """
+
+    n_maps = 3  # the mean g, the gain s and the shift b
+    initial_gain = 3.0  # standardised flux spans a few units; tanh spans ±1
+    saturation = 0.995  # pattern_estimate clips the curve here before inverting it (atanh 0.995 ≈ 3.0)
+
+    def modulation(self, cp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """g(cp), s(cp) and the shift b(cp), each (B, P), for cp (B, C)."""
+        mean, gain, shift = self.modulator(cp).split(self.n_pixels, dim=1)
+        return mean, self.initial_gain + gain, shift
+
+    def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        mean, scale, shift = self.modulation(cp)
+        return torch.addcmul(mean, scale, torch.tanh(self.pattern(z) + shift))
+
+    def pattern_estimate(self, x: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        """atanh((x − g) / s) − b, (B, P): the decoder inverted, with g, s and b detached.
+
+        The ratio is clipped to ±``saturation`` first, so that noise on a saturated pixel reads
+        as "saturated" rather than as an infinite pattern.
+        """
+        mean, scale, shift = (part.detach() for part in self.modulation(cp))
+        ratio = self._divide(x - mean, scale).clamp(-self.saturation, self.saturation)
+        return torch.atanh(ratio) - shift
 
 
 class Disentangler(nn.Module):
@@ -383,8 +429,9 @@ class Disentangler(nn.Module):
         self.encoder = _mlp([n_in, *config.encoder_hidden, config.latent_dim])  # (B, P+C) or (B, P) → (B, 25)
         if config.standardise_latent:
             self.encoder.append(nn.BatchNorm1d(config.latent_dim, affine=False))
-        if config.decoder == "modulated":
-            self.decoder = ModulatedDecoder(n_pixels, n_cp, config)  # (B, 25), (B, C) → (B, P)
+        if config.decoder in ("modulated", "opacity"):
+            kind = ModulatedDecoder if config.decoder == "modulated" else OpacityDecoder
+            self.decoder = kind(n_pixels, n_cp, config)  # (B, 25), (B, C) → (B, P)
         else:
             self.decoder = _mlp([config.latent_dim + n_cp, *config.decoder_hidden, n_pixels])  # (B, 25+C) → (B, P)
         self.discriminators = nn.ModuleList(discriminator(config, k) for k in n_classes)

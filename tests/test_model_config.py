@@ -6,8 +6,11 @@ from catalog.model_config import ConfigError, normalise
 from tests.factories import TOY_TRAINING, toy_grid
 
 
-def test_opt_in_disentangler_settings_are_accepted():
-    training = {"decoder": "modulated", "encoder": "residual", "independence": 0.02, "noise_invariance": 0.05}
+@pytest.mark.parametrize("training", [
+    {"decoder": "modulated", "encoder": "residual", "independence": 0.02, "noise_invariance": 0.05},
+    {"decoder": "opacity", "encoder": "residual"},
+])
+def test_opt_in_disentangler_settings_are_accepted(training):
     config = normalise("disentangler", {"training": training})
     assert config["training"] == training
 
@@ -26,7 +29,7 @@ def test_defaults_fill_in():
     ({"conditional": ["teff", "mass"]}, "conditional must be distinct names"),
     ({"training": {"variant": "XYZ"}}, "training: variant must be one of"),
     ({"training": {"decoder": "additive"}}, "training: decoder must be one of"),
-    ({"training": {"encoder": "residual"}}, "training: encoder 'residual' reads the modulated decoder"),
+    ({"training": {"encoder": "residual"}}, "training: encoder 'residual' reads the decoder's g(cp) and s(cp)"),
     ({"training": {"independence": -0.1}}, "training: independence must be >= 0"),
     ({"training": {"noise_invariance": -1}}, "training: noise_invariance must be >= 0"),
     ({"activation": {"metric": "accuracy"}}, "activation.metric must be one of"),

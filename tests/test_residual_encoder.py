@@ -63,7 +63,7 @@ def test_trains_saves_and_encodes_raw(tmp_path):
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"encoder": "residual"}, "set decoder: modulated"),
+    ({"encoder": "residual"}, "set decoder: modulated or opacity"),
     ({"encoder": "inverse", "decoder": "modulated"}, "encoder must be one of"),
 ])
 def test_bad_settings_are_refused(settings, message):

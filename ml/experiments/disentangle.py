@@ -184,8 +184,9 @@ def markdown(report: dict, conditional: list[str]) -> str:
              f"Conditioned parameters: {', '.join(conditional)}.", ""]
     decoders = {result.get("config", {}).get("decoder", "joint") for result in report["variants"].values()}
     if decoders != {"joint"}:
-        lines += [f"Decoder: {', '.join(sorted(decoders))} (\"modulated\" is x̂ = g(cp) + s(cp) ⊙ f(z), not the "
-                  "seed's D(z ⊕ cp); see ml.disentangle.ModulatedDecoder).", ""]
+        lines += [f"Decoder: {', '.join(sorted(decoders))} (not the seed's D(z ⊕ cp): \"modulated\" is "
+                  "x̂ = g(cp) + s(cp) ⊙ f(z), see ml.disentangle.ModulatedDecoder; \"opacity\" is "
+                  "x̂ = g(cp) + s(cp) ⊙ tanh(f(z) + b(cp)), see ml.disentangle.OpacityDecoder).", ""]
     parameters = list(next(iter(report["r2"].values())))
     lines += ["## R² of MLP probes (median over repetitions; seed Tables 2–5 layout)", "",
               "| representation | " + " | ".join(f"{p}{' (cond.)' if p in conditional else ''}" for p in parameters) + " |",
