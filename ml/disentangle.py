@@ -188,6 +188,27 @@ kernel penalty takes it out without scattering the twins again. The leak is not 
 dividing by s(cp) rescales (the noiseless run keeps Teff as well): the encoder reads how a star's
 lines answer Teff and logg beyond the one gain per pixel the decoder allows. Off by default.
 
+**Opt-in ``decoder="opacity"``.** x̂ = g(cp) + s(cp) ⊙ tanh(f(z) + b(cp)) (``OpacityDecoder``):
+the pattern and a per-pixel shift in cp add inside one saturating curve, as abundance and Teff add
+in a line's log opacity on the grids, so the decoder can follow how a saturated line answers its
+abundance at each Teff and logg. The residual encoder inverts it (atanh of the clipped ratio,
+minus b). Same grid and probes, 25 epochs, one thread:
+
+| opacity decoder                           | Teff  | logg  | [Fe/H] | [Mg/Fe] | [C/Fe] | twin R@1 |
+|-------------------------------------------|-------|-------|--------|---------|--------|----------|
+| seed encoder, mdAT λ 0.01                 | 0.664 | 0.336 | 0.926  | 0.738   | 0.750  | 0.305    |
+| residual encoder, mdAT λ 0.01             | 0.701 | 0.208 | 0.952  | 0.829   | 0.805  | 0.474    |
+| residual encoder, noAT                    | 0.940 | 0.646 | 0.938  | 0.854   | 0.870  | 0.483    |
+| residual encoder, mdAT λ 0.01, z noise 0.3| 0.575 | 0.197 | 0.967  | 0.813   | 0.788  | 0.390    |
+| residual encoder, mdAT λ 0.01, z noise 0.6| 0.300 | 0.156 | 0.948  | 0.726   | 0.725  | 0.262    |
+| residual encoder, mdAT λ 0.01, z noise 1.0| 0.628 | 0.078 | 0.958  | 0.655   | 0.344  | 0.150    |
+
+(z noise: ``standardise_latent`` with ``latent_noise`` σ, noise added to z before decoding in
+training.) It takes out part of what the modulated decoder left (seed encoder: Teff 0.933 →
+0.664), but without an adversary Teff stays in z (0.940): it does not remove the reason to keep
+Teff, it makes Teff cheaper to push out. Every run on the grid lies on one trade-off between Teff
+in z and twins found (README, ``trajectories/frontier.png``). Off by default.
+
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
 of a discriminator that reads nothing): the reconstruction plus what the discriminators still

@@ -1,0 +1,101 @@
+"""Every trajectory run on the 200-profile APOGEE-like grid (S/N 50), at epoch 25: how much of Teff
+and logg its z still holds against how many twins it finds. Prints a table and writes frontier.png.
+
+    PYTHONPATH=. python bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/frontier.py
+
+It reads the ``epoch 25:`` probe line of each ``*.log`` next to it (the runs that probed epoch 25 on
+the S/N 50 grid; the noiseless run is left out, its PolyDis differs), and the z(mdAT) rows of the
+25-epoch experiment reports on the same grid and split (``../*/report.md`` and the seed decoder's
+``../../disentangle_apogee_2p_snr50_p200_e25/report.md``; their R² is a median over repetitions). The x axis is the larger of
+the Teff and logg R² (#4 asks for both ≤ 0.25), the y axis twin recall@1 on the test split (#4 asks
+for ≥ 2 × PolyDis's 0.240). The target is the shaded corner.
+"""
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+HERE = Path(__file__).parent
+POLYDIS_RECALL = 0.240  # PolyDis on this split (README, #4)
+R2_TARGET = 0.25
+LEFT_OUT = {"residual_encoder_noiseless.log"}
+LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
+    "mu0.02": "modulated, μ 0.02", "mu0.03": "modulated, μ 0.03", "mu0.02_nu0.05": "modulated, μ 0.02, ν 0.05",
+    "joint_nu0.05": "seed decoder, ν 0.05", "joint_nu0.5": "seed decoder, ν 0.5",
+    "opacity_decoder_joint_encoder": "opacity decoder", "opacity_decoder_residual_encoder": "residual, opacity decoder",
+    "opacity_residual_noAT": "residual, opacity, noAT", "opacity_residual_noise0.3": "residual, opacity, z noise 0.3",
+    "opacity_residual_noise0.6": "residual, opacity, z noise 0.6", "opacity_residual_noise1.0": "residual, opacity, z noise 1.0",
+    "residual_encoder_mu0": "residual", "residual_encoder_mu0.005": "residual, μ 0.005",
+    "residual_encoder_mu0.02": "residual, μ 0.02", "residual_encoder_lambda0.03": "residual, λ 0.03",
+    "residual_encoder_lambda0.1": "residual, λ 0.1", "residual_encoder_noAT": "residual, noAT",
+    "residual_encoder_wide_discriminators": "residual, wide discriminators",
+}
+REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
+    "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
+    "disentangle_apogee_2p_snr50_p200_modulated/mdAT": "modulated (experiment)",
+    "disentangle_apogee_2p_snr50_p200_modulated/mdAT_l0.05": "modulated, λ 0.05",
+    "disentangle_apogee_2p_snr50_p200_modulated/mdAT_d10": "modulated, 10 d-steps",
+    "disentangle_apogee_2p_snr50_p200_modulated/mdAT_mu0.02": "modulated, μ 0.02 (experiment)",
+    "disentangle_apogee_2p_snr50_p200_modulated/mdAT_mu0.05": "modulated, μ 0.05",
+    "disentangle_apogee_2p_snr50_p200_modulated/mdAT_mu0.2": "modulated, μ 0.2",
+}
+REPORT_R2 = re.compile(r"^\| z\(mdAT\) \| (?P<teff>-?[\d.]+) \| (?P<logg>-?[\d.]+) \|", re.M)
+REPORT_TWINS = re.compile(r"^\| z\(mdAT\) \| (?P<recall>[\d.]+) \| [\d.]+ \| \d+ \|", re.M)
+PROBE = re.compile(r"^epoch 25: teff (?P<teff>-?[\d.]+) logg (?P<logg>-?[\d.]+) .*\| R@1 (?P<recall>[\d.]+)", re.M)
+
+
+def runs() -> list[dict]:
+    """One row per log: name, Teff and logg R², recall@1, and the encoder family for the colour."""
+    rows = []
+    for log in sorted(HERE.glob("*.log")):
+        found = PROBE.search(log.read_text())
+        if log.name in LEFT_OUT or not found:
+            continue
+        name = LABELS.get(log.stem, log.stem)
+        family = "residual encoder" if name.startswith("residual") else "seed encoder"
+        rows.append({"run": name, "family": family, **{k: float(v) for k, v in found.groupdict().items()}})
+    for folder, name in REPORTS.items():
+        report = HERE.parents[1] / folder / "report.md"
+        text = report.read_text() if report.exists() else ""
+        r2, twins = REPORT_R2.search(text), REPORT_TWINS.search(text)
+        if r2 and twins:  # two evaluations were OOM-killed before their twin table (README)
+            rows.append({"run": name, "family": "seed encoder", **{k: float(v) for k, v in r2.groupdict().items()},
+                         "recall": float(twins["recall"])})
+    return rows
+
+
+def main() -> None:
+    rows = runs()
+    print("| run | Teff R² | logg R² | recall@1 | × PolyDis |")
+    print("|---|---|---|---|---|")
+    for row in sorted(rows, key=lambda r: -r["recall"]):
+        print(f"| {row['run']} | {row['teff']:.3f} | {row['logg']:.3f} | {row['recall']:.3f} | {row['recall'] / POLYDIS_RECALL:.2f} |")
+    figure, axes = plt.subplots(figsize=(8, 5.5))
+    axes.axvspan(-0.05, R2_TARGET, ymin=0, ymax=1, color="0.93")
+    axes.fill_between([-0.05, R2_TARGET], 2 * POLYDIS_RECALL, 0.62, color="tab:green", alpha=0.15, label="#4 target")
+    axes.axhline(POLYDIS_RECALL, color="0.5", ls=":", lw=1)
+    axes.text(1.0, POLYDIS_RECALL + 0.005, "PolyDis", ha="right", va="bottom", color="0.4", fontsize=8)
+    axes.axhline(2 * POLYDIS_RECALL, color="tab:green", ls="--", lw=1)
+    for family, colour in (("seed encoder", "tab:blue"), ("residual encoder", "tab:orange")):
+        chosen = [r for r in rows if r["family"] == family]
+        axes.scatter([max(r["teff"], r["logg"]) for r in chosen], [r["recall"] for r in chosen], color=colour, label=family)
+        for r in chosen:
+            x = max(r["teff"], r["logg"])
+            crowded = any(abs(x - max(o["teff"], o["logg"])) < 0.06 and 0 < o["recall"] - r["recall"] < 0.015 for o in rows)
+            axes.annotate(r["run"], (x, r["recall"]), fontsize=6.5, xytext=(4, -9 if crowded else 2), textcoords="offset points")
+    axes.set_xlim(-0.05, 1.05)
+    axes.set_ylim(0, 0.62)
+    axes.set_xlabel("max(Teff, logg) R² of an MLP probe on z (lower = more disentangled)")
+    axes.set_ylabel("twin recall@1 on z (test split)")
+    axes.set_title("mdAT variants, APOGEE-like grid, 200 profiles, S/N 50, epoch 25")
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(HERE / "frontier.png", dpi=130)
+    print("wrote frontier.png")
+
+
+if __name__ == "__main__":
+    main()
