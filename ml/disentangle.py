@@ -438,6 +438,9 @@ class OpacityDecoder(ModulatedDecoder):
         return torch.atanh(ratio) - shift
 
 
+PATTERN_DECODERS = {"modulated": ModulatedDecoder, "opacity": OpacityDecoder}  # z acts through one pattern f(z)
+
+
 class Disentangler(nn.Module):
     """The networks. Shapes: x (B, P) standardised flux; cp (B, C) standardised parameters."""
 
@@ -450,9 +453,8 @@ class Disentangler(nn.Module):
         self.encoder = _mlp([n_in, *config.encoder_hidden, config.latent_dim])  # (B, P+C) or (B, P) → (B, 25)
         if config.standardise_latent:
             self.encoder.append(nn.BatchNorm1d(config.latent_dim, affine=False))
-        if config.decoder in ("modulated", "opacity"):
-            kind = ModulatedDecoder if config.decoder == "modulated" else OpacityDecoder
-            self.decoder = kind(n_pixels, n_cp, config)  # (B, 25), (B, C) → (B, P)
+        if config.decoder in PATTERN_DECODERS:
+            self.decoder = PATTERN_DECODERS[config.decoder](n_pixels, n_cp, config)  # (B, 25), (B, C) → (B, P)
         else:
             self.decoder = _mlp([config.latent_dim + n_cp, *config.decoder_hidden, n_pixels])  # (B, 25+C) → (B, P)
         self.discriminators = nn.ModuleList(discriminator(config, k) for k in n_classes)
