@@ -202,6 +202,7 @@ minus b). Same grid and probes, 25 epochs, one thread:
 | residual encoder, mdAT λ 0.01, z noise 0.3| 0.575 | 0.197 | 0.967  | 0.813   | 0.788  | 0.390    |
 | residual encoder, mdAT λ 0.01, z noise 0.6| 0.300 | 0.156 | 0.948  | 0.726   | 0.725  | 0.262    |
 | residual encoder, mdAT λ 0.01, z noise 1.0| 0.628 | 0.078 | 0.958  | 0.655   | 0.344  | 0.150    |
+| (modulated decoder, residual, z noise 0.3)| 0.830 | 0.347 | 0.949  | 0.799   | 0.762  | 0.378    |
 
 (z noise: ``standardise_latent`` with ``latent_noise`` σ, noise added to z before decoding in
 training.) It takes out part of what the modulated decoder left (seed encoder: Teff 0.933 →

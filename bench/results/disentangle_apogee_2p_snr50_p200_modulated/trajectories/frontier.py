@@ -32,6 +32,7 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "residual_encoder_mu0.02": "residual, μ 0.02", "residual_encoder_lambda0.03": "residual, λ 0.03",
     "residual_encoder_lambda0.1": "residual, λ 0.1", "residual_encoder_noAT": "residual, noAT",
     "residual_encoder_wide_discriminators": "residual, wide discriminators",
+    "residual_encoder_noise0.3": "residual, z noise 0.3",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
