@@ -165,7 +165,7 @@ Noise is not what scatters twins on this grid (PolyDis finds as many on noiseles
 encoder maps the same chemistry to different z at different Teff and logg, which no invariance
 to noise addresses. Off by default.
 
-**Opt-in ``encoder="residual"``** (needs the modulated decoder). The mirror of that decoder:
+**Opt-in ``encoder="residual"``** (needs the modulated or the opacity decoder). The mirror of the decoder:
 z = h((x − g(cp)) / s(cp)), with the decoder's own mean g and gain s, detached
 (``ModulatedDecoder.pattern_estimate``). The encoder never reads cp, so it cannot build a
 cp-dependent reshuffle from it, and a spectrum that is exactly g + s ⊙ pattern gets the same z at

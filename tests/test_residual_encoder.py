@@ -1,5 +1,6 @@
 """The opt-in "residual" encoder z = h((x − g(cp)) / s(cp)): cp reaches z only through the decoder's
-own mean spectrum and gain."""
+own mean spectrum and gain (the opacity decoder's inversion has its own tests in
+test_opacity_decoder.py)."""
 import numpy as np
 import pytest
 import torch
@@ -41,25 +42,29 @@ def test_the_seed_encoder_sees_cp_directly():
     assert not torch.allclose(z_a, z_b, rtol=0.1, atol=0.1 * float(z_a.abs().max()))
 
 
-def test_the_encoder_cannot_move_the_decoders_mean_and_gain():
-    """g and s are read detached: only reconstruction trains them, so the encoder cannot use them
-    to pass Teff and logg into z."""
-    model = _randomised(Disentangler(16, config(decoder="modulated", encoder="residual"), n_classes=[4, 4]))
+@pytest.mark.parametrize("decoder", ["modulated", "opacity"])
+def test_the_encoder_cannot_move_the_decoders_modulation(decoder):
+    """g and s (and the opacity decoder's b) are read detached: only reconstruction trains them, so
+    the encoder cannot use them to pass Teff and logg into z."""
+    model = _randomised(Disentangler(16, config(decoder=decoder, encoder="residual"), n_classes=[4, 4]))
     model.encode(torch.randn(8, 16), torch.randn(8, 2)).square().sum().backward()
     assert all(p.grad is None for p in model.decoder.modulator.parameters())
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.encoder.parameters())
 
 
-def test_trains_saves_and_encodes_raw(tmp_path):
+@pytest.mark.parametrize("decoder", ["modulated", "opacity"])
+def test_trains_saves_encodes_raw_and_generates(tmp_path, decoder):
     flux, params, _ = toy_grid()
-    trainer = DisentanglerTrainer(config(decoder="modulated", encoder="residual", epochs=6), flux, params)
+    trainer = DisentanglerTrainer(config(decoder=decoder, encoder="residual", epochs=6), flux, params)
     losses = [epoch["val_reconstruction"] for epoch in trainer.fit().epochs]
     assert losses[-1] < losses[0]
     loaded = DisentanglerTrainer.load(trainer.save(tmp_path / "model.pt"), device="cpu")
-    assert loaded.config.encoder == "residual"
+    assert (loaded.config.decoder, loaded.config.encoder) == (decoder, "residual")
     z = loaded.encode(flux[:4], params[:4])
     np.testing.assert_allclose(z, trainer.encode(flux[:4], params[:4]), rtol=1e-6)
     np.testing.assert_allclose(loaded.encode_raw(flux[:4], params[:4]), z, rtol=1e-6)
+    spectra = loaded.generate(z, params[4:8])
+    assert spectra.shape == (4, 64) and np.all(np.abs(spectra - 1) < 1.0)
 
 
 @pytest.mark.parametrize("settings, message", [
