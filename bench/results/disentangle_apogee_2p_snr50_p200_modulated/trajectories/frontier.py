@@ -6,9 +6,10 @@ and logg its z still holds against how many twins it finds. Prints a table and w
 It reads the ``epoch 25:`` probe line of each ``*.log`` next to it (the runs that probed epoch 25 on
 the S/N 50 grid; the noiseless run is left out, its PolyDis differs), and the z(mdAT) rows of the
 25-epoch experiment reports on the same grid and split (``../*/report.md`` and the seed decoder's
-``../../disentangle_apogee_2p_snr50_p200_e25/report.md``; their R² is a median over repetitions). The x axis is the larger of
-the Teff and logg R² (#4 asks for both ≤ 0.25), the y axis twin recall@1 on the test split (#4 asks
-for ≥ 2 × PolyDis's 0.240). The target is the shaded corner.
+``../../disentangle_apogee_2p_snr50_p200_e25/report.md``; their R² is a median over repetitions).
+A run that was also probed after epoch 25 gets a grey path to those points and rows in a second
+table; "best" marks the epoch of lowest validation objective, the weights the trainer keeps. The x axis is the larger of the Teff and logg R² (#4 asks for both ≤ 0.25), the y axis twin
+recall@1 on the test split (#4 asks for ≥ 2 × PolyDis's 0.240). The target is the shaded corner.
 """
 import re
 from pathlib import Path
@@ -33,6 +34,8 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "residual_encoder_lambda0.1": "residual, λ 0.1", "residual_encoder_noAT": "residual, noAT",
     "residual_encoder_wide_discriminators": "residual, wide discriminators",
     "residual_encoder_noise0.3": "residual, z noise 0.3",
+    "opacity_residual_noise0.3_e60": "residual, opacity, z noise 0.3 (rerun)",
+    "opacity_residual_noise0.45_e60": "residual, opacity, z noise 0.45",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
@@ -46,6 +49,7 @@ REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
 REPORT_R2 = re.compile(r"^\| z\(mdAT\) \| (?P<teff>-?[\d.]+) \| (?P<logg>-?[\d.]+) \|", re.M)
 REPORT_TWINS = re.compile(r"^\| z\(mdAT\) \| (?P<recall>[\d.]+) \| [\d.]+ \| \d+ \|", re.M)
 PROBE = re.compile(r"^epoch 25: teff (?P<teff>-?[\d.]+) logg (?P<logg>-?[\d.]+) .*\| R@1 (?P<recall>[\d.]+)", re.M)
+LATER = re.compile(r"^(?P<best>best )?epoch (?P<epoch>\d+): teff (?P<teff>-?[\d.]+) logg (?P<logg>-?[\d.]+) .*\| R@1 (?P<recall>[\d.]+)", re.M)
 
 
 def runs() -> list[dict]:
@@ -57,7 +61,12 @@ def runs() -> list[dict]:
             continue
         name = LABELS.get(log.stem, log.stem)
         family = "residual encoder" if name.startswith("residual") else "seed encoder"
-        rows.append({"run": name, "family": family, **{k: float(v) for k, v in found.groupdict().items()}})
+        later = {}  # epoch → point; the validation-best epoch (what the trainer keeps) is marked
+        for m in LATER.finditer(log.read_text()):
+            if int(m["epoch"]) > 25 and int(m["epoch"]) not in later:
+                later[int(m["epoch"])] = {"best": bool(m["best"]), **{k: float(m[k]) for k in ("epoch", "teff", "logg", "recall")}}
+        later = [later[epoch] for epoch in sorted(later)]
+        rows.append({"run": name, "family": family, "later": later, **{k: float(v) for k, v in found.groupdict().items()}})
     for folder, name in REPORTS.items():
         report = HERE.parents[1] / folder / "report.md"
         text = report.read_text() if report.exists() else ""
@@ -74,6 +83,16 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for row in sorted(rows, key=lambda r: -r["recall"]):
         print(f"| {row['run']} | {row['teff']:.3f} | {row['logg']:.3f} | {row['recall']:.3f} | {row['recall'] / POLYDIS_RECALL:.2f} |")
+    longer = [row for row in rows if row.get("later")]
+    if longer:
+        print("\nRuns trained past epoch 25 (the same run, probed later):\n")
+        print("| run | epoch | Teff R² | logg R² | recall@1 | × PolyDis |")
+        print("|---|---|---|---|---|---|")
+        for row in longer:
+            for point in [{"epoch": 25, **row}] + row["later"]:
+                epoch = f"{point['epoch']:.0f}" + (" (best on validation)" if point.get("best") else "")
+                print(f"| {row['run']} | {epoch} | {point['teff']:.3f} | {point['logg']:.3f} | {point['recall']:.3f}"
+                      f" | {point['recall'] / POLYDIS_RECALL:.2f} |")
     figure, axes = plt.subplots(figsize=(8, 5.5))
     axes.axvspan(-0.05, R2_TARGET, ymin=0, ymax=1, color="0.93")
     axes.fill_between([-0.05, R2_TARGET], 2 * POLYDIS_RECALL, 0.62, color="tab:green", alpha=0.15, label="#4 target")
@@ -87,11 +106,22 @@ def main() -> None:
             x = max(r["teff"], r["logg"])
             crowded = any(abs(x - max(o["teff"], o["logg"])) < 0.06 and 0 < o["recall"] - r["recall"] < 0.015 for o in rows)
             axes.annotate(r["run"], (x, r["recall"]), fontsize=6.5, xytext=(4, -9 if crowded else 2), textcoords="offset points")
+    for row in longer:  # where more epochs take a run: a grey path from its epoch-25 point
+        path = [row] + row["later"]
+        axes.plot([max(p["teff"], p["logg"]) for p in path], [p["recall"] for p in path], color="0.45", lw=0.8, zorder=1)
+        for point in row["later"]:
+            axes.scatter(max(point["teff"], point["logg"]), point["recall"], s=12, color="0.45", zorder=2)
+            if point["best"] and any(other is not point and abs(other["recall"] - point["recall"]) < 0.02
+                                     and abs(max(other["teff"], other["logg"]) - max(point["teff"], point["logg"])) < 0.02
+                                     for other in row["later"]):
+                continue  # on top of a probed epoch: its label would hide that one's
+            axes.annotate(f"ep {point['epoch']:.0f}" + (" (best)" if point["best"] else ""), (max(point["teff"], point["logg"]), point["recall"]), fontsize=6,
+                          color="0.35", xytext=(3, -8), textcoords="offset points")
     axes.set_xlim(-0.05, 1.05)
     axes.set_ylim(0, 0.62)
     axes.set_xlabel("max(Teff, logg) R² of an MLP probe on z (lower = more disentangled)")
     axes.set_ylabel("twin recall@1 on z (test split)")
-    axes.set_title("mdAT variants, APOGEE-like grid, 200 profiles, S/N 50, epoch 25")
+    axes.set_title("mdAT variants, APOGEE-like grid, 200 profiles, S/N 50, epoch 25 (grey: later epochs)")
     axes.legend(loc="upper left", fontsize=8)
     figure.tight_layout()
     figure.savefig(HERE / "frontier.png", dpi=130)
