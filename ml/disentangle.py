@@ -220,8 +220,10 @@ to a constant.
 
 Data handling: scalers fitted on the training split only; a real train/validation/test split;
 reshuffled every epoch from a seeded generator; float32 (bf16 autocast on CUDA); deterministic
-for a seed; checkpoints (weights, optimisers, RNG state, history) every epoch so a run resumes
-exactly; early stopping on the validation objective.
+for a seed. The shuffles, the z noise and the re-observation noise each draw on the trainer's own
+generator, never on torch's global RNG, and every epoch starts in training mode, so a probe or
+another task between epochs cannot change a run. Checkpoints (weights, optimisers, RNG state, history) every epoch so a run resumes exactly;
+early stopping on the validation objective.
 """
 from __future__ import annotations
 
@@ -658,6 +660,9 @@ class DisentanglerTrainer:
         # Each spectrum's own noise (DER_SNR), in standardised flux units: the re-observation term's noise.
         self.noise = to(self.noise_level(flux) / prep.flux.scale.mean()) if cfg.noise_invariance else None
         self.noise_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)  # the re-observations' own stream
+        # z noise has its own stream too: what else the process does with torch's global RNG between
+        # epochs (a probe, another task in the same worker) must not change the training.
+        self.latent_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
         self.generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
 
     @staticmethod
@@ -693,7 +698,11 @@ class DisentanglerTrainer:
             d_loss.backward()
             self.optimiser_d.step()
         with self._autocast():
-            z_decoded = z + cfg.latent_noise * torch.randn_like(z) if cfg.latent_noise else z
+            if cfg.latent_noise:
+                z_decoded = z + cfg.latent_noise * torch.randn(z.shape, generator=self.latent_generator, device=z.device,
+                                                               dtype=z.dtype)
+            else:
+                z_decoded = z
             reconstruction = F.mse_loss(model.decode(z_decoded, cp).float(), x)
             adversarial = torch.zeros((), device=self.device)
             for k, d in enumerate(model.discriminators):
@@ -765,6 +774,10 @@ class DisentanglerTrainer:
             self._best_state = copy.deepcopy(self.model.state_dict())
         while self.epoch < epochs and not self.history.stopped_early:
             started = time.perf_counter()
+            # Training mode every epoch: encode() or generate() between fit() calls leave the model in
+            # eval mode, and the BatchNorms (discriminators, standardised z) would then train on their
+            # running statistics instead of the batch's.
+            self.model.train()
             order = train_index[torch.randperm(len(train), generator=self.generator).to(self.device)]
             sums = torch.zeros(4, device=self.device)
             for b in range(n_batches):
@@ -806,6 +819,7 @@ class DisentanglerTrainer:
         return {"config": asdict(self.config), "epoch": self.epoch, "model": self.model.state_dict(),
                 "optimiser_ae": self.optimiser_ae.state_dict(), "optimiser_d": self.optimiser_d.state_dict(),
                 "generator": self.generator.get_state(), "noise_generator": self.noise_generator.get_state(),
+                "latent_generator": self.latent_generator.get_state(),
                 "history": asdict(self.history),
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
@@ -824,6 +838,8 @@ class DisentanglerTrainer:
         self.generator.set_state(state["generator"].cpu())  # generator states are CPU byte tensors, whatever the device
         if "noise_generator" in state:  # checkpoints written before the re-observation term lack it
             self.noise_generator.set_state(state["noise_generator"].cpu())
+        if "latent_generator" in state:  # nor did those written before z noise had its own stream
+            self.latent_generator.set_state(state["latent_generator"].cpu())
         torch.set_rng_state(state["torch_rng"].cpu())
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"].cpu())

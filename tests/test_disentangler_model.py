@@ -93,6 +93,24 @@ def test_resume_from_a_checkpoint_continues_exactly(tmp_path, noise):
         assert torch.equal(p, q)
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.3])
+def test_training_is_unchanged_by_what_happens_between_epochs(noise):
+    """A probe between epochs encodes (which leaves the model in eval mode, where the BatchNorms use
+    running statistics) and may reseed torch's global RNG, and so may another task in the same
+    worker; the training must come out the same."""
+    flux, params, _ = toy_grid()
+    settings = dict(epochs=4, standardise_latent=bool(noise), latent_noise=noise)
+    straight = DisentanglerTrainer(config(**settings), flux, params)
+    straight.fit()
+    interrupted = DisentanglerTrainer(config(**settings), flux, params)
+    interrupted.fit(epochs=2)
+    interrupted.encode(flux, params)
+    torch.manual_seed(12345)
+    interrupted.fit(epochs=4)
+    for p, q in zip(straight.model.parameters(), interrupted.model.parameters()):
+        assert torch.equal(p, q)
+
+
 def test_adversarial_gradient_flows_through_z_into_the_encoder():
     model = Disentangler(8, config(), n_classes=[4])
     x, cp = torch.randn(6, 8), torch.randn(6, 2)
