@@ -222,8 +222,8 @@ Data handling: scalers fitted on the training split only; a real train/validatio
 reshuffled every epoch from a seeded generator; float32 (bf16 autocast on CUDA); deterministic
 for a seed. The shuffles, the z noise and the re-observation noise each draw on the trainer's own
 generator, never on torch's global RNG, and every epoch starts in training mode, so a probe or
-another task between epochs cannot change a run. Checkpoints (weights, optimisers, RNG state, history) every epoch so a run resumes exactly;
-early stopping on the validation objective.
+another task between epochs cannot change a run. Checkpoints (weights, optimisers, RNG state,
+history) every epoch so a run resumes exactly; early stopping on the validation objective.
 """
 from __future__ import annotations
 
