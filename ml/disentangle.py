@@ -208,9 +208,9 @@ minus b). Same grid and probes, 25 epochs, one thread:
 training.) It takes out part of what the modulated decoder left (seed encoder: Teff 0.933 →
 0.664), but without an adversary Teff stays in z (0.940): it does not remove the reason to keep
 Teff, it makes Teff cheaper to push out. Every run on the grid lies on one trade-off between Teff
-in z and twins found (README, ``trajectories/frontier.png``). Trained to 60 epochs, z noise 0.45
-reaches recall@1 0.486 (2.02× PolyDis) at its best-validation epoch 50, with logg 0.183 but Teff
-still 0.540. Off by default.
+in z and twins found (README, ``trajectories/frontier.png``). Trained to 60 epochs, z noise 0.6
+reaches recall@1 0.522 (2.18× PolyDis) with logg 0.231, but Teff is still at 0.507. Off by
+default.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE

@@ -36,6 +36,7 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "residual_encoder_noise0.3": "residual, z noise 0.3",
     "opacity_residual_noise0.3_e60": "residual, opacity, z noise 0.3 (rerun)",
     "opacity_residual_noise0.45_e60": "residual, opacity, z noise 0.45",
+    "opacity_residual_noise0.6_e60": "residual, opacity, z noise 0.6 (rerun)",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
@@ -63,8 +64,11 @@ def runs() -> list[dict]:
         family = "residual encoder" if name.startswith("residual") else "seed encoder"
         later = {}  # epoch → point; the validation-best epoch (what the trainer keeps) is marked
         for m in LATER.finditer(log.read_text()):
-            if int(m["epoch"]) > 25 and int(m["epoch"]) not in later:
-                later[int(m["epoch"])] = {"best": bool(m["best"]), **{k: float(m[k]) for k in ("epoch", "teff", "logg", "recall")}}
+            epoch = int(m["epoch"])
+            if epoch > 25 and epoch in later:
+                later[epoch]["best"] = later[epoch]["best"] or bool(m["best"])
+            elif epoch > 25:
+                later[epoch] = {"best": bool(m["best"]), **{k: float(m[k]) for k in ("epoch", "teff", "logg", "recall")}}
         later = [later[epoch] for epoch in sorted(later)]
         rows.append({"run": name, "family": family, "later": later, **{k: float(v) for k, v in found.groupdict().items()}})
     for folder, name in REPORTS.items():
