@@ -12,14 +12,19 @@ pytestmark = pytest.mark.slow
 TINY = BATMMConfig(width=0.0625, d_model=32, n_layers=2, n_heads=4, dropout=0.0)
 
 
-@pytest.fixture(scope="module")
-def separable():
-    """Easy classes: BHB spectra get a strong extra dip, BHB images a bright centre."""
+def separable_set():
+    """Easy classes: BHB spectra get a strong extra dip, BHB images a bright centre.
+    Returns spectra (120, 3522), images (120, 5, 64, 64), labels (120,) with 1 = BHB."""
     sample = bhb_sample(60, 60, np.random.default_rng(0))
     spectra, images = sample.flux.copy(), sample.images.copy()
     spectra[sample.is_bhb, 1500:1600] *= 0.2
     images[sample.is_bhb, :, 28:36, 28:36] += 50.0
     return spectra, images, sample.is_bhb.astype(int)
+
+
+@pytest.fixture(scope="module")
+def separable():
+    return separable_set()
 
 
 def test_classifier_learns_a_separable_set(separable):

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from ml.batmm import N_PIXELS, BATMM, BATMMConfig
+from ml.batmm import N_PIXELS, BATMM
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, load_model, save_model
 from ml.disentangle import DisentanglerTrainer
-from ml.synth.bhb import bhb_sample
+from tests.test_bhb_training import TINY, separable_set
 from tests.test_disentangler_model import config, toy_grid
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-TINY = BATMMConfig(width=0.0625, d_model=32, n_layers=2, n_heads=4, dropout=0.0)
 
 
 def test_disentangler_trains_on_the_gpu_with_bf16_autocast():
@@ -58,11 +57,7 @@ def test_batmm_under_bf16_autocast_agrees_with_float32_on_the_cpu():
 
 
 def test_batmm_learns_on_the_gpu_and_its_artifact_loads_on_a_cpu(tmp_path):
-    sample = bhb_sample(60, 60, np.random.default_rng(0))
-    spectra, images = sample.flux.copy(), sample.images.copy()
-    spectra[sample.is_bhb, 1500:1600] *= 0.2  # the separable set of test_bhb_training
-    images[sample.is_bhb, :, 28:36, 28:36] += 50.0
-    labels = sample.is_bhb.astype(int)
+    spectra, images, labels = separable_set()
     training = BHBTrainingConfig(model=TINY, epochs_encoder=12, epochs_fusion=12, batch_size=16, lr=3e-3, patience=0,
                                  spectrum_noise=0.0, device="cuda")
     trainer = BHBTrainer(training, spectra, images, labels)
