@@ -8,8 +8,9 @@ Run from the repository root (one torch thread; output in the *.log files next t
 
 MU is the kernel-penalty weight, EPOCHS the comma-separated epochs at which to probe (e.g. 25,35,45),
 and each SETTING=VALUE (a Python literal) overrides a DisentanglerConfig field, e.g.
-noise_invariance=0.05, decoder="joint", encoder="residual" or variant="noAT". --snr changes the
-grid's S/N (50 by default; inf for noiseless spectra). Each probe line gives the R² of MLP probes (one
+noise_invariance=0.05, decoder="joint", encoder="residual", variant="noAT" or seed=1 (a seed changes
+the initialisation, the shuffles and the noise; the split stays seed 0's). --snr changes the grid's
+S/N (50 by default; inf for noiseless spectra). Each probe line gives the R² of MLP probes (one
 repetition) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
 dimension and of z − poly(cp) (not counted towards the target; see README).
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.data import split_indices
 from ml.disentangle import DisentanglerConfig, DisentanglerTrainer
 from ml.evaluate import PolynomialResidual, r2_probe, twin_metrics
 from ml.synth.gridbuilder import GridSpec, build_grid
@@ -46,7 +48,10 @@ config = DisentanglerConfig.from_dict({"variant": "mdAT", "epochs": max(checks),
                                        "decoder": "modulated", "independence": mu, **overrides})
 print(config, flush=True)
 parameters = np.stack([labels[name] for name in config.conditional], 1)
-trainer = DisentanglerTrainer(config, flux, parameters)
+# The split is seed 0's whatever the config's seed, so that a seed=N override changes only the
+# initialisation, the shuffles and the noise, and every run is probed on the same test stars.
+split = split_indices(len(flux), config.validation, config.test, 0)
+trainer = DisentanglerTrainer(config, flux, parameters, split=split)
 train, test = trainer.split["train"], trainer.split["test"]
 probe_train = np.sort(np.random.default_rng(0).choice(train, 4000, replace=False))
 
