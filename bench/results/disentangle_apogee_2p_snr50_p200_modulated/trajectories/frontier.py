@@ -37,6 +37,9 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "opacity_residual_noise0.3_e60": "residual, opacity, z noise 0.3 (rerun)",
     "opacity_residual_noise0.45_e60": "residual, opacity, z noise 0.45",
     "opacity_residual_noise0.6_e60": "residual, opacity, z noise 0.6 (rerun)",
+    "opacity_residual_noise0.6_e60_seed1": "residual, opacity, z noise 0.6, seed 1",
+    "opacity_residual_noise0.6_e60_seed2": "residual, opacity, z noise 0.6, seed 2",
+    "opacity_residual_noise0.8_e80": "residual, opacity, z noise 0.8",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
