@@ -113,22 +113,25 @@ def main() -> None:
             x = max(r["teff"], r["logg"])
             crowded = any(abs(x - max(o["teff"], o["logg"])) < 0.06 and 0 < o["recall"] - r["recall"] < 0.015 for o in rows)
             axes.annotate(r["run"], (x, r["recall"]), fontsize=6.5, xytext=(4, -9 if crowded else 2), textcoords="offset points")
+    kept_label = "epoch the trainer keeps (best on validation)"
     for row in longer:  # where more epochs take a run: a grey path from its epoch-25 point
         path = [row] + row["later"]
         axes.plot([max(p["teff"], p["logg"]) for p in path], [p["recall"] for p in path], color="0.45", lw=0.8, zorder=1)
-        for point in row["later"]:
-            axes.scatter(max(point["teff"], point["logg"]), point["recall"], s=12, color="0.45", zorder=2)
-            if point["best"] and any(other is not point and abs(other["recall"] - point["recall"]) < 0.02
-                                     and abs(max(other["teff"], other["logg"]) - max(point["teff"], point["logg"])) < 0.02
-                                     for other in row["later"]):
-                continue  # on top of a probed epoch: its label would hide that one's
-            axes.annotate(f"ep {point['epoch']:.0f}" + (" (best)" if point["best"] else ""), (max(point["teff"], point["logg"]), point["recall"]), fontsize=6,
-                          color="0.35", xytext=(3, -8), textcoords="offset points")
+        for point in row["later"]:  # only the kept epoch is labelled: nine paths' worth of epoch labels hid each other
+            x = max(point["teff"], point["logg"])
+            if point["best"]:
+                axes.scatter(x, point["recall"], s=30, marker="D", facecolor="white", edgecolor="0.25", zorder=3,
+                             label=kept_label)
+                kept_label = None
+                axes.annotate(f"ep {point['epoch']:.0f}", (x, point["recall"]), fontsize=6, color="0.3",
+                              xytext=(4, -8), textcoords="offset points")
+            else:
+                axes.scatter(x, point["recall"], s=10, color="0.45", zorder=2)
     axes.set_xlim(-0.05, 1.05)
     axes.set_ylim(0, 0.62)
     axes.set_xlabel("max(Teff, logg) R² of an MLP probe on z (lower = more disentangled)")
     axes.set_ylabel("twin recall@1 on z (test split)")
-    axes.set_title("mdAT variants, APOGEE-like grid, 200 profiles, S/N 50, epoch 25 (grey: later epochs)")
+    axes.set_title("mdAT variants, APOGEE-like grid, 200 profiles, S/N 50, epoch 25 (grey: later probes)")
     axes.legend(loc="upper left", fontsize=8)
     figure.tight_layout()
     figure.savefig(HERE / "frontier.png", dpi=130)
