@@ -44,8 +44,7 @@ targets = torch.as_tensor(np.nan_to_num(targets), dtype=torch.float32)
 print(f"Balmer fits for {len(lines)} spectra ({np.isfinite(lines).all(1).mean():.3f} finite), {time.perf_counter() - started:.0f} s", flush=True)
 
 trainer = BHBTrainer(config, sample.flux, sample.images, labels, split=split, log=lambda message: print(message, flush=True))
-torch.manual_seed(seed)
-model = spectrum_head(config.model)
+model = trainer._seeded(lambda: spectrum_head(config.model))  # the control's initial weights
 model.auxiliary = nn.Linear(config.model.d_model * N_SEGMENTS, targets.shape[1])
 
 
