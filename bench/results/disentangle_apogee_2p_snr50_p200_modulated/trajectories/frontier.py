@@ -9,7 +9,8 @@ the S/N 50 grid; the noiseless run is left out, its PolyDis differs), and the z(
 ``../../disentangle_apogee_2p_snr50_p200_e25/report.md``; their R² is a median over repetitions).
 A run that was also probed after epoch 25 gets a grey path to those points and rows in a second
 table; "best" marks the epoch of lowest validation objective, the weights the trainer keeps. The x axis is the larger of the Teff and logg R² (#4 asks for both ≤ 0.25), the y axis twin
-recall@1 on the test split (#4 asks for ≥ 2 × PolyDis's 0.240). The target is the shaded corner.
+recall@1 on the test split (#4 asks for ≥ 2 × PolyDis's 0.240). The target is the shaded corner. Each run is marked by its row number in
+the first table, with the key beside the plot.
 """
 import re
 from pathlib import Path
@@ -40,6 +41,8 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "opacity_residual_noise0.6_e60_seed1": "residual, opacity, z noise 0.6, seed 1",
     "opacity_residual_noise0.6_e60_seed2": "residual, opacity, z noise 0.6, seed 2",
     "opacity_residual_noise0.8_e80": "residual, opacity, z noise 0.8",
+    "opacity_residual_noise0.6_mu0.005_e60": "residual, opacity, z noise 0.6, μ 0.005",
+    "opacity_residual_noise0.6_mu0.01_e60": "residual, opacity, z noise 0.6, μ 0.01",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
@@ -85,11 +88,14 @@ def runs() -> list[dict]:
 
 
 def main() -> None:
-    rows = runs()
-    print("| run | Teff R² | logg R² | recall@1 | × PolyDis |")
-    print("|---|---|---|---|---|")
-    for row in sorted(rows, key=lambda r: -r["recall"]):
-        print(f"| {row['run']} | {row['teff']:.3f} | {row['logg']:.3f} | {row['recall']:.3f} | {row['recall'] / POLYDIS_RECALL:.2f} |")
+    rows = sorted(runs(), key=lambda r: -r["recall"])
+    for number, row in enumerate(rows, 1):  # the figure marks each run by this number
+        row["number"] = number
+    print("| # | run | Teff R² | logg R² | recall@1 | × PolyDis |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['number']} | {row['run']} | {row['teff']:.3f} | {row['logg']:.3f} | {row['recall']:.3f}"
+              f" | {row['recall'] / POLYDIS_RECALL:.2f} |")
     longer = [row for row in rows if row.get("later")]
     if longer:
         print("\nRuns trained past epoch 25 (the same run, probed later):\n")
@@ -100,7 +106,7 @@ def main() -> None:
                 epoch = f"{point['epoch']:.0f}" + (" (best on validation)" if point.get("best") else "")
                 print(f"| {row['run']} | {epoch} | {point['teff']:.3f} | {point['logg']:.3f} | {point['recall']:.3f}"
                       f" | {point['recall'] / POLYDIS_RECALL:.2f} |")
-    figure, axes = plt.subplots(figsize=(8, 5.5))
+    figure, (axes, key) = plt.subplots(1, 2, figsize=(12, 6.5), gridspec_kw={"width_ratios": [2.4, 1]})
     axes.axvspan(-0.05, R2_TARGET, ymin=0, ymax=1, color="0.93")
     axes.fill_between([-0.05, R2_TARGET], 2 * POLYDIS_RECALL, 0.62, color="tab:green", alpha=0.15, label="#4 target")
     axes.axhline(POLYDIS_RECALL, color="0.5", ls=":", lw=1)
@@ -109,22 +115,21 @@ def main() -> None:
     for family, colour in (("seed encoder", "tab:blue"), ("residual encoder", "tab:orange")):
         chosen = [r for r in rows if r["family"] == family]
         axes.scatter([max(r["teff"], r["logg"]) for r in chosen], [r["recall"] for r in chosen], color=colour, label=family)
-        for r in chosen:
-            x = max(r["teff"], r["logg"])
-            crowded = any(abs(x - max(o["teff"], o["logg"])) < 0.06 and 0 < o["recall"] - r["recall"] < 0.015 for o in rows)
-            axes.annotate(r["run"], (x, r["recall"]), fontsize=6.5, xytext=(4, -9 if crowded else 2), textcoords="offset points")
+        for r in chosen:  # a number, not the name: the names hid each other in the crowded middle
+            axes.annotate(str(r["number"]), (max(r["teff"], r["logg"]), r["recall"]), fontsize=6.5, color=colour,
+                          xytext=(3, 2), textcoords="offset points")
     kept_label = "epoch the trainer keeps (best on validation)"
     for row in longer:  # where more epochs take a run: a grey path from its epoch-25 point
         path = [row] + row["later"]
         axes.plot([max(p["teff"], p["logg"]) for p in path], [p["recall"] for p in path], color="0.45", lw=0.8, zorder=1)
-        for point in row["later"]:  # only the kept epoch is labelled: nine paths' worth of epoch labels hid each other
+        for point in row["later"]:  # only the kept epoch is marked, with the run's number
             x = max(point["teff"], point["logg"])
             if point["best"]:
                 axes.scatter(x, point["recall"], s=30, marker="D", facecolor="white", edgecolor="0.25", zorder=3,
                              label=kept_label)
                 kept_label = None
-                axes.annotate(f"ep {point['epoch']:.0f}", (x, point["recall"]), fontsize=6, color="0.3",
-                              xytext=(4, -8), textcoords="offset points")
+                axes.annotate(str(row["number"]), (x, point["recall"]), fontsize=6.5, color="0.3",
+                              xytext=(4, 3), textcoords="offset points")  # its epoch: the second table
             else:
                 axes.scatter(x, point["recall"], s=10, color="0.45", zorder=2)
     axes.set_xlim(-0.05, 1.05)
@@ -133,6 +138,11 @@ def main() -> None:
     axes.set_ylabel("twin recall@1 on z (test split)")
     axes.set_title("mdAT variants, APOGEE-like grid, 200 profiles, S/N 50, epoch 25 (grey: later probes)")
     axes.legend(loc="upper left", fontsize=8)
+    key.axis("off")  # the numbers' key, in the order of the first table
+    colours = {"seed encoder": "tab:blue", "residual encoder": "tab:orange"}
+    for line, row in enumerate(rows):
+        key.text(0, 1 - line / len(rows), f"{row['number']:>2}  {row['run']}", fontsize=6.5, va="top",
+                 color=colours[row["family"]], transform=key.transAxes, family="monospace")
     figure.tight_layout()
     figure.savefig(HERE / "frontier.png", dpi=130)
     print("wrote frontier.png")
