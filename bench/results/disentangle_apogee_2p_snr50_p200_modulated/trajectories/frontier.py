@@ -9,8 +9,8 @@ the S/N 50 grid; the noiseless run is left out, its PolyDis differs), and the z(
 ``../../disentangle_apogee_2p_snr50_p200_e25/report.md``; their R² is a median over repetitions).
 A run that was also probed after epoch 25 gets a grey path to those points and rows in a second
 table; "best" marks the epoch of lowest validation objective, the weights the trainer keeps. The x axis is the larger of the Teff and logg R² (#4 asks for both ≤ 0.25), the y axis twin
-recall@1 on the test split (#4 asks for ≥ 2 × PolyDis's 0.240). The target is the shaded corner. Each run is marked by its row number in
-the first table, with the key beside the plot.
+recall@1 on the test split (#4 asks for ≥ 2 × PolyDis's 0.240). The target is the shaded corner.
+Each run is marked by its row number in the first table, with the key beside the plot.
 """
 import re
 from pathlib import Path
@@ -24,6 +24,7 @@ HERE = Path(__file__).parent
 POLYDIS_RECALL = 0.240  # PolyDis on this split (README, #4)
 R2_TARGET = 0.25
 LEFT_OUT = {"residual_encoder_noiseless.log"}
+COLOURS = {"seed encoder": "tab:blue", "residual encoder": "tab:orange"}  # encoder family → colour
 LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "mu0.02": "modulated, μ 0.02", "mu0.03": "modulated, μ 0.03", "mu0.02_nu0.05": "modulated, μ 0.02, ν 0.05",
     "joint_nu0.05": "seed decoder, ν 0.05", "joint_nu0.5": "seed decoder, ν 0.5",
@@ -43,6 +44,8 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "opacity_residual_noise0.8_e80": "residual, opacity, z noise 0.8",
     "opacity_residual_noise0.6_mu0.005_e60": "residual, opacity, z noise 0.6, μ 0.005",
     "opacity_residual_noise0.6_mu0.01_e60": "residual, opacity, z noise 0.6, μ 0.01",
+    "opacity_residual_noise0.6_mu0.01_e60_seed1": "residual, opacity, z noise 0.6, μ 0.01, seed 1",
+    "opacity_residual_noise0.6_mu0.02_e60": "residual, opacity, z noise 0.6, μ 0.02",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
@@ -112,7 +115,7 @@ def main() -> None:
     axes.axhline(POLYDIS_RECALL, color="0.5", ls=":", lw=1)
     axes.text(1.0, POLYDIS_RECALL + 0.005, "PolyDis", ha="right", va="bottom", color="0.4", fontsize=8)
     axes.axhline(2 * POLYDIS_RECALL, color="tab:green", ls="--", lw=1)
-    for family, colour in (("seed encoder", "tab:blue"), ("residual encoder", "tab:orange")):
+    for family, colour in COLOURS.items():
         chosen = [r for r in rows if r["family"] == family]
         axes.scatter([max(r["teff"], r["logg"]) for r in chosen], [r["recall"] for r in chosen], color=colour, label=family)
         for r in chosen:  # a number, not the name: the names hid each other in the crowded middle
@@ -139,10 +142,9 @@ def main() -> None:
     axes.set_title("mdAT variants, APOGEE-like grid, 200 profiles, S/N 50, epoch 25 (grey: later probes)")
     axes.legend(loc="upper left", fontsize=8)
     key.axis("off")  # the numbers' key, in the order of the first table
-    colours = {"seed encoder": "tab:blue", "residual encoder": "tab:orange"}
     for line, row in enumerate(rows):
         key.text(0, 1 - line / len(rows), f"{row['number']:>2}  {row['run']}", fontsize=6.5, va="top",
-                 color=colours[row["family"]], transform=key.transAxes, family="monospace")
+                 color=COLOURS[row["family"]], transform=key.transAxes, family="monospace")
     figure.tight_layout()
     figure.savefig(HERE / "frontier.png", dpi=130)
     print("wrote frontier.png")
