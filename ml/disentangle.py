@@ -213,7 +213,7 @@ reaches recall@1 0.522 (2.18× PolyDis) with logg 0.231, but Teff is still at 0.
 seeds the kept epoch has Teff 0.507–0.550 and recall@1 0.450–0.522. z noise 0.8 (80 epochs)
 finds fewer twins and leaves Teff at 0.58–0.61. z noise 0.6 with the kernel penalty μ 0.01
 (60 epochs) has the least Teff of any run at 2× PolyDis: Teff 0.407, logg 0.245, recall@1
-0.479 (0.001 short of 2×). Off by default.
+0.479 (0.001 short of 2×), but a second seed keeps Teff at 0.498. Off by default.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
