@@ -4,13 +4,16 @@ opt-in settings (modulated decoder, kernel penalty μ, re-observation term ν).
 Run from the repository root (one torch thread; output in the *.log files next to it):
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/trajectory.py \
-        MU EPOCHS [SETTING=VALUE ...] [--save DIR] [--snr SNR]
+        MU EPOCHS [SETTING=VALUE ...] [--save DIR] [--snr SNR] [--checkpoint FILE]
 
 MU is the kernel-penalty weight, EPOCHS the comma-separated epochs at which to probe (e.g. 25,35,45),
 and each SETTING=VALUE (a Python literal) overrides a DisentanglerConfig field, e.g.
 noise_invariance=0.05, decoder="joint", encoder="residual", variant="noAT" or seed=1 (a seed changes
 the initialisation, the shuffles and the noise; the split stays seed 0's). --snr changes the grid's
-S/N (50 by default; inf for noiseless spectra). Each probe line gives the R² of MLP probes (one
+S/N (50 by default; inf for noiseless spectra). --checkpoint FILE makes the run resumable: the
+trainer writes FILE after every epoch, and a rerun with the same arguments (append to the same log)
+continues from it exactly, skipping the probes already taken. Runs longer than a session (the
+200-epoch runs, about 3½ hours on one core) are made this way. Each probe line gives the R² of MLP probes (one
 repetition) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
 dimension and of z − poly(cp) (not counted towards the target; see README).
 """
@@ -30,7 +33,10 @@ from ml.synth.stellar import StellarSpectrumModel
 
 started = time.time()
 arguments = sys.argv[1:]
-save = None
+save = checkpoint = None
+if "--checkpoint" in arguments:
+    checkpoint = Path(arguments[arguments.index("--checkpoint") + 1])
+    del arguments[arguments.index("--checkpoint"):arguments.index("--checkpoint") + 2]
 if "--save" in arguments:
     save = Path(arguments[arguments.index("--save") + 1])
     del arguments[arguments.index("--save"):arguments.index("--save") + 2]
@@ -76,10 +82,18 @@ def on_epoch(record: dict) -> None:
           f"obj {record['val_objective']:.4f} {time.time() - started:.0f}s", flush=True)
 
 
+if checkpoint is not None and checkpoint.exists():
+    trainer.fit(epochs=0, checkpoint=checkpoint)  # loads it, trains nothing
+    print(f"resumed from {checkpoint} at epoch {trainer.epoch} {time.time() - started:.0f}s", flush=True)
 for check in checks:
-    trainer.fit(epochs=check, on_epoch=on_epoch)
-    probe(f"epoch {check}")
+    if check <= trainer.epoch:
+        continue  # probed before the interruption
+    trainer.fit(epochs=check, checkpoint=checkpoint, on_epoch=on_epoch)
+    probe(f"epoch {trainer.epoch}")  # early stopping may end the run before the check
     if save:
-        trainer.save(save / f"mdAT_e{check}.pt")
+        trainer.save(save / f"mdAT_e{trainer.epoch}.pt")
+    if trainer.history.stopped_early:
+        print(f"stopped early at epoch {trainer.epoch}", flush=True)
+        break
 trainer.use_best()
 probe(f"best epoch {trainer.history.best_epoch}")
