@@ -249,7 +249,7 @@ from ml.files import write_atomically
 from ml.noise import der_snr_noise
 
 VARIANTS = ("noAT", "AT", "mdAT")
-DECODERS = ("joint", "modulated", "opacity")
+DECODERS = ("joint", "modulated", "opacity", "species")
 ENCODERS = ("joint", "residual")
 ADVERSARIAL = ("bounded", "capped", "raw", "confusion")
 BOUND_FACTOR = 3.0  # "bounded": CE counts up to 3 × its chance value ln K
@@ -273,7 +273,9 @@ class DisentanglerConfig:
     disc_steps: int = 5
     standardise_latent: bool = False  # non-affine BatchNorm on the encoder output (z has unit scale)
     latent_noise: float = 0.0  # σ of Gaussian noise added to (standardised) z in training: a capacity limit
-    decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp), "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder) or "opacity" (g + s ⊙ tanh(f(z) + b(cp)); see OpacityDecoder)
+    decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp), "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder), "opacity" (g + s ⊙ tanh(f(z) + b(cp)); see OpacityDecoder) or "species" (g + Σₖ sₖ(cp) ⊙ σ(aₖ(z) + bₖ(cp)); see SpeciesDecoder)
+    n_species: int = 25  # the "species" decoder's K: saturating components, one abundance aₖ(z) each
+    species_rank: int = 16  # the "species" decoder's J: its per-pixel maps sₖ, bₖ are rank-J functions of cp
     modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated"/"opacity" decoder's cp → (g, s[, b]) network
     encoder: str = "joint"  # "joint" (seed: MLP over x ⊕ cp) or "residual" (h of the pattern read back through the decoder; needs decoder "modulated" or "opacity")
     independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; AT/mdAT only; see kernel_dependence)
@@ -303,8 +305,11 @@ class DisentanglerConfig:
             raise ValueError(f"decoder must be one of {DECODERS}, not {self.decoder!r}")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, not {self.encoder!r}")
-        if self.encoder == "residual" and self.decoder == "joint":
-            raise ValueError("encoder 'residual' reads the decoder's g(cp) and s(cp): set decoder: modulated or opacity")
+        if self.encoder == "residual" and self.decoder not in PATTERN_DECODERS:
+            raise ValueError("encoder 'residual' inverts the decoder's g(cp) and s(cp), which only the modulated "
+                             "and opacity decoders have: set decoder: modulated or opacity")
+        if self.n_species < 1 or self.species_rank < 1:
+            raise ValueError("n_species and species_rank must be >= 1")
         if not self.conditional:
             raise ValueError("at least one conditional parameter is needed")
         if self.batch_size < 2 or self.epochs < 1 or self.latent_dim < 1:
@@ -449,6 +454,61 @@ class OpacityDecoder(ModulatedDecoder):
 PATTERN_DECODERS = {"modulated": ModulatedDecoder, "opacity": OpacityDecoder}  # z acts through one pattern f(z)
 
 
+class SpeciesDecoder(nn.Module):
+    """x̂ = g(cp) + Σₖ sₖ ⊙ σ(aₖ(z) + bₖ(cp)): z acts only through K abundances aₖ(z).
+
+    Why. On the grids (``ml.synth.stellar``) a line's opacity is its element's abundance times a
+    factor in Teff and logg (excitation, ionisation, pressure, the profile), each line saturates,
+    and the instrument then adds the depths of lines that fall in one pixel. ``OpacityDecoder``
+    allows one saturating curve per pixel. A pixel where lines of two species blend, each
+    answering Teff and logg in its own way, does not fit that form, and the encoder can pay for the
+    misfit by keeping Teff in z. Here each pixel is a sum of K saturating components. Component k
+    has one abundance aₖ(z) per star, a scalar shared by every pixel, a per-pixel depth sₖ, and a
+    per-pixel shift bₖ(cp): how strong that species' lines are at each wavelength, at that Teff
+    and logg. A star's spectrum is then fixed by the K numbers a(z) and by cp. A reshuffle of z
+    that depends on cp changes a(z), and the decoder cannot undo it. With K = latent size the map
+    a = A z + c is one-to-one, so z is a set of coordinates for the abundances. No grid-specific
+    knowledge enters: which pixels belong to which component, and how they answer cp, are learned.
+
+    Shapes: z (B, L), cp (B, C) → x̂ (B, P). a(z) (B, K) is linear in z. g(cp) (B, P) comes from the
+    modulator MLP (``modulator_hidden``); the depths s (K, P) are free weights; the shifts
+    b(cp) (B, K, P) are a rank-J factorisation, b₀ + Σⱼ φⱼ(cp) Wⱼ, with φ a small MLP on cp
+    (J = ``species_rank``; K·J·P weights). W starts at zero, so the components start independent
+    of cp, and b₀ starts spread so that the components differ. Rows are decoded in chunks of
+    ``chunk`` stars, because a (B, K, P) map for a whole validation split would not fit in memory.
+    ``decoder_hidden`` is not used. Not the seed's model: opt in with
+    ``DisentanglerConfig(decoder="species")``, with the seed's encoder (there is no closed-form
+    inverse for a residual encoder).
+    """
+
+    initial_depth = -0.25  # sₖ before training: K components together span a few units of standardised flux
+    chunk = 512  # stars decoded at a time (memory: K·P floats per star)
+
+    def __init__(self, n_pixels: int, n_cp: int, config: DisentanglerConfig):
+        super().__init__()
+        n_species, rank = config.n_species, config.species_rank
+        self.n_pixels, self.n_species = n_pixels, n_species
+        self.abundance = nn.Linear(config.latent_dim, n_species)  # a: (B, L) → (B, K)
+        self.modulator = _mlp([n_cp, *config.modulator_hidden, n_pixels])  # g: (B, C) → (B, P)
+        nn.init.zeros_(self.modulator[-1].weight)
+        nn.init.zeros_(self.modulator[-1].bias)
+        self.depth = nn.Parameter(torch.full((n_species, n_pixels), self.initial_depth))  # s: (K, P)
+        self.basis = _mlp([n_cp, 64, rank])  # φ: (B, C) → (B, J)
+        self.shift_base = nn.Parameter(torch.linspace(-2.0, 2.0, n_species)[:, None]
+                                       + 0.1 * torch.randn(n_species, n_pixels))  # b₀: (K, P)
+        self.response = nn.Parameter(torch.zeros(rank, n_species * n_pixels))  # W: (J, K·P)
+
+    def shifts(self, cp: torch.Tensor) -> torch.Tensor:
+        """bₖ(cp), (B, K, P), for cp (B, C)."""
+        return self.shift_base + (self.basis(cp) @ self.response).view(-1, self.n_species, self.n_pixels)
+
+    def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        if len(z) > self.chunk:
+            return torch.cat([self(z[i : i + self.chunk], cp[i : i + self.chunk]) for i in range(0, len(z), self.chunk)])
+        occupancy = torch.sigmoid(self.abundance(z)[:, :, None] + self.shifts(cp))  # (B, K, P)
+        return self.modulator(cp) + (self.depth * occupancy).sum(1)
+
+
 class Disentangler(nn.Module):
     """The networks. Shapes: x (B, P) standardised flux; cp (B, C) standardised parameters."""
 
@@ -463,6 +523,8 @@ class Disentangler(nn.Module):
             self.encoder.append(nn.BatchNorm1d(config.latent_dim, affine=False))
         if config.decoder in PATTERN_DECODERS:
             self.decoder = PATTERN_DECODERS[config.decoder](n_pixels, n_cp, config)  # (B, 25), (B, C) → (B, P)
+        elif config.decoder == "species":
+            self.decoder = SpeciesDecoder(n_pixels, n_cp, config)
         else:
             self.decoder = _mlp([config.latent_dim + n_cp, *config.decoder_hidden, n_pixels])  # (B, 25+C) → (B, P)
         self.discriminators = nn.ModuleList(discriminator(config, k) for k in n_classes)
@@ -473,7 +535,7 @@ class Disentangler(nn.Module):
         return self.encoder(torch.cat([x, cp], dim=1))
 
     def decode(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.decoder, ModulatedDecoder):
+        if isinstance(self.decoder, (ModulatedDecoder, SpeciesDecoder)):
             return self.decoder(z, cp)
         return self.decoder(torch.cat([z, cp], dim=1))
 

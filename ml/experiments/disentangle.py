@@ -186,7 +186,8 @@ def markdown(report: dict, conditional: list[str]) -> str:
     if decoders != {"joint"}:
         lines += [f"Decoder: {', '.join(sorted(decoders))} (not the seed's D(z ⊕ cp): \"modulated\" is "
                   "x̂ = g(cp) + s(cp) ⊙ f(z), see ml.disentangle.ModulatedDecoder; \"opacity\" is "
-                  "x̂ = g(cp) + s(cp) ⊙ tanh(f(z) + b(cp)), see ml.disentangle.OpacityDecoder).", ""]
+                  "x̂ = g(cp) + s(cp) ⊙ tanh(f(z) + b(cp)), see ml.disentangle.OpacityDecoder; \"species\" is "
+                  "x̂ = g(cp) + Σₖ sₖ ⊙ σ(aₖ(z) + bₖ(cp)), see ml.disentangle.SpeciesDecoder).", ""]
     parameters = list(next(iter(report["r2"].values())))
     lines += ["## R² of MLP probes (median over repetitions; seed Tables 2–5 layout)", "",
               "| representation | " + " | ".join(f"{p}{' (cond.)' if p in conditional else ''}" for p in parameters) + " |",
