@@ -52,3 +52,17 @@ def test_report_says_which_latent_collapsed():
     text = markdown(report, ["teff"])
     assert "**z(mdAT) has collapsed**" in text and "z(AT) has collapsed" not in text
     assert "has collapsed" not in markdown({**report, "collapsed": []}, ["teff"])
+
+
+@pytest.mark.parametrize("name", ["apogee_2p_snr50", "apogee_2p_snr_inf", "rvs_4p_snr50", "rvs_4p_snr_inf",
+                                  "apogee_2p_snr50_species", "smoke"])
+def test_shipped_configs_give_valid_disentanglers(name):
+    """A typo in a shipped config (an unknown setting, a decoder that does not exist) fails here, not
+    an hour into a run."""
+    import yaml
+
+    from ml.disentangle import DisentanglerConfig
+
+    config = yaml.safe_load((ROOT / f"ml/experiments/configs/{name}.yaml").read_text())
+    for variant in config["variants"]:
+        DisentanglerConfig.from_dict({**config.get("disentangler", {}), "variant": variant})

@@ -66,7 +66,7 @@ def test_decoding_in_chunks_gives_the_same_spectra():
         torch.testing.assert_close(model.decode(z, cp), whole)
 
 
-def test_trains_saves_and_generates(tmp_path):
+def test_trains_saves_encodes_raw_and_generates(tmp_path):
     flux, params, _ = toy_grid()
     trainer = DisentanglerTrainer(config(decoder="species", n_species=5, epochs=6), flux, params)
     losses = [epoch["val_reconstruction"] for epoch in trainer.fit().epochs]
@@ -75,6 +75,7 @@ def test_trains_saves_and_generates(tmp_path):
     assert (loaded.config.decoder, loaded.config.n_species) == ("species", 5)
     z = loaded.encode(flux[:4], params[:4])
     np.testing.assert_allclose(z, trainer.encode(flux[:4], params[:4]), rtol=1e-6)
+    np.testing.assert_allclose(loaded.encode_raw(flux[:4], params[:4]), z, rtol=1e-4, atol=1e-5)  # the catalog's fill path
     np.testing.assert_allclose(loaded.generate(z, params[4:8]), trainer.generate(z, params[4:8]), rtol=1e-5)
     assert loaded.generate(z, params[4:8]).shape == (4, 64)
 

@@ -24,7 +24,7 @@ HERE = Path(__file__).parent
 POLYDIS_RECALL = 0.240  # PolyDis on this split (README, #4)
 R2_TARGET = 0.25
 LEFT_OUT = {"residual_encoder_noiseless.log"}
-COLOURS = {"seed encoder": "tab:blue", "residual encoder": "tab:orange"}  # encoder family → colour
+COLOURS = {"seed encoder": "tab:blue", "residual encoder": "tab:orange", "species decoder, seed encoder": "tab:purple"}  # family → colour
 LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "mu0.02": "modulated, μ 0.02", "mu0.03": "modulated, μ 0.03", "mu0.02_nu0.05": "modulated, μ 0.02, ν 0.05",
     "joint_nu0.05": "seed decoder, ν 0.05", "joint_nu0.5": "seed decoder, ν 0.5",
@@ -46,6 +46,8 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "opacity_residual_noise0.6_mu0.01_e60": "residual, opacity, z noise 0.6, μ 0.01",
     "opacity_residual_noise0.6_mu0.01_e60_seed1": "residual, opacity, z noise 0.6, μ 0.01, seed 1",
     "opacity_residual_noise0.6_mu0.02_e60": "residual, opacity, z noise 0.6, μ 0.02",
+    "species_mdAT": "species decoder", "species_mdAT_seed1": "species decoder, seed 1",
+    "species_noAT": "species decoder, noAT",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
@@ -63,14 +65,15 @@ LATER = re.compile(r"^(?P<best>best )?epoch (?P<epoch>\d+): teff (?P<teff>-?[\d.
 
 
 def runs() -> list[dict]:
-    """One row per log: name, Teff and logg R², recall@1, and the encoder family for the colour."""
+    """One row per log: name, Teff and logg R², recall@1, and the family (encoder, or the species decoder) for the colour."""
     rows = []
     for log in sorted(HERE.glob("*.log")):
         found = PROBE.search(log.read_text())
         if log.name in LEFT_OUT or not found:
             continue
         name = LABELS.get(log.stem, log.stem)
-        family = "residual encoder" if name.startswith("residual") else "seed encoder"
+        family = ("residual encoder" if name.startswith("residual")
+                  else "species decoder, seed encoder" if name.startswith("species") else "seed encoder")
         later = {}  # epoch → point; the validation-best epoch (what the trainer keeps) is marked
         for m in LATER.finditer(log.read_text()):
             epoch = int(m["epoch"])
