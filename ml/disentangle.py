@@ -215,6 +215,29 @@ finds fewer twins and leaves Teff at 0.58–0.61. z noise 0.6 with the kernel pe
 (60 epochs) has the least Teff of any run at 2× PolyDis: Teff 0.407, logg 0.245, recall@1
 0.479 (0.001 short of 2×), but a second seed keeps Teff at 0.498. Off by default.
 
+**Opt-in ``decoder="species"``.** x̂ = g(cp) + Σₖ sₖ ⊙ σ(aₖ(z) + bₖ(cp)) (``SpeciesDecoder``): a
+sum of K = 25 saturating components, each with one abundance aₖ(z) per star (linear in z, shared
+by every pixel), a per-pixel depth and a per-pixel shift in cp. It fits pixels where species that
+answer Teff and logg differently blend, which one saturating curve per pixel cannot, and a star's
+spectrum depends on z only through the 25 numbers a(z). With the seed's encoder, mdAT λ 0.01, same
+grid and probes (one thread; the README has the full trajectories):
+
+| species decoder    | epoch      | Teff  | logg  | [Fe/H] | [Mg/Fe] | [C/Fe] | twin R@1 |
+|--------------------|------------|-------|-------|--------|---------|--------|----------|
+| noAT               | 25         | 0.985 | 0.862 | 0.984  | 0.897   | 0.892  | 0.482    |
+| mdAT, seed 0       | 25         | 0.221 | 0.198 | 0.953  | 0.773   | 0.738  | 0.375    |
+|                    | 40         | 0.151 | 0.042 | 0.936  | 0.780   | 0.708  | 0.350    |
+|                    | 56 (best)  | 0.354 | 0.106 | 0.940  | 0.819   | 0.797  | 0.495    |
+| mdAT, seed 1       | 40         | 0.350 | 0.154 | 0.956  | 0.816   | 0.806  | 0.480    |
+|                    | 59 (best)  | 0.340 | 0.270 | 0.944  | 0.803   | 0.802  | 0.495    |
+
+Under both R² limits it finds more twins than any other run (0.375 against 0.331), and it reaches
+2× PolyDis (0.495 at the kept epoch of both seeds) with less Teff than any other (0.34–0.35,
+against 0.41–0.50). But Teff swings between epochs while the twins climb (seed 1: 0.340 at epoch
+59, 0.902 at 60), so no epoch has both. The map a = A z leaves nearly
+free directions (eight of its 25 singular values below 0.06 by epoch 60), where nothing but the
+discriminators acts on z. Off by default.
+
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
 of a discriminator that reads nothing): the reconstruction plus what the discriminators still

@@ -47,7 +47,7 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "opacity_residual_noise0.6_mu0.01_e60_seed1": "residual, opacity, z noise 0.6, μ 0.01, seed 1",
     "opacity_residual_noise0.6_mu0.02_e60": "residual, opacity, z noise 0.6, μ 0.02",
     "species_mdAT": "species decoder", "species_mdAT_seed1": "species decoder, seed 1",
-    "species_noAT": "species decoder, noAT",
+    "species_noAT": "species decoder, noAT", "species_noise0.6": "species decoder, z noise 0.6",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
