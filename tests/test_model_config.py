@@ -29,7 +29,7 @@ def test_defaults_fill_in():
     ({"conditional": ["teff", "mass"]}, "conditional must be distinct names"),
     ({"training": {"variant": "XYZ"}}, "training: variant must be one of"),
     ({"training": {"decoder": "additive"}}, "training: decoder must be one of"),
-    ({"training": {"encoder": "residual"}}, "training: encoder 'residual' reads the decoder's g(cp) and s(cp)"),
+    ({"training": {"encoder": "residual"}}, "training: encoder 'residual' inverts the decoder's g(cp) and s(cp)"),
     ({"training": {"independence": -0.1}}, "training: independence must be >= 0"),
     ({"training": {"noise_invariance": -1}}, "training: noise_invariance must be >= 0"),
     ({"activation": {"metric": "accuracy"}}, "activation.metric must be one of"),
