@@ -296,9 +296,9 @@ class DisentanglerConfig:
     disc_steps: int = 5
     standardise_latent: bool = False  # non-affine BatchNorm on the encoder output (z has unit scale)
     latent_noise: float = 0.0  # σ of Gaussian noise added to (standardised) z in training: a capacity limit
-    decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp), "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder), "opacity" (g + s ⊙ tanh(f(z) + b(cp)); see OpacityDecoder) or "species" (g + Σₖ sₖ(cp) ⊙ σ(aₖ(z) + bₖ(cp)); see SpeciesDecoder)
+    decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp), "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder), "opacity" (g + s ⊙ tanh(f(z) + b(cp)); see OpacityDecoder) or "species" (g + Σₖ sₖ ⊙ σ(aₖ(z) + bₖ(cp)); see SpeciesDecoder)
     n_species: int = 25  # the "species" decoder's K: saturating components, one abundance aₖ(z) each
-    species_rank: int = 16  # the "species" decoder's J: its per-pixel maps sₖ, bₖ are rank-J functions of cp
+    species_rank: int = 16  # the "species" decoder's J: its per-pixel shifts bₖ are a rank-J function of cp
     modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated"/"opacity" decoder's cp → (g, s[, b]) network
     encoder: str = "joint"  # "joint" (seed: MLP over x ⊕ cp) or "residual" (h of the pattern read back through the decoder; needs decoder "modulated" or "opacity")
     independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; AT/mdAT only; see kernel_dependence)
@@ -489,8 +489,9 @@ class SpeciesDecoder(nn.Module):
     has one abundance aₖ(z) per star, a scalar shared by every pixel, a per-pixel depth sₖ, and a
     per-pixel shift bₖ(cp): how strong that species' lines are at each wavelength, at that Teff
     and logg. A star's spectrum is then fixed by the K numbers a(z) and by cp. A reshuffle of z
-    that depends on cp changes a(z), and the decoder cannot undo it. With K = latent size the map
-    a = A z + c is one-to-one, so z is a set of coordinates for the abundances. No grid-specific
+    that depends on cp changes a(z), and the decoder cannot undo it. With K = latent size and A of
+    full rank, a = A z + c is one-to-one, so z is a set of coordinates for the abundances (in
+    training A drifts towards nearly null directions: see the module docstring). No grid-specific
     knowledge enters: which pixels belong to which component, and how they answer cp, are learned.
 
     Shapes: z (B, L), cp (B, C) → x̂ (B, P). a(z) (B, K) is linear in z. g(cp) (B, P) comes from the

@@ -12,7 +12,7 @@ CP_A, CP_B = torch.tensor([[1.0, -0.5]]), torch.tensor([[-1.2, 0.8]])
 
 
 def _species_model(n_species: int = 3) -> Disentangler:
-    """Random weights (the cp response W starts at zero); latent size 5, 16 pixels."""
+    """Every weight drawn from N(0, 0.3), the cp response W included, so cp acts; latent size 5, 16 pixels."""
     model = _randomised(Disentangler(16, config(decoder="species", n_species=n_species, species_rank=4), n_classes=[4, 4]))
     return model.eval()
 
