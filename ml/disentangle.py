@@ -275,6 +275,7 @@ from ml.noise import der_snr_noise
 
 VARIANTS = ("noAT", "AT", "mdAT")
 DECODERS = ("joint", "modulated", "opacity", "species")
+SPECIES_MAPS = ("linear", "identity")
 ENCODERS = ("joint", "residual")
 ADVERSARIAL = ("bounded", "capped", "raw", "confusion")
 BOUND_FACTOR = 3.0  # "bounded": CE counts up to 3 × its chance value ln K
@@ -301,6 +302,7 @@ class DisentanglerConfig:
     decoder: str = "joint"  # "joint" (seed: MLP over z ⊕ cp), "modulated" (g(cp) + s(cp) ⊙ f(z); see ModulatedDecoder), "opacity" (g + s ⊙ tanh(f(z) + b(cp)); see OpacityDecoder) or "species" (g + Σₖ sₖ ⊙ σ(aₖ(z) + bₖ(cp)); see SpeciesDecoder)
     n_species: int = 25  # the "species" decoder's K: saturating components, one abundance aₖ(z) each
     species_rank: int = 16  # the "species" decoder's J: its per-pixel shifts bₖ are a rank-J function of cp
+    species_map: str = "linear"  # the "species" decoder's a(z): "linear" (a = A z + c, learned) or "identity" (a = z; needs n_species == latent_dim)
     modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated"/"opacity" decoder's cp → (g, s[, b]) network
     encoder: str = "joint"  # "joint" (seed: MLP over x ⊕ cp) or "residual" (h of the pattern read back through the decoder; needs decoder "modulated" or "opacity")
     independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; AT/mdAT only; see kernel_dependence)
@@ -335,6 +337,11 @@ class DisentanglerConfig:
                              "and opacity decoders have: set decoder: modulated or opacity")
         if self.n_species < 1 or self.species_rank < 1:
             raise ValueError("n_species and species_rank must be >= 1")
+        if self.species_map not in SPECIES_MAPS:
+            raise ValueError(f"species_map must be one of {SPECIES_MAPS}, not {self.species_map!r}")
+        if self.species_map == "identity" and self.n_species != self.latent_dim:
+            raise ValueError(f"species_map 'identity' makes each latent one component's abundance: n_species "
+                             f"({self.n_species}) must equal latent_dim ({self.latent_dim})")
         if not self.conditional:
             raise ValueError("at least one conditional parameter is needed")
         if self.batch_size < 2 or self.epochs < 1 or self.latent_dim < 1:
@@ -504,7 +511,8 @@ class SpeciesDecoder(nn.Module):
     ``chunk`` stars, because a (B, K, P) map for a whole validation split would not fit in memory.
     ``decoder_hidden`` is not used. Not the seed's model: opt in with
     ``DisentanglerConfig(decoder="species")``, with the seed's encoder (there is no closed-form
-    inverse for a residual encoder).
+    inverse for a residual encoder). ``species_map="identity"`` drops A: a(z) = z, one latent per
+    component (K = latent size), so no direction of z is one that the spectrum ignores.
     """
 
     initial_depth = -0.25  # sₖ before training: K components together span a few units of standardised flux
@@ -514,7 +522,8 @@ class SpeciesDecoder(nn.Module):
         super().__init__()
         n_species, rank = config.n_species, config.species_rank
         self.n_pixels, self.n_species = n_pixels, n_species
-        self.abundance = nn.Linear(config.latent_dim, n_species)  # a: (B, L) → (B, K)
+        # a: (B, L) → (B, K); "identity" leaves no direction of z that the spectrum ignores
+        self.abundance = nn.Linear(config.latent_dim, n_species) if config.species_map == "linear" else nn.Identity()
         self.modulator = _mlp([n_cp, *config.modulator_hidden, n_pixels])  # g: (B, C) → (B, P)
         nn.init.zeros_(self.modulator[-1].weight)
         nn.init.zeros_(self.modulator[-1].bias)

@@ -11,9 +11,10 @@ from tests.test_modulated_decoder import _randomised
 CP_A, CP_B = torch.tensor([[1.0, -0.5]]), torch.tensor([[-1.2, 0.8]])
 
 
-def _species_model(n_species: int = 3) -> Disentangler:
+def _species_model(n_species: int = 3, species_map: str = "linear") -> Disentangler:
     """Every weight drawn from N(0, 0.3), the cp response W included, so cp acts; latent size 5, 16 pixels."""
-    model = _randomised(Disentangler(16, config(decoder="species", n_species=n_species, species_rank=4), n_classes=[4, 4]))
+    settings = config(decoder="species", n_species=n_species, species_rank=4, species_map=species_map)
+    model = _randomised(Disentangler(16, settings, n_classes=[4, 4]))
     return model.eval()
 
 
@@ -34,6 +35,21 @@ def test_the_spectrum_answers_only_k_directions_of_z():
     with torch.no_grad():
         for cp in (CP_A, CP_B):
             torch.testing.assert_close(model.decode(z + 2.0 * null, cp), model.decode(z, cp))
+
+
+def test_with_the_identity_map_every_latent_is_one_abundance():
+    """species_map "identity": a(z) = z, so the spectrum answers all 5 directions of z (no learned A
+    whose nearly null directions could hide Teff), and latent k moves only component k."""
+    model = _species_model(n_species=5, species_map="identity")
+    assert _latent_rank(model, CP_A) == 5 and _latent_rank(model, CP_B) == 5
+    assert not any(name.startswith("decoder.abundance") for name, _ in model.named_parameters())
+    decoder, z, step = model.decoder, torch.randn(1, 5), torch.zeros(1, 5)
+    step[0, 2] = 0.7
+    with torch.no_grad():
+        moved = decoder(z + step, CP_A) - decoder(z, CP_A)
+        occupancy = lambda v: torch.sigmoid(v[:, :, None] + decoder.shifts(CP_A))  # noqa: E731  (1, K, P)
+        expected = decoder.depth[2] * (occupancy(z + step) - occupancy(z))[0, 2]
+    torch.testing.assert_close(moved[0], expected)
 
 
 def test_the_seed_decoder_answers_every_direction_of_z():
@@ -66,13 +82,14 @@ def test_decoding_in_chunks_gives_the_same_spectra():
         torch.testing.assert_close(model.decode(z, cp), whole)
 
 
-def test_trains_saves_encodes_raw_and_generates(tmp_path):
+@pytest.mark.parametrize("species_map", ["linear", "identity"])
+def test_trains_saves_encodes_raw_and_generates(tmp_path, species_map):
     flux, params, _ = toy_grid()
-    trainer = DisentanglerTrainer(config(decoder="species", n_species=5, epochs=6), flux, params)
+    trainer = DisentanglerTrainer(config(decoder="species", n_species=5, species_map=species_map, epochs=6), flux, params)
     losses = [epoch["val_reconstruction"] for epoch in trainer.fit().epochs]
     assert losses[-1] < losses[0]
     loaded = DisentanglerTrainer.load(trainer.save(tmp_path / "model.pt"), device="cpu")
-    assert (loaded.config.decoder, loaded.config.n_species) == ("species", 5)
+    assert (loaded.config.decoder, loaded.config.n_species, loaded.config.species_map) == ("species", 5, species_map)
     z = loaded.encode(flux[:4], params[:4])
     np.testing.assert_allclose(z, trainer.encode(flux[:4], params[:4]), rtol=1e-6)
     np.testing.assert_allclose(loaded.encode_raw(flux[:4], params[:4]), z, rtol=1e-4, atol=1e-5)  # the catalog's fill path
@@ -83,6 +100,8 @@ def test_trains_saves_encodes_raw_and_generates(tmp_path):
 @pytest.mark.parametrize("settings, message", [
     ({"decoder": "species", "encoder": "residual"}, "set decoder: modulated or opacity"),
     ({"decoder": "species", "n_species": 0}, "n_species and species_rank must be >= 1"),
+    ({"decoder": "species", "species_map": "quadratic"}, "species_map must be one of"),
+    ({"decoder": "species", "species_map": "identity", "n_species": 20}, r"n_species \(20\) must equal latent_dim \(25\)"),
 ])
 def test_bad_settings_are_refused(settings, message):
     with pytest.raises(ValueError, match=message):
