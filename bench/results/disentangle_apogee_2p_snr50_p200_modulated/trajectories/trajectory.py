@@ -4,7 +4,7 @@ opt-in settings (modulated decoder, kernel penalty μ, re-observation term ν).
 Run from the repository root (one torch thread; output in the *.log files next to it):
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/trajectory.py \
-        MU EPOCHS [SETTING=VALUE ...] [--save DIR] [--snr SNR] [--checkpoint FILE]
+        MU EPOCHS [SETTING=VALUE ...] [--save DIR] [--snr SNR] [--checkpoint FILE [--probe-now]]
 
 MU is the kernel-penalty weight, EPOCHS the comma-separated epochs at which to probe (e.g. 25,35,45),
 and each SETTING=VALUE (a Python literal) overrides a DisentanglerConfig field, e.g.
@@ -12,10 +12,12 @@ noise_invariance=0.05, decoder="joint", encoder="residual", variant="noAT" or se
 the initialisation, the shuffles and the noise; the split stays seed 0's). --snr changes the grid's
 S/N (50 by default; inf for noiseless spectra). --checkpoint FILE makes the run resumable: the
 trainer writes FILE after every epoch, and a rerun with the same arguments (append to the same log)
-continues from it exactly, skipping the probes already taken. Runs longer than a session (the
+continues from it exactly, skipping the probes already taken (--probe-now: probe the checkpoint's
+epoch once and stop, training nothing). Runs longer than a session (the
 200-epoch runs, about 3½ hours on one core) are made this way. Each probe line gives the R² of MLP probes (one
 repetition) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
-dimension and of z − poly(cp) (not counted towards the target; see README).
+dimension and of z − poly(cp) (not counted towards the target; see README), and last the Teff and
+logg R² of z − poly(cp): what is left of them once z's conditional mean E[z | cp] is taken out.
 """
 import ast
 import math
@@ -40,6 +42,9 @@ if "--checkpoint" in arguments:
 if "--save" in arguments:
     save = Path(arguments[arguments.index("--save") + 1])
     del arguments[arguments.index("--save"):arguments.index("--save") + 2]
+probe_now = "--probe-now" in arguments
+if probe_now:
+    arguments.remove("--probe-now")
 snr = 50.0
 if "--snr" in arguments:
     snr = float(arguments[arguments.index("--snr") + 1])
@@ -71,9 +76,15 @@ def probe(tag: str) -> None:
     standardised = twin_metrics(((z[test] - mean) / spread).astype(np.float32), group[test])
     residual = PolynomialResidual(3).fit(z[train], parameters[train]).transform(z[test], parameters[test])
     minus_poly = twin_metrics(residual.astype(np.float32), group[test])
+    # Where the parameters sit: if z − poly(cp) no longer gives Teff, they are in z's conditional mean
+    # E[z | cp] (a shift the decoder can undo), not in how z spreads about it.
+    residual_train = PolynomialResidual(3).fit(z[train], parameters[train]).transform(z[probe_train], parameters[probe_train])
+    left = {name: r2_probe(residual_train, labels[name][probe_train], residual, labels[name][test], repetitions=1)
+            for name in ["teff", "logg"]}
     print(f"{tag}: " + " ".join(f"{name} {value:.3f}" for name, value in r2.items())
           + f" | R@1 {twins['recall_at_1']:.3f} R@10 {twins['recall_at_10']:.3f} auc {twins['pairwise_auc']:.3f}"
           + f" | std R@1 {standardised['recall_at_1']:.3f} | -poly R@1 {minus_poly['recall_at_1']:.3f}"
+          + " | -poly " + " ".join(f"{name} {value:.3f}" for name, value in left.items())
           + f" | {time.time() - started:.0f}s", flush=True)
 
 
@@ -85,6 +96,9 @@ def on_epoch(record: dict) -> None:
 if checkpoint is not None and checkpoint.exists():
     trainer.fit(epochs=0, checkpoint=checkpoint)  # loads it, trains nothing
     print(f"resumed from {checkpoint} at epoch {trainer.epoch} {time.time() - started:.0f}s", flush=True)
+if probe_now:
+    probe(f"probe of epoch {trainer.epoch}")
+    sys.exit(0)
 for check in checks:
     if check <= trainer.epoch:
         continue  # probed before the interruption
