@@ -306,6 +306,7 @@ class DisentanglerConfig:
     modulator_hidden: tuple[int, ...] = (64, 256)  # the "modulated"/"opacity" decoder's cp → (g, s[, b]) network
     encoder: str = "joint"  # "joint" (seed: MLP over x ⊕ cp) or "residual" (h of the pattern read back through the decoder; needs decoder "modulated" or "opacity")
     independence: float = 0.0  # μ: weight of a kernel dependence penalty μ · CKA(z, cp) per batch (0 = off; AT/mdAT only; see kernel_dependence)
+    mean_independence: float = 0.0  # ρ: weight of ρ · mean_dependence(z, cp) per batch, the share of z's variance a quadratic in cp explains (0 = off; AT/mdAT only)
     noise_invariance: float = 0.0  # ν: weight of the re-observation term ν · reobservation_ratio (0 = off; every variant)
     epochs: int = 200
     batch_size: int = 50
@@ -348,6 +349,8 @@ class DisentanglerConfig:
             raise ValueError("batch_size >= 2, epochs >= 1 and latent_dim >= 1 are required")
         if self.independence < 0:
             raise ValueError("independence must be >= 0")
+        if self.mean_independence < 0:
+            raise ValueError("mean_independence must be >= 0")
         if self.noise_invariance < 0:
             raise ValueError("noise_invariance must be >= 0")
         if self.latent_noise < 0 or (self.latent_noise and not self.standardise_latent):
@@ -368,6 +371,11 @@ class DisentanglerConfig:
     def independence_weight(self) -> float:
         """μ as applied: noAT is the λ = 0 baseline, so it feels no push on z at all."""
         return 0.0 if self.variant == "noAT" else self.independence
+
+    @property
+    def mean_independence_weight(self) -> float:
+        """ρ as applied: like μ, none for noAT."""
+        return 0.0 if self.variant == "noAT" else self.mean_independence
 
     @classmethod
     def from_dict(cls, data: dict) -> "DisentanglerConfig":
@@ -640,6 +648,30 @@ def kernel_dependence(z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
     return cross / ((gram_z * gram_z).sum() * (gram_cp * gram_cp).sum()).sqrt().clamp_min(1e-12)
 
 
+def mean_dependence(z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+    """The share of z's spread that its conditional mean in cp explains on one batch, in [0, 1].
+
+    z (B, L), cp (B, C) standardised → a scalar: for each latent, the fraction of its variance over
+    the batch that a least-squares quadratic in cp (1, cpᵢ, cpᵢ·cpⱼ: M = 1 + C + C(C+1)/2 terms)
+    explains, averaged over the latents. 1 when every latent is such a function of cp; for a z
+    unrelated to cp it sits at chance, about (M − 1)/(B − 1) (0.10 for Teff and logg in batches of
+    50). Blind to each latent's scale. Why: the species decoder's σ(aₖ + bₖ(cp)) is unchanged when
+    an abundance is shifted by a function of cp and bₖ by its opposite, and that is where Teff was
+    found in its mdAT runs (each latent's mean moves by about 0.2σ across the Teff range, where an
+    unrelated z moves by 0.05σ) while the discriminators sat at chance. Refitted from scratch on
+    every batch, like ``kernel_dependence``, so it cannot be outrun, but it only sees the mean: a
+    parameter coded in how z spreads escapes it. Not in the seed: opt in with ``mean_independence``.
+    """
+    columns = [torch.ones_like(cp[:, :1]), cp]
+    columns += [cp[:, i : i + 1] * cp[:, i:] for i in range(cp.shape[1])]  # cpᵢ·cpⱼ, j ≥ i
+    if len(z) <= 2 * sum(c.shape[1] for c in columns):  # too few stars to tell a trend from chance
+        return z.sum() * 0.0
+    basis, _ = torch.linalg.qr(torch.cat(columns, dim=1))  # (B, M), orthonormal columns spanning the design
+    centred = z - z.mean(dim=0, keepdim=True)
+    explained = (basis.t() @ centred).square().sum(dim=0)  # (L,): the constant column sees nothing of centred z
+    return (explained / centred.square().sum(dim=0).clamp_min(1e-12)).mean()
+
+
 def reobservation_ratio(z: torch.Tensor, z_again: torch.Tensor) -> torch.Tensor:
     """How much of each latent dimension's spread a re-observation of the same stars moves: the mean
     over dimensions of E[(z_d − z'_d)²] / (2 · Var(z_d)) on one batch. z (B, D) encodes the spectra
@@ -813,6 +845,8 @@ class DisentanglerTrainer:
                     adversarial = adversarial + weight * _adversarial_term(d(z.float()), target[:, k], cfg.adversarial)
             if cfg.independence_weight:
                 adversarial = adversarial + cfg.independence_weight * kernel_dependence(z.float(), cp)
+            if cfg.mean_independence_weight:
+                adversarial = adversarial + cfg.mean_independence_weight * mean_dependence(z.float(), cp)
             # The opt-in pushes on z other than the discriminators are summed in here too, so the
             # history's "train_adversarial" is every term beyond reconstruction.
             if cfg.noise_invariance:  # the same stars, observed again at their own noise level

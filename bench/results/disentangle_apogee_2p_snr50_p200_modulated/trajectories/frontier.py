@@ -49,6 +49,8 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "species_mdAT": "species decoder", "species_mdAT_seed1": "species decoder, seed 1",
     "species_noAT": "species decoder, noAT", "species_noise0.6": "species decoder, z noise 0.6",
     "species_identity_mdAT": "species decoder, a(z) = z", "species_identity_mdAT_seed1": "species decoder, a(z) = z, seed 1",
+    "species_identity_mu0.01": "species decoder, a(z) = z, μ 0.01",
+    "species_identity_rho0.1": "species decoder, a(z) = z, ρ 0.1",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",

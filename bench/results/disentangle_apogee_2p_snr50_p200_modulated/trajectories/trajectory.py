@@ -17,7 +17,10 @@ epoch once and stop, training nothing). Runs longer than a session (the
 200-epoch runs, about 3½ hours on one core) are made this way. Each probe line gives the R² of MLP probes (one
 repetition) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
 dimension and of z − poly(cp) (not counted towards the target; see README), and last the Teff and
-logg R² of z − poly(cp): what is left of them once z's conditional mean E[z | cp] is taken out.
+logg R² of z − poly(cp): what is left of them once z's conditional mean E[z | cp] is taken out,
+and how z's per-latent mean and spread move across ten Teff bins of the test stars (medians over
+the latents: the bin means' spread in units of the latent's σ, and the largest over the smallest
+within-bin σ). For a z unrelated to Teff they are about 0.05 and 1.10 on the 4,200 test stars.
 """
 import ast
 import math
@@ -81,10 +84,18 @@ def probe(tag: str) -> None:
     residual_train = PolynomialResidual(3).fit(z[train], parameters[train]).transform(z[probe_train], parameters[probe_train])
     left = {name: r2_probe(residual_train, labels[name][probe_train], residual, labels[name][test], repetitions=1)
             for name in ["teff", "logg"]}
+    # How: per latent, the spread over the test stars' 10 Teff bins of its bin means (in units of its
+    # overall σ) and the ratio of its largest to smallest within-bin σ; medians over the latents.
+    teff_bin = np.digitize(labels["teff"][test], np.quantile(labels["teff"][test], np.linspace(0, 1, 11)[1:-1]))
+    means = np.stack([z[test][teff_bin == b].mean(0) for b in range(10)])  # (10, L)
+    spreads = np.stack([z[test][teff_bin == b].std(0) for b in range(10)])  # (10, L)
+    shift = np.median(means.std(0) / np.maximum(z[test].std(0), 1e-12))
+    scale = np.median(spreads.max(0) / np.maximum(spreads.min(0), 1e-12))
     print(f"{tag}: " + " ".join(f"{name} {value:.3f}" for name, value in r2.items())
           + f" | R@1 {twins['recall_at_1']:.3f} R@10 {twins['recall_at_10']:.3f} auc {twins['pairwise_auc']:.3f}"
           + f" | std R@1 {standardised['recall_at_1']:.3f} | -poly R@1 {minus_poly['recall_at_1']:.3f}"
           + " | -poly " + " ".join(f"{name} {value:.3f}" for name, value in left.items())
+          + f" | Teff-bin mean shift {shift:.3f} σ ratio {scale:.2f}"
           + f" | {time.time() - started:.0f}s", flush=True)
 
 
