@@ -9,6 +9,7 @@ from tests.factories import TOY_TRAINING, toy_grid
 @pytest.mark.parametrize("training", [
     {"decoder": "modulated", "encoder": "residual", "independence": 0.02, "noise_invariance": 0.05},
     {"decoder": "opacity", "encoder": "residual"},
+    {"decoder": "species", "species_map": "identity", "mean_independence": 0.1},
 ])
 def test_opt_in_disentangler_settings_are_accepted(training):
     config = normalise("disentangler", {"training": training})
@@ -32,6 +33,8 @@ def test_defaults_fill_in():
     ({"training": {"encoder": "residual"}}, "training: encoder 'residual' inverts the decoder's g(cp) and s(cp)"),
     ({"training": {"independence": -0.1}}, "training: independence must be >= 0"),
     ({"training": {"noise_invariance": -1}}, "training: noise_invariance must be >= 0"),
+    ({"training": {"mean_independence": -1}}, "training: mean_independence must be >= 0"),
+    ({"training": {"decoder": "species", "species_map": "identity", "latent_dim": 8}}, "training: species_map 'identity'"),
     ({"activation": {"metric": "accuracy"}}, "activation.metric must be one of"),
     ({"activation": {"mode": "sometimes"}}, "activation.mode must be one of"),
 ])
