@@ -236,9 +236,16 @@ Under both R² limits it finds more twins than any other run (0.375 against 0.33
 2× PolyDis (0.495 at the kept epoch of both seeds) with less Teff than any other (0.34–0.35,
 against 0.41–0.50). But Teff swings between epochs while the twins climb (seed 1: 0.340 at epoch
 59, 0.902 at 60), so no epoch has both; the nearest, seed 0 at epoch 80, is 0.002 of Teff R²
-outside (one probe repetition). The map a = A z leaves nearly
-free directions (eight of its 25 singular values below 0.06 by epoch 60), where nothing but the
-discriminators acts on z. Off by default.
+outside (one probe repetition). The map a = A z leaves nearly free directions (eight of its 25
+singular values below 0.06 by epoch 60), but they are not where Teff is: with
+``species_map="identity"`` (a(z) = z, no A) the runs trace the same frontier (Teff 0.167–0.206
+and logg 0.073–0.125 at epochs 40–60 with recall@1 0.34). What the probes read is z's *mean*
+moving with Teff, about 0.2σ per latent over the Teff range (0.05σ for an unrelated z), a shift
+that bₖ(cp) undoes exactly and that the discriminators, at chance, do not see. Off by default.
+
+**Opt-in ``mean_independence`` ρ.** Adds ρ · ``mean_dependence(z, cp)``, the share of each
+latent's batch variance that a quadratic in cp explains, refitted on every batch: it aims at that
+shift. See the README for what it did.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
@@ -506,9 +513,10 @@ class SpeciesDecoder(nn.Module):
     has one abundance aₖ(z) per star, a scalar shared by every pixel, a per-pixel depth sₖ, and a
     per-pixel shift bₖ(cp): how strong that species' lines are at each wavelength, at that Teff
     and logg. A star's spectrum is then fixed by the K numbers a(z) and by cp. A reshuffle of z
-    that depends on cp changes a(z), and the decoder cannot undo it. With K = latent size and A of
-    full rank, a = A z + c is one-to-one, so z is a set of coordinates for the abundances (in
-    training A drifts towards nearly null directions: see the module docstring). No grid-specific
+    that depends on cp changes a(z), and the decoder cannot undo it, except a shift of each aₖ by a
+    function of cp, which bₖ(cp) can take back (this is where the mdAT runs keep Teff: see the
+    module docstring). With K = latent size and A of full rank, a = A z + c is one-to-one, so z is
+    a set of coordinates for the abundances. No grid-specific
     knowledge enters: which pixels belong to which component, and how they answer cp, are learned.
 
     Shapes: z (B, L), cp (B, C) → x̂ (B, P). a(z) (B, K) is linear in z. g(cp) (B, P) comes from the

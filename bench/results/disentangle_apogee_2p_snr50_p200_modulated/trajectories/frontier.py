@@ -51,6 +51,7 @@ LABELS = {  # log → what was run (mdAT λ 0.01 unless it says otherwise)
     "species_identity_mdAT": "species decoder, a(z) = z", "species_identity_mdAT_seed1": "species decoder, a(z) = z, seed 1",
     "species_identity_mu0.01": "species decoder, a(z) = z, μ 0.01",
     "species_identity_rho0.1": "species decoder, a(z) = z, ρ 0.1",
+    "species_identity_mu0.01_seed1": "species decoder, a(z) = z, μ 0.01, seed 1",
 }
 REPORTS = {  # experiment report → what was run (all mdAT, seed encoder)
     "disentangle_apogee_2p_snr50_p200_e25": "seed decoder (experiment)",
