@@ -4,7 +4,8 @@ opt-in settings (modulated decoder, kernel penalty μ, re-observation term ν).
 Run from the repository root (one torch thread; output in the *.log files next to it):
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/results/disentangle_apogee_2p_snr50_p200_modulated/trajectories/trajectory.py \
-        MU EPOCHS [SETTING=VALUE ...] [--save DIR] [--snr SNR] [--checkpoint FILE [--probe-now]]
+        MU EPOCHS [SETTING=VALUE ...] [--save DIR] [--snr SNR] [--checkpoint FILE [--probe-now [--kept]]]
+        [--repetitions N]
 
 MU is the kernel-penalty weight, EPOCHS the comma-separated epochs at which to probe (e.g. 25,35,45),
 and each SETTING=VALUE (a Python literal) overrides a DisentanglerConfig field, e.g.
@@ -13,7 +14,8 @@ the initialisation, the shuffles and the noise; the split stays seed 0's). --snr
 S/N (50 by default; inf for noiseless spectra). --checkpoint FILE makes the run resumable: the
 trainer writes FILE after every epoch, and a rerun with the same arguments (append to the same log)
 continues from it exactly, skipping the probes already taken (--probe-now: probe the checkpoint's
-epoch once and stop, training nothing). Runs longer than a session (the
+epoch once and stop, training nothing; with --kept, its validation-best weights instead).
+--repetitions N gives the R² as the median of N probes (1 by default, as in the logs). Runs longer than a session (the
 200-epoch runs, about 3½ hours on one core) are made this way. Each probe line gives the R² of MLP probes (one
 repetition) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
 dimension and of z − poly(cp) (not counted towards the target; see README), and last the Teff and
@@ -48,6 +50,13 @@ if "--save" in arguments:
 probe_now = "--probe-now" in arguments
 if probe_now:
     arguments.remove("--probe-now")
+kept = "--kept" in arguments
+if kept:
+    arguments.remove("--kept")
+repetitions = 1
+if "--repetitions" in arguments:
+    repetitions = int(arguments[arguments.index("--repetitions") + 1])
+    del arguments[arguments.index("--repetitions"):arguments.index("--repetitions") + 2]
 snr = 50.0
 if "--snr" in arguments:
     snr = float(arguments[arguments.index("--snr") + 1])
@@ -72,7 +81,7 @@ probe_train = np.sort(np.random.default_rng(0).choice(train, 4000, replace=False
 
 def probe(tag: str) -> None:
     z = trainer.encode(flux, parameters)
-    r2 = {name: r2_probe(z[probe_train], labels[name][probe_train], z[test], labels[name][test], repetitions=1)
+    r2 = {name: r2_probe(z[probe_train], labels[name][probe_train], z[test], labels[name][test], repetitions=repetitions)
           for name in ["teff", "logg", "fe_h", "alpha_fe", "Mg_Fe", "C_Fe"]}
     twins = twin_metrics(z[test], group[test])
     mean, spread = z[train].mean(0), np.maximum(z[train].std(0), 1e-12)
@@ -82,7 +91,7 @@ def probe(tag: str) -> None:
     # Where the parameters sit: if z − poly(cp) no longer gives Teff, they are in z's conditional mean
     # E[z | cp] (a shift the decoder can undo), not in how z spreads about it.
     residual_train = PolynomialResidual(3).fit(z[train], parameters[train]).transform(z[probe_train], parameters[probe_train])
-    left = {name: r2_probe(residual_train, labels[name][probe_train], residual, labels[name][test], repetitions=1)
+    left = {name: r2_probe(residual_train, labels[name][probe_train], residual, labels[name][test], repetitions=repetitions)
             for name in ["teff", "logg"]}
     # How: per latent, the spread over the test stars' 10 Teff bins of its bin means (in units of its
     # overall σ) and the ratio of its largest to smallest within-bin σ; medians over the latents.
@@ -108,7 +117,10 @@ if checkpoint is not None and checkpoint.exists():
     trainer.fit(epochs=0, checkpoint=checkpoint)  # loads it, trains nothing
     print(f"resumed from {checkpoint} at epoch {trainer.epoch} {time.time() - started:.0f}s", flush=True)
 if probe_now:
-    probe(f"probe of epoch {trainer.epoch}")
+    if kept:
+        trainer.use_best()
+    probe(f"probe of {'the kept epoch ' + str(trainer.history.best_epoch) if kept else 'epoch ' + str(trainer.epoch)}"
+          f" ({repetitions} repetition{'s' * (repetitions > 1)})")
     sys.exit(0)
 for check in checks:
     if check <= trainer.epoch:
