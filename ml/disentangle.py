@@ -207,7 +207,7 @@ minus b). Same grid and probes, 25 epochs, one thread:
 (z noise: ``standardise_latent`` with ``latent_noise`` σ, noise added to z before decoding in
 training.) It takes out part of what the modulated decoder left (seed encoder: Teff 0.933 →
 0.664), but without an adversary Teff stays in z (0.940): it does not remove the reason to keep
-Teff, it makes Teff cheaper to push out. Every run on the grid lies on one trade-off between Teff
+Teff, it makes Teff cheaper to push out. Every run with it lies on one trade-off between Teff
 in z and twins found (README, ``trajectories/frontier.png``). Trained to 60 epochs, z noise 0.6
 reaches recall@1 0.522 (2.18× PolyDis) with logg 0.231, but Teff is still at 0.507; over three
 seeds the kept epoch has Teff 0.507–0.550 and recall@1 0.450–0.522. z noise 0.8 (80 epochs)
@@ -248,6 +248,14 @@ latent's batch variance that a quadratic in cp explains, refitted on every batch
 shift. With a(z) = z and ρ 0.1 it took Teff and logg out (R² 0.039 and 0.003 at epoch 25) and the
 twins with them (recall@1 0.260): the encoder changed z's spread with Teff instead, which the
 penalty does not see. Off by default.
+
+**Both #4 targets, on one seed: ``species_map="identity"`` with ``independence`` μ 0.01.** The
+kernel penalty sees z's whole distribution, and with a(z) = z there is no direction that
+reconstruction ignores for it to chase. mdAT λ 0.01, same grid and probes: at the kept epoch 60,
+Teff R² 0.187 and logg 0.045 (median of 3 probes), every abundance above X's ([Mg/Fe] 0.878,
+[C/Fe] 0.875), twin recall@1 0.614 = 2.56× PolyDis. A second seed was at Teff 0.576 with recall@1
+0.615 at epoch 25 (seed 0 there: 0.400 and 0.544) when the session ended. Config
+``ml/experiments/configs/apogee_2p_snr50_species_identity_mu0.01.yaml``; off by default.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
