@@ -253,8 +253,8 @@ penalty does not see. Off by default.
 kernel penalty sees z's whole distribution, and with a(z) = z there is no direction that
 reconstruction ignores for it to chase. mdAT λ 0.01, same grid and probes: at the kept epoch 60,
 Teff R² 0.187 and logg 0.045 (median of 3 probes), every abundance above X's ([Mg/Fe] 0.878,
-[C/Fe] 0.875), twin recall@1 0.614 = 2.56× PolyDis. A second seed was at Teff 0.576 with recall@1
-0.615 at epoch 25 (seed 0 there: 0.400 and 0.544) when the session ended. Config
+[C/Fe] 0.875), twin recall@1 0.614 = 2.56× PolyDis. A second seed, stopped at epoch 40, still had Teff
+0.483 (logg 0.081) with recall@1 0.647 = 2.70× (seed 0 at epoch 40: Teff 0.324). Config
 ``ml/experiments/configs/apogee_2p_snr50_species_identity_mu0.01.yaml``; off by default.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
