@@ -86,11 +86,12 @@ def probe(tag: str) -> None:
     twins = twin_metrics(z[test], group[test])
     mean, spread = z[train].mean(0), np.maximum(z[train].std(0), 1e-12)
     standardised = twin_metrics(((z[test] - mean) / spread).astype(np.float32), group[test])
-    residual = PolynomialResidual(3).fit(z[train], parameters[train]).transform(z[test], parameters[test])
+    conditional_mean = PolynomialResidual(3).fit(z[train], parameters[train])  # E[z | cp], fitted once
+    residual = conditional_mean.transform(z[test], parameters[test])
     minus_poly = twin_metrics(residual.astype(np.float32), group[test])
     # Where the parameters sit: if z − poly(cp) no longer gives Teff, they are in z's conditional mean
     # E[z | cp] (a shift the decoder can undo), not in how z spreads about it.
-    residual_train = PolynomialResidual(3).fit(z[train], parameters[train]).transform(z[probe_train], parameters[probe_train])
+    residual_train = conditional_mean.transform(z[probe_train], parameters[probe_train])
     left = {name: r2_probe(residual_train, labels[name][probe_train], residual, labels[name][test], repetitions=repetitions)
             for name in ["teff", "logg"]}
     # How: per latent, the spread over the test stars' 10 Teff bins of its bin means (in units of its
