@@ -67,13 +67,22 @@ def test_at_uses_one_discriminator_over_the_joint_bins_seen_in_training():
     assert trainer.model.discriminators[0][-1].out_features == trainer.preprocessing.joint.n_classes <= 16
 
 
-def test_same_seed_same_model():
+@pytest.mark.parametrize("settings", [
+    {},
+    # the opt-in settings of the reported species runs: a(z) = z with the kernel penalty, and with ρ
+    {"decoder": "species", "species_map": "identity", "n_species": 5, "independence": 0.5},
+    {"decoder": "species", "species_map": "identity", "n_species": 5, "mean_independence": 0.5},
+], ids=["seed", "species_identity_mu", "species_identity_rho"])
+def test_same_seed_same_model(settings):
     flux, params, _ = toy_grid()
-    a = DisentanglerTrainer(config(seed=3), flux, params)
-    b = DisentanglerTrainer(config(seed=3), flux, params)
+    a = DisentanglerTrainer(config(seed=3, **settings), flux, params)
+    b = DisentanglerTrainer(config(seed=3, **settings), flux, params)
     a.fit(), b.fit()
     for p, q in zip(a.model.parameters(), b.model.parameters()):
         assert torch.equal(p, q)
+    other = DisentanglerTrainer(config(seed=4, **settings), flux, params)
+    other.fit()
+    assert not torch.equal(next(a.model.encoder.parameters()), next(other.model.encoder.parameters()))
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.3])
