@@ -75,8 +75,12 @@ chemistry is in the spectra at every temperature: linear probes of X *within* a 
 [Fe/H] at R² 0.985–0.988 and [Mg/Fe] at 0.936–0.955 (cool to hot). What is lost is lost in the
 adversarial optimisation, not in the data. Note also that the 20-epoch row differs from the table
 above (Teff 0.218 against 0.069); the only difference we know of is the number of torch threads
-(1 against 2). A run is deterministic for a seed and a thread count, and the adversarial game
-amplifies float-rounding differences, so single runs of it are noisy.
+(1 against 2). A run is deterministic for a seed and a thread count on one machine, and the
+adversarial game amplifies float-rounding differences, so single runs of it are noisy. Nor is
+a run repeated bit for bit on another machine: seed 1 of the a(z) = z, μ 0.01 run below,
+restarted from scratch with the same code and arguments on another machine, differed from its
+first epoch (validation MSE 0.0806 against 0.0838) and read Teff at 0.392 at epoch 40 where the
+first run had 0.483.
 
 Same grid, one torch thread, one probe repetition, current weights at each epoch (the λ 0.01 rows
 come from two runs that share their first 10 epochs):
@@ -249,13 +253,15 @@ shift. With a(z) = z and ρ 0.1 it took Teff and logg out (R² 0.039 and 0.003 a
 twins with them (recall@1 0.260): the encoder changed z's spread with Teff instead, which the
 penalty does not see. Off by default.
 
-**Both #4 targets, on one seed: ``species_map="identity"`` with ``independence`` μ 0.01.** The
-kernel penalty sees z's whole distribution, and with a(z) = z there is no direction that
-reconstruction ignores for it to chase. mdAT λ 0.01, same grid and probes: at the kept epoch 60,
-Teff R² 0.187 and logg 0.045 (median of 3 probes), every abundance above X's ([Mg/Fe] 0.878,
-[C/Fe] 0.875), twin recall@1 0.614 = 2.56× PolyDis. A second seed, stopped at epoch 40, still had Teff
-0.483 (logg 0.081) with recall@1 0.647 = 2.70× (seed 0 at epoch 40: Teff 0.324). Config
-``ml/experiments/configs/apogee_2p_snr50_species_identity_mu0.01.yaml``; off by default.
+**Both #4 targets, on two seeds of three: ``species_map="identity"`` with ``independence`` μ 0.01.**
+The kernel penalty sees z's whole distribution, and with a(z) = z there is no direction that
+reconstruction ignores for it to chase. mdAT λ 0.01, same grid and probes, at the kept epoch
+(median of 3 probes): seed 0 (epoch 60) Teff R² 0.187, logg 0.045, twin recall@1 0.614 = 2.56×
+PolyDis; seed 2 (epoch 48) Teff 0.121, logg 0.034, recall@1 0.612 = 2.55×; every abundance above
+X's on both ([Mg/Fe] 0.869–0.878, [C/Fe] 0.852–0.875). Seed 1 finds as many twins (0.623 = 2.60×)
+but keeps Teff 0.407 (logg 0.074) at its kept epoch 51, and 0.312 at epoch 60: Teff leaves at a
+pace that differs by seed, and the kept epoch is chosen on reconstruction, which does not see it.
+Config ``ml/experiments/configs/apogee_2p_snr50_species_identity_mu0.01.yaml``; off by default.
 
 **Model selection** (best epoch, early stopping) uses the validation objective
 ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's training bins, the CE
@@ -267,7 +273,7 @@ to a constant.
 
 Data handling: scalers fitted on the training split only; a real train/validation/test split;
 reshuffled every epoch from a seeded generator; float32 (bf16 autocast on CUDA); deterministic
-for a seed. The shuffles, the z noise and the re-observation noise each draw on the trainer's own
+for a seed on one machine and thread count (not bit for bit across machines). The shuffles, the z noise and the re-observation noise each draw on the trainer's own
 generator, never on torch's global RNG, and every epoch starts in training mode, so a probe or
 another task between epochs cannot change a run. Checkpoints (weights, optimisers, RNG state,
 history) every epoch so a run resumes exactly; early stopping on the validation objective.
