@@ -258,9 +258,10 @@ The kernel penalty sees z's whole distribution, and with a(z) = z there is no di
 reconstruction ignores for it to chase. mdAT λ 0.01, same grid and probes, at the kept epoch
 (median of 3 probes): seed 0 (epoch 60) Teff R² 0.187, logg 0.045, twin recall@1 0.614 = 2.56×
 PolyDis; seed 2 (epoch 48) Teff 0.121, logg 0.034, recall@1 0.612 = 2.55×; every abundance above
-X's on both ([Mg/Fe] 0.869–0.878, [C/Fe] 0.852–0.875). Seed 1 finds as many twins (0.623 = 2.60×)
-but keeps Teff 0.407 (logg 0.074) at its kept epoch 51, and 0.312 at epoch 60: Teff leaves at a
-pace that differs by seed, and the kept epoch is chosen on reconstruction, which does not see it.
+X's on both ([Mg/Fe] 0.869–0.878, [C/Fe] 0.852–0.875); seed 2 stopped early at epoch 68, as the
+config would. Seed 1 finds more twins (0.670 = 2.79× at epoch 80, still its best on validation)
+but keeps Teff 0.300 (logg 0.065): Teff leaves at a pace that differs by seed, and the kept epoch
+is chosen on reconstruction, which does not see it.
 Config ``ml/experiments/configs/apogee_2p_snr50_species_identity_mu0.01.yaml``; off by default.
 
 **Model selection** (best epoch, early stopping) uses the validation objective

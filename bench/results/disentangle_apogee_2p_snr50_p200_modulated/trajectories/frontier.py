@@ -92,6 +92,8 @@ def runs() -> list[dict]:
             elif epoch > 25:
                 later[epoch] = {"best": best, **{k: float(m[k]) for k in ("epoch", "teff", "logg", "recall")}}
         later = [later[epoch] for epoch in sorted(later)]
+        for point in [p for p in later if p["best"]][:-1]:  # a resumed run's earlier kept epoch was superseded
+            point["best"] = False
         rows.append({"run": name, "family": family, "later": later, **{k: float(v) for k, v in found.groupdict().items()}})
     for folder, name in REPORTS.items():
         report = HERE.parents[1] / folder / "report.md"
@@ -153,7 +155,7 @@ def main() -> None:
     axes.set_xlabel("max(Teff, logg) R² of an MLP probe on z (lower = more disentangled)")
     axes.set_ylabel("twin recall@1 on z (test split)")
     axes.set_title("mdAT variants, APOGEE-like grid, 200 profiles, S/N 50, epoch 25 (grey: later probes)")
-    axes.legend(loc="upper left", fontsize=8)
+    axes.legend(loc="upper right", fontsize=8)  # the target corner is upper left
     key.axis("off")  # the numbers' key, in the order of the first table
     for line, row in enumerate(rows):
         key.text(0, 1 - line / len(rows), f"{row['number']:>2}  {row['run']}", fontsize=6.5, va="top",
