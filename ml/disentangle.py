@@ -274,10 +274,11 @@ to a constant.
 
 Data handling: scalers fitted on the training split only; a real train/validation/test split;
 reshuffled every epoch from a seeded generator; float32 (bf16 autocast on CUDA); deterministic
-for a seed on one machine and thread count (not bit for bit across machines). The shuffles, the z noise and the re-observation noise each draw on the trainer's own
-generator, never on torch's global RNG, and every epoch starts in training mode, so a probe or
-another task between epochs cannot change a run. Checkpoints (weights, optimisers, RNG state,
-history) every epoch so a run resumes exactly; early stopping on the validation objective.
+for a seed on one machine and thread count (not bit for bit across machines). The shuffles, the
+z noise and the re-observation noise each draw on the trainer's own generator, never on torch's
+global RNG, and every epoch starts in training mode, so a probe or another task between epochs
+cannot change a run. Checkpoints (weights, optimisers, RNG state, history) every epoch so a run
+resumes exactly; early stopping on the validation objective.
 """
 from __future__ import annotations
 
@@ -533,8 +534,8 @@ class SpeciesDecoder(nn.Module):
     that depends on cp changes a(z), and the decoder cannot undo it, except a shift of each aₖ by a
     function of cp, which bₖ(cp) can take back (this is where the mdAT runs keep Teff: see the
     module docstring). With K = latent size and A of full rank, a = A z + c is one-to-one, so z is
-    a set of coordinates for the abundances. No grid-specific
-    knowledge enters: which pixels belong to which component, and how they answer cp, are learned.
+    a set of coordinates for the abundances. No grid-specific knowledge enters: which pixels
+    belong to which component, and how they answer cp, are learned.
 
     Shapes: z (B, L), cp (B, C) → x̂ (B, P). a(z) (B, K) is linear in z. g(cp) (B, P) comes from the
     modulator MLP (``modulator_hidden``); the depths s (K, P) are free weights; the shifts

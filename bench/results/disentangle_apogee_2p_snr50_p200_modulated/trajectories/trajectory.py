@@ -15,9 +15,10 @@ S/N (50 by default; inf for noiseless spectra). --checkpoint FILE makes the run 
 trainer writes FILE after every epoch, and a rerun with the same arguments (append to the same log)
 continues from it exactly, skipping the probes already taken (--probe-now: probe the checkpoint's
 epoch once and stop, training nothing; with --kept, its validation-best weights instead).
---repetitions N gives the R² as the median of N probes (1 by default, as in the logs). Runs longer than a session (the
-200-epoch runs, about 3½ hours on one core) are made this way. Each probe line gives the R² of MLP probes (one
-repetition) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
+--repetitions N gives the R² as the median of N probes (1 by default, as in the logs). Runs longer
+than a session (the 200-epoch runs, about 3½ hours on one core) are made this way, on a machine that
+keeps its files: checkpoints are not in git. Each probe line gives the R² of MLP probes (median of
+N repetitions) and twin recall@1/@10 and AUC on the test split, then recall@1 of z standardised per
 dimension and of z − poly(cp) (not counted towards the target; see README), and last the Teff and
 logg R² of z − poly(cp): what is left of them once z's conditional mean E[z | cp] is taken out,
 and how z's per-latent mean and spread move across ten Teff bins of the test stars (medians over
@@ -40,28 +41,32 @@ from ml.synth.stellar import StellarSpectrumModel
 
 started = time.time()
 arguments = sys.argv[1:]
-save = checkpoint = None
-if "--checkpoint" in arguments:
-    checkpoint = Path(arguments[arguments.index("--checkpoint") + 1])
-    del arguments[arguments.index("--checkpoint"):arguments.index("--checkpoint") + 2]
-if "--save" in arguments:
-    save = Path(arguments[arguments.index("--save") + 1])
-    del arguments[arguments.index("--save"):arguments.index("--save") + 2]
-probe_now = "--probe-now" in arguments
-if probe_now:
-    arguments.remove("--probe-now")
-kept = "--kept" in arguments
-if kept:
-    arguments.remove("--kept")
-repetitions = 1
-if "--repetitions" in arguments:
-    repetitions = int(arguments[arguments.index("--repetitions") + 1])
-    del arguments[arguments.index("--repetitions"):arguments.index("--repetitions") + 2]
-snr = 50.0
-if "--snr" in arguments:
-    snr = float(arguments[arguments.index("--snr") + 1])
-    snr = None if math.isinf(snr) else snr  # the grid builder's "noiseless"
-    del arguments[arguments.index("--snr"):arguments.index("--snr") + 2]
+
+
+def flag(name: str) -> bool:
+    """Whether ``name`` was given; removes it from the arguments."""
+    given = name in arguments
+    if given:
+        arguments.remove(name)
+    return given
+
+
+def option(name: str, default=None):
+    """The value after ``name`` (a string), or ``default``; removes both from the arguments."""
+    if name not in arguments:
+        return default
+    at = arguments.index(name)
+    value = arguments[at + 1]
+    del arguments[at:at + 2]
+    return value
+
+
+checkpoint = Path(option("--checkpoint")) if "--checkpoint" in arguments else None
+save = Path(option("--save")) if "--save" in arguments else None
+probe_now, kept = flag("--probe-now"), flag("--kept")
+repetitions = int(option("--repetitions", 1))
+snr = float(option("--snr", 50.0))
+snr = None if math.isinf(snr) else snr  # the grid builder's "noiseless"
 mu, checks = float(arguments[0]), [int(c) for c in arguments[1].split(",")]
 overrides = {key: ast.literal_eval(value) for key, value in (a.split("=", 1) for a in arguments[2:])}
 grid = build_grid(GridSpec(band="apogee", n_profiles=200, snr=snr, seed=0), StellarSpectrumModel("apogee"), batch_size=512)
