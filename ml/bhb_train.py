@@ -45,7 +45,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ml.batmm import BATMM, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D, minmax_normalise, spectrum_classifier
+from ml.batmm import BATMM, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D, minmax_normalise
 from ml.data import split_indices
 from ml.disentangle import choose_device
 from ml.files import write_atomically
@@ -55,9 +55,8 @@ from ml.photometry import psf_colours
 
 # Bumped whenever a stage's model or training changes, so stage checkpoints and seed results written
 # by older code are never mixed with new ones (bhb-2: the spectrum head reads ordered tokens;
-# bhb-3: noise augmentation of the training spectra; bhb-4: the fusion's spectrum skip;
-# bhb-5: the spectrum classifier has a hidden layer, so segments can interact).
-CODE_VERSION = "bhb-5"
+# bhb-3: noise augmentation of the training spectra; bhb-4: the fusion's spectrum skip).
+CODE_VERSION = "bhb-4"
 
 
 @dataclass
@@ -100,12 +99,10 @@ class _Head(nn.Module):
     whose star is centred and whose encoder is trained to ignore orientation. ``n_auxiliary`` > 0
     adds a second linear map of the mean token for an auxiliary regression."""
 
-    def __init__(self, encoder: nn.Module, d_model: int, n_auxiliary: int = 0, n_tokens: int | None = None,
-                 classifier: nn.Module | None = None):
+    def __init__(self, encoder: nn.Module, d_model: int, n_auxiliary: int = 0, n_tokens: int | None = None):
         super().__init__()
         self.n_tokens = n_tokens
-        self.encoder = encoder
-        self.head = nn.Linear(d_model * (n_tokens or 1), 2) if classifier is None else classifier
+        self.encoder, self.head = encoder, nn.Linear(d_model * (n_tokens or 1), 2)
         self.auxiliary = nn.Linear(d_model, n_auxiliary) if n_auxiliary else None
 
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -118,8 +115,8 @@ class _Head(nn.Module):
 
 
 def spectrum_head(config: BATMMConfig) -> _Head:
-    """VGG1D with its pretraining classifier (``spectrum_classifier``) on the 7 tokens in wavelength order."""
-    return _Head(VGG1D(config), config.d_model, n_tokens=N_SEGMENTS, classifier=spectrum_classifier(config))
+    """VGG1D with its pretraining classifier on the 7 tokens in wavelength order."""
+    return _Head(VGG1D(config), config.d_model, n_tokens=N_SEGMENTS)
 
 
 def image_head(config: BATMMConfig, n_colours: int = 0) -> _Head:
@@ -396,10 +393,8 @@ def save_model(model: BATMM, path, extra: dict | None = None) -> None:
 
 def load_model(path, device: str = "cpu") -> tuple[BATMM, dict]:
     state = torch.load(path, map_location=device, weights_only=False)
-    # Models saved before segment embeddings, the spectrum skip or the hidden layer of the spectrum
-    # classifier existed have none of them.
-    model = BATMM(BATMMConfig(**{"segment_embeddings": False, "spectrum_skip": False, "spectrum_hidden": 0,
-                                 **state["config"]}))
+    # Models saved before segment embeddings or the spectrum skip existed have neither.
+    model = BATMM(BATMMConfig(**{"segment_embeddings": False, "spectrum_skip": False, **state["config"]}))
     model.load_state_dict(state["model"])
     return model.eval(), state
 

@@ -1,6 +1,5 @@
 """The spectrum's 7 tokens keep their wavelength order: in the pretraining head, in the fusion
-(segment embeddings), and in models saved before segment embeddings, the spectrum skip or the
-hidden layer of the spectrum classifier existed."""
+(segment embeddings), and in models saved before segment embeddings or the spectrum skip existed."""
 import json
 
 import pytest
@@ -42,13 +41,11 @@ def test_the_spectrum_head_reads_ordered_tokens_and_the_image_head_their_mean():
     torch.testing.assert_close(image.features(tokens), image.features(_swap_two_segments(tokens)))
 
 
-@pytest.mark.parametrize("missing", [("segment_embeddings", "spectrum_skip", "spectrum_hidden"),
-                                     ("spectrum_skip", "spectrum_hidden"), ("spectrum_hidden",)])
+@pytest.mark.parametrize("missing", [("segment_embeddings", "spectrum_skip"), ("spectrum_skip",)])
 def test_a_model_saved_by_older_code_still_loads(tmp_path, missing):
-    """Config keys that older code did not write (segment embeddings, then the spectrum skip, then
-    the spectrum classifier's hidden layer) load as off, and the loaded model scores exactly as the
-    saved one."""
-    old = BATMM(BATMMConfig(**{**SMALL.__dict__, **{key: 0 if key == "spectrum_hidden" else False for key in missing}}))
+    """Config keys that older code did not write (segment embeddings, then the spectrum skip) load
+    as off, and the loaded model scores exactly as the saved one."""
+    old = BATMM(BATMMConfig(**{**SMALL.__dict__, **{key: False for key in missing}}))
     save_model(old, tmp_path / "old.pt")
     state = torch.load(tmp_path / "old.pt", weights_only=False)
     for key in missing:  # the config as older code wrote it
@@ -56,10 +53,7 @@ def test_a_model_saved_by_older_code_still_loads(tmp_path, missing):
     torch.save(state, tmp_path / "old.pt")
     loaded, _ = load_model(tmp_path / "old.pt")
     assert (loaded.fusion.segment is None) == ("segment_embeddings" in missing)
-    if "spectrum_skip" in missing:
-        assert loaded.fusion.spectrum_readout is None
-    else:  # the linear readout of bhb-4
-        assert isinstance(loaded.fusion.spectrum_readout, torch.nn.Linear)
+    assert loaded.fusion.spectrum_readout is None
     spectrum, image = torch.rand(2, 3522), torch.randn(2, 5, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(loaded(spectrum, image)["logits"], old.eval()(spectrum, image)["logits"])
