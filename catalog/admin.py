@@ -38,6 +38,24 @@ class SpectrumAdmin(admin.ModelAdmin):
     readonly_fields = ["source_sha256", "created_at"]
 
 
+@admin.register(models.BalmerLines)
+class BalmerLinesAdmin(admin.ModelAdmin):
+    """Read-only: the measurements come from the spectra (ingest, ``manage.py measure_balmer``)."""
+
+    list_display = ["spectrum", "d02", "fm", "c", "b", "converged", "xue_bhb", "problem"]
+    list_filter = ["xue_bhb", "converged"]
+    search_fields = ["spectrum__star__designation"]
+    list_select_related = ["spectrum__star", "spectrum__survey"]
+    raw_id_fields = ["spectrum"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(models.Image)
 class ImageAdmin(admin.ModelAdmin):
     list_display = ["id", "star", "bands", "height", "width", "pixel_scale", "source_file"]

@@ -320,3 +320,44 @@ class BHBScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.star}: {self.score:.3f}"
+
+
+# The surveys whose spectra cover Hδ and Hγ with their continuum windows (4040–4410 Å), and the
+# measured values that lists of stars carry (BHB candidates: the web table, CSV and API).
+BALMER_SURVEYS = ("sdss",)
+BALMER_COLUMNS = ("d02", "fm", "c", "b", "xue_bhb")
+
+
+class BalmerLines(models.Model):
+    """Sérsic fits of Hδ and Hγ in one SDSS spectrum (Xue et al. 2008; ``ml.balmer``), measured when
+    the spectrum is ingested (or by ``manage.py measure_balmer`` for spectra stored before).
+
+    A spectrum whose lines cannot be fitted (the continuum windows are not covered, or the continuum
+    is not positive) still gets a row: the four values are null and ``problem`` says why, so it is
+    never measured again in vain."""
+
+    spectrum = models.OneToOneField(Spectrum, on_delete=models.CASCADE, primary_key=True, related_name="balmer")
+    d02 = models.FloatField(null=True, blank=True, help_text="Hδ full width at 20 % below the continuum, Å")
+    fm = models.FloatField(null=True, blank=True, help_text="Hδ core flux relative to the continuum")
+    c = models.FloatField(null=True, blank=True, help_text="Hγ Sérsic shape")
+    b = models.FloatField(null=True, blank=True, help_text="Hγ Sérsic scale width, Å")
+    converged = models.BooleanField(default=False, help_text="both Sérsic fits converged")
+    xue_bhb = models.BooleanField(null=True, blank=True,
+                                  help_text="passes the Xue et al. 2011 Balmer-line cuts (null: not measured)")
+    problem = models.CharField(max_length=200, blank=True, help_text="why the lines could not be measured")
+    measured_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "Balmer-line measurement"
+        constraints = [
+            models.CheckConstraint(condition=Q(problem="") | Q(d02__isnull=True, fm__isnull=True, c__isnull=True, b__isnull=True),
+                                   name="balmer_problem_means_no_values"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Balmer lines of spectrum {self.spectrum_id}"
+
+    def as_dict(self) -> dict:
+        """{d02 (Å), fm, c, b (Å), converged, xue_bhb, problem}."""
+        return {"d02": self.d02, "fm": self.fm, "c": self.c, "b": self.b, "converged": self.converged,
+                "xue_bhb": self.xue_bhb, "problem": self.problem}

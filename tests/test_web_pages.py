@@ -89,7 +89,7 @@ def test_bhb_candidates_with_threshold_and_thumbnails(client):
     assert "1 stars scored" in page and high.star.designation in page
     assert "2 stars" in client.get("/bhb/", {"threshold": 0.1}).content.decode()
     csv = client.get("/bhb/", {"threshold": 0.1, "format": "csv"}).content.decode().splitlines()
-    assert csv[0] == "designation,ra,dec,score,model_version" and len(csv) == 3
+    assert csv[0] == "designation,ra,dec,score,model_version,d02,fm,c,b,xue_bhb" and len(csv) == 3
     for kind in ("spectrum", "cutout", "bands"):
         image = client.get(f"/stars/{high.star.pk}/{kind}.png")
         assert image.status_code == 200 and image.content[:4] == b"\x89PNG"

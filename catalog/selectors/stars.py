@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import F, Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 
-from catalog.models import BHBScore, Image, Labels, ModelVersion, Spectrum, Star
+from catalog.models import BALMER_COLUMNS, BALMER_SURVEYS, BalmerLines, BHBScore, Image, Labels, ModelVersion, Spectrum, Star
 
 # Which label source describes a star when it has several (first wins).
 LABEL_PREFERENCE = ("aspcap", "grid", "synthetic")
@@ -128,7 +128,7 @@ def star_labels(star: Star) -> list[Labels]:
 
 
 def star_spectra(star: Star) -> list[Spectrum]:
-    return list(star.spectra.select_related("survey").order_by("survey__code", "pk"))
+    return list(star.spectra.select_related("survey", "balmer").order_by("survey__code", "pk"))
 
 
 def star_images(star: Star) -> list[Image]:
@@ -143,13 +143,17 @@ def spectrum_arrays(spectrum: Spectrum) -> dict:
 
 
 def bhb_candidates(*, threshold: float = 0.5, version: ModelVersion | None = None) -> QuerySet:
-    """Stars scored by the active (or given) BHB model with score ≥ threshold, best first."""
+    """Stars scored by the active (or given) BHB model with score ≥ threshold, best first, each
+    with the Balmer lines of its first SDSS spectrum (``BALMER_COLUMNS``; None where unmeasured)."""
     from catalog.selectors.models import active_version
 
     version = version or active_version(ModelVersion.Kind.BHB)
     if version is None:
         return BHBScore.objects.none()
+    balmer = BalmerLines.objects.filter(spectrum__star=OuterRef("star_id"), spectrum__survey__code__in=BALMER_SURVEYS)
+    balmer = balmer.order_by("spectrum_id")
     return (BHBScore.objects.filter(model_version=version, score__gte=threshold).select_related("star")
+            .annotate(**{name: Subquery(balmer.values(name)[:1]) for name in BALMER_COLUMNS})
             .order_by("-score", "star_id"))
 
 
@@ -157,16 +161,21 @@ def bhb_candidates(*, threshold: float = 0.5, version: ModelVersion | None = Non
 
 
 def balmer_measurements(star: Star) -> dict | None:
-    """D0.2 and fm (Hδ), c and b (Hγ) of the star's SDSS spectrum (Xue et al. 2008), or None."""
-    from ml.balmer import measure
+    """The Balmer lines of the star's first SDSS spectrum (``BalmerLines.as_dict``: D0.2 and fm of
+    Hδ, c and b of Hγ, whether the fits converged, whether the Xue et al. cuts pass), or None when
+    it has no SDSS spectrum. A spectrum stored before the catalog measured them on ingest (until
+    ``manage.py measure_balmer`` runs) is measured here, and not stored: a read never writes."""
+    from catalog.services.balmer import balmer_lines_measure
 
-    spectrum = star.spectra.filter(survey__code="sdss").select_related("survey").order_by("pk").first()
+    spectrum = (star.spectra.filter(survey__code__in=BALMER_SURVEYS).select_related("survey", "balmer")
+                .order_by("pk").first())
     if spectrum is None:
         return None
-    try:
-        return measure(spectrum.survey.wavelength_array, spectrum.flux_array, spectrum.error_array).as_dict()
-    except (ValueError, RuntimeError):
-        return None
+    stored = getattr(spectrum, "balmer", None)
+    if stored is None:
+        stored = balmer_lines_measure(spectrum_id=spectrum.pk, wavelength=spectrum.survey.wavelength_array,
+                                      flux=spectrum.flux_array, error=spectrum.error_array)
+    return stored.as_dict()
 
 
 def map_points(spectrum_ids: list[int], parameter: str) -> dict:

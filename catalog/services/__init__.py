@@ -1,4 +1,7 @@
 """Writes. One module per domain; import from here (``from catalog import services``)."""
+from catalog.services.balmer import (  # noqa: F401
+    balmer_lines_fill, balmer_lines_measure, balmer_lines_unmeasured,
+)
 from catalog.services.ingest import (  # noqa: F401
     FileOutcome, IngestReport, LabelImportReport, expand_paths, file_sha256, grid_load, ingest_file, ingest_paths,
     labels_import, star_find_or_create, survey_ensure,

@@ -3,6 +3,8 @@
 Ingestion rules:
 * one file = one transaction: a file is stored whole or not at all;
 * a file whose sha256 is already in the catalog is skipped (re-running creates nothing twice);
+* every SDSS spectrum gets its Balmer-line measurement (``catalog.services.balmer``) in the same
+  transaction;
 * bad input raises :class:`~catalog.ingest.records.BadInput` inside the reader or here, and the
   caller reports it with the file name and carries on with the next file.
 """
@@ -28,7 +30,8 @@ from catalog.ingest.labels import CatalogueMapping, read_catalogue
 from catalog.ingest.records import (
     BadInput, BHBLabelRecord, ImageRecord, LabelRecord, SpectrumRecord, StarIdentity,
 )
-from catalog.models import BHBLabel, Image, Labels, Spectrum, Star, Survey
+from catalog.models import BALMER_SURVEYS, BHBLabel, Image, Labels, Spectrum, Star, Survey
+from catalog.services.balmer import balmer_lines_fill, balmer_lines_measure
 from ml.synth import grids
 
 logger = logging.getLogger(__name__)
@@ -187,6 +190,9 @@ def _store(records, path: Path, sha256: str) -> FileOutcome:
                                 source_sha256=sha256, source_key=record.source_key)
             spectrum.set_arrays(record.flux, record.error)
             spectrum.save()
+            if survey.code in BALMER_SURVEYS:  # in the same transaction: no SDSS spectrum without its row
+                balmer_lines_measure(spectrum_id=spectrum.pk, wavelength=survey.wavelength_array, flux=record.flux,
+                                     error=record.error).save(force_insert=True)
             n_spectra += 1
         elif isinstance(record, ImageRecord):
             if Image.objects.filter(star=star, source_key=record.source_key).exists():
@@ -366,4 +372,6 @@ def grid_load(*, batches: Iterable, survey_code: str, label_source: str = "grid"
             total += n
             if on_batch:
                 on_batch(n)
+        if survey_code in BALMER_SURVEYS:  # in the same transaction, as for ingested files
+            balmer_lines_fill()
     return total

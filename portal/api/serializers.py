@@ -44,6 +44,13 @@ class SpectrumMetaSerializer(serializers.Serializer):
     snr = serializers.FloatField(allow_null=True)
     source_file = serializers.CharField()
     source_key = serializers.CharField()
+    balmer = serializers.SerializerMethodField(
+        help_text="SDSS only: Hδ D0.2 (Å) and fm, Hγ c and b (Å), converged, xue_bhb (Xue et al. 2011 cuts), "
+                  "problem; null for other surveys or where not measured yet")
+
+    def get_balmer(self, spectrum) -> dict | None:
+        stored = getattr(spectrum, "balmer", None)
+        return None if stored is None else stored.as_dict()
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from catalog import inference, selectors
 from catalog.ingest.records import BadInput
 from catalog.model_config import ConfigError
-from catalog.models import ModelVersion, Star, TrainingRun
+from catalog.models import BALMER_COLUMNS, ModelVersion, Star, TrainingRun
 from portal.api import filters
 from portal.api.renderers import CSVRenderer, VOTableRenderer
 from portal.api.serializers import (
@@ -176,7 +176,9 @@ class TwinUploadView(APIView):
 
 
 class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Stars by BHB score (active BATMM), best first; ``threshold`` (default 0.5)."""
+    """Stars by BHB score (active BATMM), best first; ``threshold`` (default 0.5). Each row carries the
+    Balmer lines of the star's first SDSS spectrum: d02 (Å), fm, c, b (Å) and xue_bhb, whether the
+    Xue et al. 2011 cuts select it (null where unmeasured)."""
 
     renderer_classes = TABLE_RENDERERS
     serializer_class = StarSerializer
@@ -194,7 +196,8 @@ class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         rows = [{"star_id": s.star_id, "designation": s.star.designation, "ra": s.star.ra, "dec": s.star.dec,
-                 "score": s.score, "model_version": s.model_version_id} for s in page]
+                 "score": s.score, "model_version": s.model_version_id, **{name: getattr(s, name) for name in BALMER_COLUMNS}}
+                for s in page]
         return self.get_paginated_response(rows)
 
 

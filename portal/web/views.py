@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import inference, selectors
 from catalog.ingest.records import BadInput
-from catalog.models import Image, Star, Survey
+from catalog.models import BALMER_COLUMNS, Image, Star, Survey
 from portal import plots
 from portal.api.renderers import CSVRenderer, votable_bytes
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
@@ -201,7 +201,8 @@ def bhb_candidates(request):
     candidates = selectors.bhb_candidates(threshold=threshold)
     if request.GET.get("format") == "csv":
         rows = [{"designation": c.star.designation, "ra": c.star.ra, "dec": c.star.dec, "score": round(c.score, 4),
-                 "model_version": c.model_version_id} for c in candidates[:100_000]]
+                 "model_version": c.model_version_id, **{name: getattr(c, name) for name in BALMER_COLUMNS}}
+                for c in candidates[:100_000]]
         return _export(rows, "csv", f"bhb-candidates-{threshold:.2f}")
     return render(request, "catalog/bhb.html", {"form": form, "threshold": threshold, "page": _page(request, candidates),
                                                 "version": selectors.active_version("bhb")})

@@ -1,0 +1,61 @@
+"""Balmer-line measurements of SDSS spectra (Xue et al. 2008): one ``BalmerLines`` row per spectrum.
+
+New SDSS spectra are measured as they are ingested, in the same transaction
+(``balmer_lines_measure`` from ``catalog.services.ingest``), so every SDSS spectrum has its row.
+``balmer_lines_fill`` measures the spectra stored before this existed (``manage.py
+measure_balmer``), a batch per transaction: an interrupted fill leaves whole batches and picks
+up where it stopped.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+from django.db import transaction
+
+from catalog.arrays import bytes_to_array
+from catalog.models import BALMER_SURVEYS, BalmerLines, Spectrum, Survey
+
+
+def balmer_lines_measure(*, spectrum_id: int, wavelength: np.ndarray, flux: np.ndarray,
+                         error: np.ndarray | None) -> BalmerLines:
+    """The (unsaved) measurement of one spectrum: wavelength (P,) Å, flux and error (P,) in any one
+    unit. A spectrum that cannot be measured gets null values and the reason in ``problem``."""
+    from ml.balmer import measure, xue_cuts
+
+    try:
+        measured = measure(wavelength, flux, error)
+    except ValueError as error_message:
+        return BalmerLines(spectrum_id=spectrum_id, problem=str(error_message)[:200])
+    values = {name: getattr(measured, name) for name in ("d02", "fm", "c", "b")}
+    if not all(math.isfinite(value) for value in values.values()):
+        return BalmerLines(spectrum_id=spectrum_id, problem="the Sérsic fit gave a non-finite value")
+    return BalmerLines(spectrum_id=spectrum_id, **values, converged=measured.ok, xue_bhb=xue_cuts(measured))
+
+
+def balmer_lines_unmeasured():
+    """SDSS spectra without a Balmer-line row (ids only)."""
+    return Spectrum.objects.filter(survey__code__in=BALMER_SURVEYS, balmer__isnull=True)
+
+
+def balmer_lines_fill(*, batch_size: int = 500, on_batch: Callable[[int], None] | None = None) -> int:
+    """Measure every SDSS spectrum that has no row yet, ``batch_size`` per transaction, in id order.
+    Returns how many spectra it measured; ``on_batch(n)`` after each batch. Running it twice, or
+    beside another fill, writes nothing twice (rows that appeared meanwhile are kept as they are)."""
+    wavelengths = {survey.pk: survey.wavelength_array for survey in Survey.objects.filter(code__in=BALMER_SURVEYS)}
+    written, after = 0, 0
+    while True:
+        rows = list(balmer_lines_unmeasured().filter(pk__gt=after).order_by("pk")
+                    .values_list("pk", "survey_id", "flux", "error")[:batch_size])
+        if not rows:
+            return written
+        measured = [balmer_lines_measure(spectrum_id=pk, wavelength=wavelengths[survey_id], flux=bytes_to_array(flux),
+                                         error=None if error is None else bytes_to_array(error))
+                    for pk, survey_id, flux, error in rows]
+        with transaction.atomic():
+            BalmerLines.objects.bulk_create(measured, ignore_conflicts=True)
+        written += len(measured)
+        after = rows[-1][0]
+        if on_batch:
+            on_batch(len(measured))
