@@ -1,6 +1,7 @@
 """How much each modality of the generated BHB set can tell, before any neural network.
 
     python bench/bhb_information.py [--n-bhb 4985] [--n-other 3128] [--seeds 5] [--svm] [--segments]
+                                    [--components K]
 
 A gradient-boosted tree classifier (class-balanced) on a few physical features per star, on the
 same 70/20/10 splits and seeds as ``python -m ml.experiments.bhb``; macro F1 on the test split,
@@ -28,6 +29,12 @@ evidence across the 7 segments the spectrum branch cuts the spectrum into: the s
 per segment (each with scikit-learn's "scale" width on its own 503 pixels) instead of one RBF kernel
 over all pixels, which is their product. The gap between this row and the baseline is what
 cross-segment interactions are worth (README, "Cross-segment head").
+
+With ``--components K`` four rows ask how much of the spectrum's information survives projecting
+each segment onto its K leading principal components (fitted on the training split; what
+``ml.batmm.SegmentDenoiser`` does before VGG1D): logistic regression on the standardised pixels,
+then logistic regression, a one-hidden-layer MLP (256 units) and the RBF SVM on the 7·K
+standardised component scores (README, "Denoised spectra").
 """
 from __future__ import annotations
 
@@ -145,6 +152,48 @@ def segment_svm_f1(sample, labels: np.ndarray, seeds: list[int]) -> list[float]:
     return scores
 
 
+def component_scores(spectra: np.ndarray, train: np.ndarray, components: int) -> np.ndarray:
+    """spectra (N, P) min–max normalised → (N, 7·components): each segment's scores on its leading
+    principal components (fitted on ``train``), standardised on ``train``."""
+    from sklearn.decomposition import PCA
+
+    from ml.batmm import N_SEGMENTS, SEGMENT_PIXELS
+
+    scores = []
+    for k in range(N_SEGMENTS):
+        segment = spectra[:, k * SEGMENT_PIXELS : (k + 1) * SEGMENT_PIXELS]
+        scores.append(PCA(components, random_state=0).fit(segment[train]).transform(segment))
+    scores = np.hstack(scores)
+    return (scores - scores[train].mean(0)) / scores[train].std(0)
+
+
+def component_f1(sample, labels: np.ndarray, seeds: list[int], components: int) -> dict[str, list[float]]:
+    """Macro F1 per seed of linear, MLP and SVM classifiers on pixels or component scores."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.neural_network import MLPClassifier
+
+    spectra = minmax_normalise(torch.as_tensor(np.asarray(sample.flux, np.float32))).numpy()
+    names = ["logistic regression on the pixels", f"logistic regression on {components} components per segment",
+             f"MLP on {components} components per segment", f"SVM on {components} components per segment"]
+    scores = {name: [] for name in names}
+    for seed in seeds:
+        split = split_indices(len(labels), 0.2, 0.1, seed)
+        train, test = split["train"], split["test"]
+        pixels = (spectra - spectra[train].mean(0)) / np.maximum(spectra[train].std(0), 1e-6)
+        reduced = component_scores(spectra, train, components)
+        models = [(LogisticRegression(C=0.001, max_iter=2000, class_weight="balanced"), pixels),
+                  (LogisticRegression(max_iter=2000, class_weight="balanced"), reduced),
+                  (MLPClassifier((256,), alpha=1e-2, max_iter=500, early_stopping=True, random_state=seed), reduced)]
+        for name, (model, features) in zip(names, models):
+            model.fit(features[train], labels[train])
+            scores[name].append(f1_score(labels[test], model.predict(features[test]), average="macro"))
+        predicted = (svm_scores(reduced, labels, split, seed) >= 0.5).astype(int)
+        scores[names[3]].append(f1_score(labels[test], predicted, average="macro"))
+    return scores
+
+
 def _mean_std(scores: list[float]) -> str:
     """mean ± sample σ (σ 0 for a single seed)."""
     return f"{np.mean(scores):.3f} ± {np.std(scores, ddof=1) if len(scores) > 1 else 0.0:.3f}"
@@ -157,6 +206,8 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--svm", action="store_true", help="add the SVM rows: whole spectra, with and without colours")
+    parser.add_argument("--components", type=int, default=0,
+                        help="add classifiers on this many principal components per segment (and on the pixels)")
     parser.add_argument("--segments", action="store_true",
                         help="add the SVM whose kernel cannot combine segments (a sum of per-segment kernels)")
     args = parser.parse_args(argv)
@@ -173,8 +224,11 @@ def main(argv: list[str] | None = None) -> str:
             rows.append([name, "spectrum" if "+" not in name else "both", _mean_std(scores)])
     if args.segments:
         rows.append(["SVM, per-segment kernels summed", "spectrum", _mean_std(segment_svm_f1(sample, labels, seeds))])
+    if args.components:
+        for name, scores in component_f1(sample, labels, seeds, args.components).items():
+            rows.append([name, "spectrum", _mean_std(scores)])
     title = (f"bench/bhb_information.py — {len(labels)} generated stars ({labels.sum()} BHB), gradient-boosted trees"
-             f"{' and SVMs' if args.svm or args.segments else ''}, "
+             f"{' and SVMs' if args.svm or args.segments else ''}{', linear models and MLPs' if args.components else ''}, "
              f"macro F1 on the test split over {args.seeds} seeds ({time.perf_counter() - started:.0f} s)")
     return print_table(title, ["features", "modality", "F1 (macro)"], rows)
 

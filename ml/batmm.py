@@ -5,10 +5,12 @@ Spectrum branch (VGG1D). The 3522-pixel SDSS spectrum (4000–9000 Å) is min–
 star. A self-attention block then weighs 7 segments of 503 pixels: S (B, 7, 503), weights
 w = mean over queries of softmax(S W_Q (S W_K)ᵀ / √d_k), and each segment is scaled by 7·w (uniform
 weights leave the spectrum unchanged). 7 × 503 = 3521, so **the last pixel (8998.3 Å) is dropped**.
-It lies in the far red, where neither the Balmer lines nor the Balmer jump carry information. The
-weighted spectrum runs through a VGG-19-shaped stack of 1-D convolutions (2-2-4-4-4 conv layers
-with max pooling, widths 64–512 × ``width``), then adaptive pooling to 7 positions and a linear
-map to 512-d tokens (B, 7, 512).
+It lies in the far red, where neither the Balmer lines nor the Balmer jump carry information.
+Before the attention, a **segment denoiser** (``spectrum_components``, 10 by default; not in the
+seed's text) projects each segment onto its leading principal components, fitted on the training
+spectra (``SegmentDenoiser``). The weighted spectrum runs through a VGG-19-shaped stack of 1-D
+convolutions (2-2-4-4-4 conv layers with max pooling, widths 64–512 × ``width``), then adaptive
+pooling to 7 positions and a linear map to 512-d tokens (B, 7, 512).
 
 Image branch (ResNet-50 + SE). An SE block reweighs the 5 ugriz bands. The seed's reduction of 16
 would give a hidden size of 5 // 16 = 0, so the hidden size is max(2, 5 // 2) = 2. A hand-written
@@ -68,7 +70,13 @@ class BATMMConfig:
     modality_embeddings: bool = True
     segment_embeddings: bool = True  # a learned embedding per spectral segment (its wavelength range)
     spectrum_skip: bool = True  # the spectrum encoder's own decision added to the [CLS] logits (frozen)
+    spectrum_components: int = 10  # principal components kept per segment by the spectrum denoiser (0 = off)
     n_classes: int = 2
+
+    def __post_init__(self):
+        k = self.spectrum_components
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= SEGMENT_PIXELS:
+            raise ValueError(f"spectrum_components must be a whole number from 0 (off) to {SEGMENT_PIXELS}, not {k!r}")
 
 
 # ----------------------------------------------------------------------------- spectrum branch
@@ -102,13 +110,58 @@ def _channels(width: float, base: int) -> int:
     return max(4, int(round(base * width)))
 
 
+class SegmentDenoiser(nn.Module):
+    """Projects each of the 7 segments of a min–max-normalised spectrum onto its leading principal
+    components, fitted on the training spectra: x_s → μ_s + U_s U_sᵀ (x_s − μ_s), with U_s
+    (503, k). The last pixel, which the segment attention drops, passes unchanged.
+
+    Why: the class lives in a few smooth modes of each segment (Balmer-line widths and depths, the
+    continuum slope), and the pixel noise around them is what a CNN memorises. On seed 3 of the
+    generated set, logistic regression on the raw pixels scores macro F1 0.912 and on 5–10
+    components per segment 0.935–0.937; a small MLP on the components 0.948–0.961, against 0.930
+    for the RBF SVM on the raw pixels (README, "Denoised spectra"). Until ``fit`` is called the
+    projection is the identity, so an unfitted encoder reads the spectrum as it is."""
+
+    def __init__(self, components: int):
+        super().__init__()
+        self.components = components
+        self.register_buffer("mean", torch.zeros(N_SEGMENTS, SEGMENT_PIXELS))
+        self.register_buffer("basis", torch.zeros(N_SEGMENTS, SEGMENT_PIXELS, components))
+        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def fit(self, scaled: torch.Tensor) -> None:
+        """scaled (N, 3522): min–max-normalised training spectra; N ≥ ``components``."""
+        if len(scaled) < self.components:
+            raise ValueError(f"fitting {self.components} components per segment needs at least as many spectra, not {len(scaled)}")
+        segments = scaled[:, : N_SEGMENTS * SEGMENT_PIXELS].reshape(-1, N_SEGMENTS, SEGMENT_PIXELS).double()
+        mean = segments.mean(0)  # (7, 503)
+        for k in range(N_SEGMENTS):
+            right = torch.linalg.svd(segments[:, k] - mean[k], full_matrices=False)[2]  # (min(N, 503), 503)
+            self.basis[k] = right[: self.components].T.to(self.basis)
+        self.mean.copy_(mean.to(self.mean))
+        self.fitted.fill_(True)
+
+    def forward(self, scaled: torch.Tensor) -> torch.Tensor:
+        """(B, 3522) → (B, 3522), the identity until fitted."""
+        if not bool(self.fitted):
+            return scaled
+        head = scaled[:, : N_SEGMENTS * SEGMENT_PIXELS].reshape(-1, N_SEGMENTS, SEGMENT_PIXELS) - self.mean
+        coefficients = torch.einsum("bsp,spk->bsk", head, self.basis)  # (B, 7, k)
+        projected = torch.einsum("bsk,spk->bsp", coefficients, self.basis) + self.mean  # (B, 7, 503)
+        return torch.cat([projected.reshape(len(scaled), -1), scaled[:, N_SEGMENTS * SEGMENT_PIXELS :]], dim=1)
+
+
 class VGG1D(nn.Module):
-    """VGG-19-shaped 1-D CNN: conv counts 2, 2, 4, 4, 4 with pooling; → (B, 7, d_model) tokens."""
+    """VGG-19-shaped 1-D CNN: conv counts 2, 2, 4, 4, 4 with pooling; → (B, 7, d_model) tokens.
+    With ``spectrum_components`` > 0 a ``SegmentDenoiser`` (fitted by ``fit_denoiser``) projects
+    the normalised spectrum before the segment attention."""
 
     PLAN = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
 
     def __init__(self, config: BATMMConfig):
         super().__init__()
+        self.denoiser = SegmentDenoiser(config.spectrum_components) if config.spectrum_components else None
         self.attention = SegmentAttention(config.attention_dim)
         layers: list[nn.Module] = []
         channels = 1
@@ -123,8 +176,16 @@ class VGG1D(nn.Module):
         self.project = nn.Linear(channels, config.d_model)
         self.out_channels = channels
 
+    def fit_denoiser(self, spectra: torch.Tensor) -> None:
+        """Fit the denoiser on training spectra (N, 3522) flux, as observed (no-op without one)."""
+        if self.denoiser is not None:
+            self.denoiser.fit(minmax_normalise(spectra.float()))
+
     def forward(self, spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        weighted, weights = self.attention(minmax_normalise(spectrum))  # (B, 3521), (B, 7)
+        scaled = minmax_normalise(spectrum)  # (B, 3522)
+        if self.denoiser is not None:
+            scaled = self.denoiser(scaled)
+        weighted, weights = self.attention(scaled)  # (B, 3521), (B, 7)
         features = self.pool(self.features(weighted[:, None, :]))  # (B, C, 7)
         return self.project(features.transpose(1, 2)), weights  # (B, 7, d), (B, 7)
 

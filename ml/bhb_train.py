@@ -1,7 +1,8 @@
 """Training and evaluating BATMM and its baselines on arrays (the seed's transfer strategy).
 
 1. Pretrain the spectrum encoder (VGG1D + segment attention) with a linear head on its 7 tokens in
-   wavelength order (see ``_Head``). Every training spectrum is re-observed at a lower S/N: it gets
+   wavelength order (see ``_Head``). Its segment denoiser (``ml.batmm.SegmentDenoiser``) is first
+   fitted on the training split's spectra as observed. Every training spectrum is re-observed at a lower S/N: it gets
    extra Gaussian noise of σ = u · ``spectrum_noise`` · σ̂, with u ~ U(0, 1) drawn per spectrum and
    σ̂ the spectrum's own noise (DER_SNR, ``ml.noise``). Without it VGG1D memorises its ~5,700
    training spectra (seed 3, lr 3e-4: training loss 0.02 by epoch 14, validation F1 0.89 and
@@ -55,8 +56,9 @@ from ml.photometry import psf_colours
 
 # Bumped whenever a stage's model or training changes, so stage checkpoints and seed results written
 # by older code are never mixed with new ones (bhb-2: the spectrum head reads ordered tokens;
-# bhb-3: noise augmentation of the training spectra; bhb-4: the fusion's spectrum skip).
-CODE_VERSION = "bhb-4"
+# bhb-3: noise augmentation of the training spectra; bhb-4: the fusion's spectrum skip; bhb-5, a
+# hidden layer in the spectrum classifier, was tried and reverted; bhb-6: the segment denoiser).
+CODE_VERSION = "bhb-6"
 
 
 @dataclass
@@ -325,8 +327,9 @@ class BHBTrainer:
         truth = self.labels[test].numpy()
         spectrum_inputs = lambda index: (self.spectra[index],)  # noqa: E731
         image_inputs = lambda index: (self._images(index),)  # noqa: E731
-        spectrum = self._train(self._seeded(lambda: spectrum_head(model_cfg)), spectrum_inputs, cfg.epochs_encoder, "VGG1D",
-                               augment=self._noisy_spectra)
+        spectrum = self._seeded(lambda: spectrum_head(model_cfg))
+        spectrum.encoder.fit_denoiser(self.spectra[self.split["train"]])  # training split only, as observed
+        spectrum = self._train(spectrum, spectrum_inputs, cfg.epochs_encoder, "VGG1D", augment=self._noisy_spectra)
         image = self._seeded(lambda: image_head(model_cfg, n_colours=0 if self.colours is None else self.colours.shape[1]))
         turn = lambda batch, index, generator: (dihedral(batch[0], generator),)  # noqa: E731
         colour_loss = lambda output, index: self._colour_loss(image, output, index)  # noqa: E731
@@ -393,8 +396,9 @@ def save_model(model: BATMM, path, extra: dict | None = None) -> None:
 
 def load_model(path, device: str = "cpu") -> tuple[BATMM, dict]:
     state = torch.load(path, map_location=device, weights_only=False)
-    # Models saved before segment embeddings or the spectrum skip existed have neither.
-    model = BATMM(BATMMConfig(**{"segment_embeddings": False, "spectrum_skip": False, **state["config"]}))
+    # Models saved before segment embeddings, the spectrum skip or the segment denoiser existed have none.
+    model = BATMM(BATMMConfig(**{"segment_embeddings": False, "spectrum_skip": False, "spectrum_components": 0,
+                                 **state["config"]}))
     model.load_state_dict(state["model"])
     return model.eval(), state
 

@@ -32,13 +32,15 @@ def test_classifier_learns_a_separable_set(separable):
     losses = []
     # Without the noise augmentation: on 84 training stars a 4-channel VGG1D at lr 3e-3 then learned
     # the dip in 2 of 4 seeds on one thread (in all on two); the augmentation is tested on its own.
-    config = BHBTrainingConfig(model=TINY, epochs_encoder=12, epochs_fusion=12, batch_size=16, lr=3e-3, patience=0,
+    # 16 encoder epochs: behind the segment denoiser (fitted on those 84 stars) a 12-epoch schedule
+    # found the dip only at epoch 10 and missed one of the 12 test stars.
+    config = BHBTrainingConfig(model=TINY, epochs_encoder=16, epochs_fusion=12, batch_size=16, lr=3e-3, patience=0,
                                spectrum_noise=0.0)
     trainer = BHBTrainer(config, spectra, images, labels, log=losses.append)
     results = trainer.run(ablations=False)
     assert results["VGG1D (spectrum)"]["f1_macro"] > 0.9
     assert results["BATMM"]["f1_macro"] > 0.9
-    first, last = (float(line.split("F1 ")[1].split()[0]) for line in (losses[0], losses[11]))
+    first, last = (float(line.split("F1 ")[1].split()[0]) for line in (losses[0], losses[15]))
     assert last >= first  # validation F1 rises over the encoder's epochs
     weights = trainer.explanation
     assert sum(weights["segment_weights"]) == pytest.approx(1.0, abs=1e-4)
