@@ -2,11 +2,12 @@
 
 1. Pretrain the spectrum encoder (VGG1D + segment attention) with a linear head on its 7 tokens in
    wavelength order (see ``_Head``). Its segment denoiser (``ml.batmm.SegmentDenoiser``) is first
-   fitted on the training split's spectra as observed. Every training spectrum is re-observed at a lower S/N: it gets
-   extra Gaussian noise of σ = u · ``spectrum_noise`` · σ̂, with u ~ U(0, 1) drawn per spectrum and
-   σ̂ the spectrum's own noise (DER_SNR, ``ml.noise``). Without it VGG1D memorises its ~5,700
-   training spectra (seed 3, lr 3e-4: training loss 0.02 by epoch 14, validation F1 0.89 and
-   swinging); with it the loss stays near 0.23 and validation F1 reaches 0.91–0.915.
+   fitted on the training split's spectra as observed. Every training spectrum is re-observed at a
+   lower S/N: it gets extra Gaussian noise of σ = u · ``spectrum_noise`` · σ̂, with u ~ U(0, 1)
+   drawn per spectrum and σ̂ the spectrum's own noise (DER_SNR, ``ml.noise``). Without it VGG1D
+   memorises its ~5,700 training spectra (seed 3, lr 3e-4: training loss 0.02 by epoch 14,
+   validation F1 0.89 and swinging); with it the loss stays near 0.23 and validation F1 reaches
+   0.91–0.915.
 2. Pretrain the image encoder (band SE + ResNet-50) with a linear head on its mean token. Two
    guards keep a ResNet-50 from memorising ~5,700 cutouts (without them its training-split
    features separate the classes and its test ones do not, and the fusion learns to trust them):
