@@ -35,7 +35,7 @@ def balmer_lines_measure(*, spectrum_id: int, wavelength: np.ndarray, flux: np.n
 
 
 def balmer_lines_unmeasured():
-    """SDSS spectra without a Balmer-line row (ids only)."""
+    """The SDSS spectra that have no Balmer-line row yet (a Spectrum queryset)."""
     return Spectrum.objects.filter(survey__code__in=BALMER_SURVEYS, balmer__isnull=True)
 
 
