@@ -49,6 +49,9 @@ def test_bad_bhb_configs():
         normalise("bhb", {"model": {"depth": 3}})
     with pytest.raises(ConfigError, match="model/training: spectrum_noise and image_colour_weight must be >= 0"):
         normalise("bhb", {"training": {"spectrum_noise": -0.5}})
+    with pytest.raises(ConfigError, match="model/training: patience and spectrum_patience must be >= 0"):
+        normalise("bhb", {"training": {"spectrum_patience": -1}})
+    assert normalise("bhb", {"training": {"spectrum_patience": 0}})["training"]["spectrum_patience"] == 0
     with pytest.raises(ConfigError, match="unknown model kind"):
         normalise("gan", {})
 
