@@ -57,7 +57,9 @@ DISENTANGLER_DEFAULTS = {
 BHB_DEFAULTS = {
     "catalogue": "synthetic",
     "model": {"width": 0.25, "d_model": 128, "n_layers": 4, "n_heads": 8},
-    "training": {},
+    # VGG1D runs its whole schedule: early stopping cut it inside its high-learning-rate swing
+    # (README, "Full schedule, 5 seeds"); the other stages keep BHBTrainingConfig's patience.
+    "training": {"spectrum_patience": 0},
     "activation": {"mode": "if_better", "metric": "f1_macro", "tolerance": 0.0},
 }
 

@@ -51,7 +51,8 @@ def test_bad_bhb_configs():
         normalise("bhb", {"training": {"spectrum_noise": -0.5}})
     with pytest.raises(ConfigError, match="model/training: patience and spectrum_patience must be >= 0"):
         normalise("bhb", {"training": {"spectrum_patience": -1}})
-    assert normalise("bhb", {"training": {"spectrum_patience": 0}})["training"]["spectrum_patience"] == 0
+    assert normalise("bhb", {})["training"]["spectrum_patience"] == 0  # the portal's default: VGG1D's whole schedule
+    assert normalise("bhb", {"training": {"spectrum_patience": 3}})["training"]["spectrum_patience"] == 3
     with pytest.raises(ConfigError, match="unknown model kind"):
         normalise("gan", {})
 
