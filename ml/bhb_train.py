@@ -88,8 +88,12 @@ class BHBTrainingConfig:
     def __post_init__(self):
         if self.spectrum_noise < 0 or self.image_colour_weight < 0:
             raise ValueError("spectrum_noise and image_colour_weight must be >= 0")
-        if self.patience < 0 or (self.spectrum_patience is not None and self.spectrum_patience < 0):
-            raise ValueError("patience and spectrum_patience must be >= 0 (0 = never stop early)")
+        for name in ("patience", "spectrum_patience"):
+            value = getattr(self, name)
+            if value is None and name == "spectrum_patience":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number of epochs >= 0 (0 = never stop early), not {value!r}")
 
 
 class TrainingStopped(Exception):
@@ -340,7 +344,7 @@ class BHBTrainer:
         spectrum = self._seeded(lambda: spectrum_head(model_cfg))
         spectrum.encoder.fit_denoiser(self.spectra[self.split["train"]])  # training split only, as observed
         spectrum = self._train(spectrum, spectrum_inputs, cfg.epochs_encoder, "VGG1D", augment=self._noisy_spectra,
-                               patience=cfg.patience if cfg.spectrum_patience is None else cfg.spectrum_patience)
+                               patience=cfg.spectrum_patience)
         image = self._seeded(lambda: image_head(model_cfg, n_colours=0 if self.colours is None else self.colours.shape[1]))
         turn = lambda batch, index, generator: (dihedral(batch[0], generator),)  # noqa: E731
         colour_loss = lambda output, index: self._colour_loss(image, output, index)  # noqa: E731

@@ -41,8 +41,9 @@ def test_without_spectrum_patience_vgg1d_stops_like_every_stage(sample):
     assert epochs["VGG1D"] == 3 and epochs["ResNet+SE"] == 3 and epochs["BATMM"] == 2
 
 
-def test_negative_patience_is_refused():
-    with pytest.raises(ValueError, match="spectrum_patience must be >= 0"):
-        BHBTrainingConfig(model=TINY, spectrum_patience=-1)
-    with pytest.raises(ValueError, match="patience and spectrum_patience"):
-        BHBTrainingConfig(model=TINY, patience=-2)
+@pytest.mark.parametrize("setting", [{"spectrum_patience": -1}, {"patience": -2}, {"patience": "5"},
+                                     {"spectrum_patience": 2.5}, {"spectrum_patience": True}])
+def test_a_patience_that_is_not_a_whole_number_of_epochs_is_refused(setting):
+    name = next(iter(setting))
+    with pytest.raises(ValueError, match=f"^{name} must be a whole number of epochs >= 0"):
+        BHBTrainingConfig(model=TINY, **setting)

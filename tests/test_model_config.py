@@ -49,8 +49,10 @@ def test_bad_bhb_configs():
         normalise("bhb", {"model": {"depth": 3}})
     with pytest.raises(ConfigError, match="model/training: spectrum_noise and image_colour_weight must be >= 0"):
         normalise("bhb", {"training": {"spectrum_noise": -0.5}})
-    with pytest.raises(ConfigError, match="model/training: patience and spectrum_patience must be >= 0"):
+    with pytest.raises(ConfigError, match="model/training: spectrum_patience must be a whole number of epochs >= 0"):
         normalise("bhb", {"training": {"spectrum_patience": -1}})
+    with pytest.raises(ConfigError, match="model/training: patience must be a whole number of epochs >= 0.*not '8'"):
+        normalise("bhb", {"training": {"patience": "8"}})
     assert normalise("bhb", {})["training"]["spectrum_patience"] == 0  # the portal's default: VGG1D's whole schedule
     assert normalise("bhb", {"training": {"spectrum_patience": 3}})["training"]["spectrum_patience"] == 3
     with pytest.raises(ConfigError, match="unknown model kind"):

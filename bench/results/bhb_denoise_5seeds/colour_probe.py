@@ -20,7 +20,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from ml.batmm import BATMMConfig
-from ml.bhb_train import BHBTrainer, BHBTrainingConfig, metrics, spectrum_head
+from ml.bhb_train import metrics, spectrum_head
 from ml.data import split_indices
 from ml.photometry import psf_colours
 from ml.synth.bhb import bhb_sample
@@ -29,17 +29,16 @@ started = time.perf_counter()
 sample = bhb_sample(4985, 3128, np.random.default_rng(0))
 labels = sample.is_bhb.astype(int)
 colours = psf_colours(sample.images)
+spectra = torch.as_tensor(np.asarray(sample.flux, np.float32))  # VGG1D min–max normalises them itself
 model_config = BATMMConfig(width=0.25, d_model=128, n_layers=8, n_heads=8, dropout=0.1, spectrum_components=10)
 rows = []
 for seed in range(5):
     split = split_indices(len(labels), 0.2, 0.1, seed)
-    config = BHBTrainingConfig(model=model_config, seed=seed, spectrum_noise=0.0, image_colour_weight=0.0)
-    trainer = BHBTrainer(config, sample.flux, sample.images, labels, split=split, log=lambda line: None)
     head = spectrum_head(model_config)
     head.load_state_dict(torch.load(here / "seeds" / f"seed_{seed}" / "vgg1d.pt", weights_only=True))
     head.eval()
     with torch.no_grad():
-        logit = torch.cat([head(trainer.spectra[start:start + 256])[0] for start in range(0, len(labels), 256)])
+        logit = torch.cat([head(spectra[start:start + 256])[0] for start in range(0, len(labels), 256)])
     logit = (logit[:, 1] - logit[:, 0]).numpy()[:, None]
     train, test = split["train"], split["test"]
     row = {"seed": seed, "VGG1D (its own decision)": metrics(labels[test], 1 / (1 + np.exp(-logit[test, 0])))["f1_macro"]}
