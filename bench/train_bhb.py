@@ -4,7 +4,9 @@
 
 Stages: the spectrum encoder (VGG1D + segment attention) and the image encoder (ResNet-50 + SE)
 trained with their heads, the fusion transformer on cached tokens, and end-to-end inference
-(spectrum + image → score). Random inputs of the real shapes (3522 px; 5 × 64 × 64).
+(spectrum + image → score; with the colour token, as by default, this includes measuring the
+cutouts' PSF colours, as ``ml.workflows.BHBScorer`` does). Random inputs of the real shapes
+(3522 px; 5 × 64 × 64).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from _django import print_table  # noqa: E402
 
 from ml.batmm import BATMM, BATMMConfig, FusionTransformer  # noqa: E402
 from ml.bhb_train import image_head, spectrum_head  # noqa: E402
+from ml.photometry import psf_colours  # noqa: E402
 
 
 def _rate(step, n: int, batch: int, device) -> float:
@@ -56,9 +59,10 @@ def measure(config: BATMMConfig, device: torch.device, stars: int, batch: int = 
     optimiser = torch.optim.AdamW(fusion.parameters(), lr=1e-4)
     image_tokens = torch.randn(batch, config.image_tokens, config.d_model, device=device)
     spectrum_tokens = torch.randn(batch, 7, config.d_model, device=device)
+    colours = torch.randn(batch, 5, device=device) if config.colour_token else None
 
     def fusion_step():
-        loss = F.cross_entropy(fusion(image_tokens, spectrum_tokens), labels)
+        loss = F.cross_entropy(fusion(image_tokens, spectrum_tokens, colours), labels)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -68,7 +72,10 @@ def measure(config: BATMMConfig, device: torch.device, stars: int, batch: int = 
 
     @torch.no_grad()
     def infer():
-        model(spectrum, image)
+        measured = None
+        if config.colour_token:
+            measured = torch.as_tensor(psf_colours(image.cpu().numpy()), dtype=torch.float32, device=device)
+        model(spectrum, image, measured)
 
     rows.append(["end-to-end inference", f"{_rate(infer, stars, batch, device):,.0f} stars/s"])
     return rows
@@ -79,13 +86,16 @@ def main() -> None:
     parser.add_argument("--width", type=float, default=0.25)
     parser.add_argument("--d-model", type=int, default=128)
     parser.add_argument("--stars", type=int, default=512)
+    parser.add_argument("--colour-token", action=argparse.BooleanOptionalAction, default=True,
+                        help="the fusion's PSF-colour token (on in the experiment and portal configs)")
     args = parser.parse_args()
-    config = BATMMConfig(width=args.width, d_model=args.d_model)
+    config = BATMMConfig(width=args.width, d_model=args.d_model, colour_token=args.colour_token)
     rows = []
     for device in [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else []):
         label = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
         rows += [[label, *row] for row in measure(config, device, args.stars)]
-    print_table(f"bench/train_bhb.py — width {args.width}, d_model {args.d_model}, 8 fusion layers, batch 64",
+    print_table(f"bench/train_bhb.py — width {args.width}, d_model {args.d_model}, 8 fusion layers, batch 64, "
+                f"colour token {'on' if args.colour_token else 'off'}",
                 ["device", "stage", "rate"], rows)
 
 

@@ -19,7 +19,9 @@
 3. Freeze both, cache their tokens, and train the fusion transformer on them. The fusion starts
    from VGG1D's own decision (its pretraining head copied into the frozen spectrum skip,
    ``ml.batmm``), the untrained fusion is scored on the validation split as epoch 0, and it is
-   kept unless an epoch beats it.
+   kept unless an epoch beats it. With ``colour_token`` the fusion also reads the cutouts' PSF
+   colours (the same measurement as step 2's target, raw in mag; its standardisation is fitted on
+   the training split and saved with the fusion).
 
 AdamW (lr 1e-4, weight decay 5e-2 by default) with a cosine learning-rate schedule and
 class-weighted cross-entropy (weights ∝ 1 / class frequency on the training split, so the ≈40 %
@@ -47,7 +49,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ml.batmm import BATMM, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D, minmax_normalise
+from ml.batmm import BATMM, N_COLOURS, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D, minmax_normalise
 from ml.data import split_indices
 from ml.disentangle import choose_device
 from ml.files import write_atomically
@@ -203,12 +205,16 @@ class BHBTrainer:
         # Images: per-band asinh stretch with a scale fixed on the training split.
         self.image_scale = torch.as_tensor(np.median(np.abs(images[self.split["train"]]), axis=(0, 2, 3)) + 1e-3,
                                            dtype=torch.float32)
-        # The auxiliary target: PSF colours of each cutout, standardised on the training split.
-        self.colours = None
-        if config.image_colour_weight:
+        # PSF colours of each cutout (N, 5) mag, for the image encoder's auxiliary target and the
+        # fusion's colour token; ``colours`` are the same standardised with the training split's
+        # mean and σ (``colour_mean``, ``colour_scale``).
+        self.psf_colours = self.colours = None
+        if config.image_colour_weight or config.model.colour_token:
             colours = psf_colours(np.asarray(images))
             train = colours[self.split["train"]]
-            self.colours = torch.as_tensor((colours - train.mean(0)) / np.maximum(train.std(0), 1e-6), dtype=torch.float32)
+            self.colour_mean, self.colour_scale = train.mean(0), np.maximum(train.std(0), 1e-6)
+            self.psf_colours = torch.as_tensor(colours, dtype=torch.float32)
+            self.colours = torch.as_tensor((colours - self.colour_mean) / self.colour_scale, dtype=torch.float32)
 
     def _images(self, index):
         return torch.asinh(self.images[index] / self.image_scale[None, :, None, None])
@@ -345,17 +351,20 @@ class BHBTrainer:
         spectrum.encoder.fit_denoiser(self.spectra[self.split["train"]])  # training split only, as observed
         spectrum = self._train(spectrum, spectrum_inputs, cfg.epochs_encoder, "VGG1D", augment=self._noisy_spectra,
                                patience=cfg.spectrum_patience)
-        image = self._seeded(lambda: image_head(model_cfg, n_colours=0 if self.colours is None else self.colours.shape[1]))
+        image = self._seeded(lambda: image_head(model_cfg, n_colours=N_COLOURS if cfg.image_colour_weight else 0))
         turn = lambda batch, index, generator: (dihedral(batch[0], generator),)  # noqa: E731
         colour_loss = lambda output, index: self._colour_loss(image, output, index)  # noqa: E731
         image = self._train(image, image_inputs, cfg.epochs_encoder, "ResNet+SE", augment=turn if cfg.image_augment else None,
-                            auxiliary=colour_loss if self.colours is not None else None)
+                            auxiliary=colour_loss if cfg.image_colour_weight else None)
         results = {"VGG1D (spectrum)": metrics(truth, self._scores(spectrum, spectrum_inputs, test)),
                    "ResNet-50+SE (image)": metrics(truth, self._scores(image, image_inputs, test))}
         spectrum_tokens, segment_weights = self._tokens(spectrum, spectrum_inputs)
         image_tokens, band_weights = self._tokens(image, image_inputs)
         results.update(self._early_fusion(spectrum_tokens, image_tokens, spectrum, image))
-        token_inputs = lambda index: (image_tokens[index], spectrum_tokens[index])  # noqa: E731
+        if model_cfg.colour_token:  # the variants differ from model_cfg in the ablated switch only
+            token_inputs = lambda index: (image_tokens[index], spectrum_tokens[index], self.psf_colours[index])  # noqa: E731
+        else:
+            token_inputs = lambda index: (image_tokens[index], spectrum_tokens[index])  # noqa: E731
         variants = {"BATMM": model_cfg}
         if ablations:
             variants["BATMM w/o cross-attention"] = replace(model_cfg, cross_attention=False)
@@ -365,6 +374,8 @@ class BHBTrainer:
             fusion = self._seeded(lambda: FusionTransformer(variant))
             if variant.spectrum_skip:  # starts from VGG1D's own decision
                 fusion.anchor_spectrum(spectrum.head)
+            if variant.colour_token:
+                fusion.colour.calibrate(self.colour_mean, self.colour_scale)
             fusion = self._train(fusion, token_inputs, cfg.epochs_fusion, name, keep_start=variant.spectrum_skip)
             self.fusion[name] = fusion
             score = self._scores(fusion, token_inputs, test)
@@ -379,14 +390,19 @@ class BHBTrainer:
                       image: _Head) -> dict:
         """Logistic regression on "early add" (the sum of the two mean tokens, (N, d)) and on "early
         concat" (what each encoder's own classifier reads, side by side: the flattened spectrum
-        tokens and the mean image token, (N, 7·d + d))."""
+        tokens and the mean image token, (N, 7·d + d)). With the fusion's ``colour_token`` the image
+        branch delivers the PSF colours too, so early concat gets them as well (standardised, (N, 7·d
+        + d + 5)); early add, a sum of d-vectors, has no place for them."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
         train, test = self.split["train"], self.split["test"]
         labels = self.labels.numpy()
         out = {}
-        concatenated = torch.cat([spectrum.features(spectrum_tokens), image.features(image_tokens)], dim=1)
+        parts = [spectrum.features(spectrum_tokens), image.features(image_tokens)]
+        if self.config.model.colour_token:
+            parts.append(self.colours)
+        concatenated = torch.cat(parts, dim=1)
         for name, features in (("early add", (spectrum_tokens.mean(1) + image_tokens.mean(1)).numpy()),
                                ("early concat", concatenated.numpy())):
             scaler = StandardScaler().fit(features[train])

@@ -22,6 +22,7 @@ from ml.batmm import BATMMConfig
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, load_model, save_model
 from ml.disentangle import DisentanglerConfig, DisentanglerTrainer, choose_device
 from ml.evaluate import r2_probe, twin_metrics
+from ml.photometry import psf_colours
 
 
 def set_threads(threads: int) -> None:
@@ -122,7 +123,9 @@ def train_bhb(*, spectra: np.ndarray, images: np.ndarray, labels: np.ndarray, mo
 
 
 class BHBScorer:
-    """A saved BATMM ready to score: spectra (n, 3522), images (n, 5, 64, 64) → P(BHB) (n,)."""
+    """A saved BATMM ready to score: spectra (n, 3522), images (n, 5, 64, 64) nanomaggies → P(BHB) (n,).
+    It stretches the images as in training and, for a model with a colour token, measures their PSF
+    colours."""
 
     def __init__(self, artifact: str | Path, device: str = "auto"):
         self.device = choose_device(device)
@@ -136,8 +139,11 @@ class BHBScorer:
         for start in range(0, len(spectra), batch):
             spectrum = torch.as_tensor(np.asarray(spectra[start : start + batch], np.float32), device=self.device)
             image = torch.as_tensor(np.asarray(images[start : start + batch], np.float32), device=self.device)
+            colours = None
+            if self.model.config.colour_token:  # measured on the cutouts as given, before the stretch
+                colours = torch.as_tensor(psf_colours(images[start : start + batch]), dtype=torch.float32, device=self.device)
             image = torch.asinh(image / self.image_scale[None, :, None, None])
-            logits = self.model(spectrum, image)["logits"]
+            logits = self.model(spectrum, image, colours)["logits"]
             out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 

@@ -41,11 +41,12 @@ def test_the_spectrum_head_reads_ordered_tokens_and_the_image_head_their_mean():
     torch.testing.assert_close(image.features(tokens), image.features(_swap_two_segments(tokens)))
 
 
-@pytest.mark.parametrize("missing", [("segment_embeddings", "spectrum_skip", "spectrum_components"),
-                                     ("spectrum_skip", "spectrum_components"), ("spectrum_components",)])
+@pytest.mark.parametrize("missing", [("segment_embeddings", "spectrum_skip", "spectrum_components", "colour_token"),
+                                     ("spectrum_skip", "spectrum_components", "colour_token"),
+                                     ("spectrum_components", "colour_token"), ("colour_token",)])
 def test_a_model_saved_by_older_code_still_loads(tmp_path, missing):
     """Config keys that older code did not write (segment embeddings, the spectrum skip, the segment
-    denoiser) load as off, and the loaded model scores exactly as the saved one."""
+    denoiser, the colour token) load as off, and the loaded model scores exactly as the saved one."""
     old = BATMM(BATMMConfig(**{**SMALL.__dict__, **{key: 0 if key == "spectrum_components" else False for key in missing}}))
     save_model(old, tmp_path / "old.pt")
     state = torch.load(tmp_path / "old.pt", weights_only=False)
@@ -55,7 +56,8 @@ def test_a_model_saved_by_older_code_still_loads(tmp_path, missing):
     loaded, _ = load_model(tmp_path / "old.pt")
     assert (loaded.fusion.segment is None) == ("segment_embeddings" in missing)
     assert (loaded.fusion.spectrum_readout is None) == ("spectrum_skip" in missing)
-    assert loaded.spectrum_encoder.denoiser is None
+    assert (loaded.spectrum_encoder.denoiser is None) == ("spectrum_components" in missing)
+    assert loaded.fusion.colour is None
     spectrum, image = torch.rand(2, 3522), torch.randn(2, 5, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(loaded(spectrum, image)["logits"], old.eval()(spectrum, image)["logits"])

@@ -53,7 +53,11 @@ def test_bad_bhb_configs():
         normalise("bhb", {"training": {"spectrum_patience": -1}})
     with pytest.raises(ConfigError, match="model/training: patience must be a whole number of epochs >= 0.*not '8'"):
         normalise("bhb", {"training": {"patience": "8"}})
+    with pytest.raises(ConfigError, match="model/training: colour_token must be true or false, not 'false'"):
+        normalise("bhb", {"model": {"colour_token": "false"}})
     assert normalise("bhb", {})["training"]["spectrum_patience"] == 0  # the portal's default: VGG1D's whole schedule
+    assert normalise("bhb", {})["model"]["colour_token"] is True  # the portal's default: the fusion reads the PSF colours
+    assert normalise("bhb", {"model": {"colour_token": False}})["model"]["colour_token"] is False
     assert normalise("bhb", {"training": {"spectrum_patience": 3}})["training"]["spectrum_patience"] == 3
     with pytest.raises(ConfigError, match="unknown model kind"):
         normalise("gan", {})
