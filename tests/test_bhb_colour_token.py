@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from ml.batmm import BATMM, BATMMConfig, ColourToken, FusionTransformer
+from ml.batmm import BATMMConfig, ColourToken, FusionTransformer
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, load_model, save_model
 from ml.photometry import psf_colours
 from ml.synth.bhb import bhb_sample
@@ -102,4 +102,3 @@ def test_a_saved_colour_token_model_scores_with_the_colours_of_the_cutouts(train
         other = model(torch.as_tensor(sample.flux[:6], dtype=torch.float32), trainer._images(np.arange(6)),
                       trainer.psf_colours[:6] + 1.0)["logits"]
     assert not torch.allclose(logits, other)
-
