@@ -46,7 +46,7 @@ def model_version(n_train: int = 4000):
 
     version = services.model_version_create(kind="disentangler", config={
         "training": {"epochs": 1, "batch_size": 256}, "selection": {"max_spectra": n_train}})
-    dataset = selectors.disentangler_dataset(config=version.config, cache_root=settings.ARTIFACT_ROOT)
+    dataset = services.disentangler_dataset(config=version.config, cache_root=settings.ARTIFACT_ROOT)
     artifact = settings.ARTIFACT_ROOT / f"bench-v{version.pk}" / "disentangler.pt"
     train_disentangler(flux=dataset.flux, parameters=dataset.parameters, groups=dataset.groups, labels=dataset.labels,
                        conditional=dataset.conditional, training=version.config["training"],

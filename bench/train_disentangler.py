@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _django import print_table  # noqa: E402
 
-from ml.disentangle import DisentanglerConfig, DisentanglerTrainer  # noqa: E402
+from ml.disentangler import DisentanglerConfig, DisentanglerTrainer  # noqa: E402
 
 TARGETS = {("cpu", 50): "≥ 800", ("cpu", 256): "≥ 2,100"}
 

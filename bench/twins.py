@@ -75,7 +75,7 @@ def load(n: int, latents: np.ndarray, teff: np.ndarray):
         rows = np.array(cursor.fetchall(), dtype=np.int64)
     spectrum_ids, star_ids = rows[:, 0], rows[:, 1]
     with connection.cursor() as cursor:
-        from catalog.copy import copy_rows
+        from catalog.bulk_copy import copy_rows
 
         copy_rows(cursor.cursor, "catalog_labels", ["star_id", "source", "teff", "logg", "abundances", "abundance_errors"],
                   ["int8", "text", "float8", "float8", "jsonb", "jsonb"],

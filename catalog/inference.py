@@ -1,17 +1,16 @@
 """The one place the portal reaches a model: encode a spectrum, reconstruct it, or generate it at
-other parameters with the *active* disentangler (DESIGN §2: portal never calls torch directly).
-
-Artifacts are loaded once per process (CPU) and kept while their version stays the same.
+other parameters with the *active* disentangler (the portal never calls torch directly;
+``docs/architecture.md``). Artifacts come from the one cache, ``catalog.loaded_models``.
 """
 from __future__ import annotations
 
-import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from catalog import loaded_models
 from catalog.ingest.detect import read_any
 from catalog.ingest.records import BadInput, LabelRecord, SpectrumRecord
 from catalog.models import Labels, ModelVersion, Spectrum, Star
@@ -32,20 +31,13 @@ class MissingParameters(InferenceError):
     """The conditional parameters needed to encode a spectrum were not given."""
 
 
-@functools.lru_cache(maxsize=2)
-def _trainer(artifact: str):
-    from ml.disentangle import DisentanglerTrainer
-
-    return DisentanglerTrainer.load(artifact, device="cpu")
-
-
 def active_disentangler() -> tuple[ModelVersion, object]:
     from catalog.selectors import active_version
 
     version = active_version(ModelVersion.Kind.DISENTANGLER)
     if version is None or not version.artifact or not Path(version.artifact).exists():
         raise NoActiveModel("no disentangler is active (or its artifact is missing): train and activate one first")
-    return version, _trainer(version.artifact)
+    return version, loaded_models.disentangler(version.artifact, "cpu")
 
 
 def _conditional(version: ModelVersion) -> list[str]:
@@ -92,7 +84,7 @@ def reconstruct(star: Star) -> Generated:
 def generate_at(star: Star, parameters: dict[str, float]) -> Generated:
     """The star's spectrum as the decoder draws it at other conditional parameters (its chemistry,
     z, kept). Parameters missing from ``parameters`` keep the star's own values."""
-    version, trainer = active_disentangler()
+    version, model = active_disentangler()
     own = star_parameters(star, version)
     if own is None:
         raise InferenceError(f"{star.designation} has no labels to encode it with")
@@ -101,11 +93,11 @@ def generate_at(star: Star, parameters: dict[str, float]) -> Generated:
     wanted = {name: float(parameters.get(name, own[name])) for name in names}
     if not all(np.isfinite(v) for v in wanted.values()):
         raise InferenceError("parameters must be finite numbers")
-    z = trainer.encode(spectrum.flux_array[None, :], np.array([[own[n] for n in names]], np.float32))
+    z = model.encode(spectrum.flux_array[None, :], np.array([[own[n] for n in names]], np.float32))
     target = np.array([[wanted[n] for n in names]], np.float32)
-    flux = trainer.generate(z, target)[0]
-    outside = bool(trainer.outside_training_range(target)[0])
-    ranges = {name: tuple(float(v) for v in trainer.preprocessing.parameter_range[name]) for name in names}
+    flux = model.generate(z, target)[0]
+    outside = bool(model.outside_training_range(target)[0])
+    ranges = {name: tuple(float(v) for v in model.preprocessing.parameter_range[name]) for name in names}
     return Generated(wavelength=spectrum.survey.wavelength_array, flux=flux, parameters=wanted,
                      outside_training_range=outside, training_range=ranges, version_id=version.pk)
 
@@ -155,9 +147,9 @@ def read_upload(uploaded, *, survey: str) -> UploadedSpectrum:
 
 def encode_flux(flux: np.ndarray, parameters: dict[str, float]) -> tuple[ModelVersion, np.ndarray]:
     """Latent (25,) of a spectrum on the active model's grid at the given conditional parameters."""
-    version, trainer = active_disentangler()
+    version, model = active_disentangler()
     names = _conditional(version)
-    n_pixels = len(trainer.preprocessing.flux.mean)
+    n_pixels = len(model.preprocessing.flux.mean)
     flux = np.asarray(flux, np.float32).reshape(-1)
     if flux.shape != (n_pixels,):
         raise InferenceError(f"the spectrum has {flux.size} pixels; the active model's {version.config.get('survey')} "
@@ -168,4 +160,28 @@ def encode_flux(flux: np.ndarray, parameters: dict[str, float]) -> tuple[ModelVe
     if missing:
         raise MissingParameters(f"the active model needs {', '.join(missing)} to encode a spectrum")
     cp = np.array([[float(parameters[n]) for n in names]], np.float32)
-    return version, trainer.encode(flux[None, :], cp)[0]
+    return version, model.encode(flux[None, :], cp)[0]
+
+
+@dataclass
+class UploadTwins:
+    spectrum: UploadedSpectrum
+    parameters: dict[str, float]  # what the spectrum was encoded at: the file's labels, overridden by the user's
+    version: ModelVersion
+    result: object  # catalog.selectors.TwinResult
+
+
+def twins_for_upload(uploaded, *, given: dict[str, float | None], k: int, filters) -> UploadTwins:
+    """The k nearest stars, under the active model, of a spectrum in an uploaded FITS file.
+
+    ``given`` parameters (None = not given) override those the file carries. Raises BadInput (the
+    file), MissingParameters, NoActiveModel, InferenceError or TwinSearchError, each with a message
+    for the user; nothing is written."""
+    from catalog.selectors import twins_for_latent
+
+    version, _ = active_disentangler()
+    spectrum = read_upload(uploaded, survey=version.config.get("survey", "apogee"))
+    parameters = {**spectrum.parameters, **{name: float(v) for name, v in given.items() if v is not None}}
+    version, latent = encode_flux(spectrum.flux, parameters)
+    result = twins_for_latent(latent=latent, k=k, filters=filters, version=version)
+    return UploadTwins(spectrum=spectrum, parameters=parameters, version=version, result=result)

@@ -9,7 +9,7 @@ Disentangler::
      "label_source": "grid",              # Labels.source giving the conditional parameters
      "conditional": ["teff", "logg"],     # any of teff, logg, fe_h, alpha_fe
      "selection": {"snr_min": 50, "teff": [3500, 5500], "logg": null, "max_spectra": null},
-     "training": {"epochs": 200, "batch_size": 50, "variant": "mdAT", ...},   # DisentanglerConfig
+     "training": {"preset": "paper", "epochs": 200, ...},   # DisentanglerConfig: a preset + overrides
      "evaluation": {"abundances": ["Mg_Fe"], "probe_train_size": 4000, "map_sample": 3000},
      "activation": {"mode": "if_better", "metric": "twin_recall_at_10", "tolerance": 0.0}}
 
@@ -31,7 +31,7 @@ from dataclasses import fields
 
 from ml.batmm import BATMMConfig
 from ml.bhb_train import BHBTrainingConfig
-from ml.disentangle import DisentanglerConfig
+from ml.disentangler import DisentanglerConfig
 
 PARAMETERS = ("teff", "logg", "fe_h", "alpha_fe")
 ACTIVATION_MODES = ("always", "if_better", "never")
@@ -50,7 +50,7 @@ DISENTANGLER_DEFAULTS = {
     "label_source": "grid",
     "conditional": ["teff", "logg"],
     "selection": {"snr_min": None, "teff": None, "logg": None, "max_spectra": None},
-    "training": {},
+    "training": {"preset": "paper"},
     "evaluation": {"abundances": [], "probe_train_size": 4000, "probe_test_size": 2000, "map_sample": 3000},
     "activation": {"mode": "if_better", "metric": "twin_recall_at_10", "tolerance": 0.0},
 }
@@ -126,7 +126,10 @@ def normalise(kind: str, config: dict | None) -> dict:
             value = selection[key]
             if value is not None and (not isinstance(value, (int, float)) or value < 0):
                 raise ConfigError(f"selection.{key} must be a number >= 0 or null")
-        _dataclass_check(DisentanglerConfig, merged["training"], "training", reserved=("conditional", "device"))
+        reserved = sorted({"conditional", "device"} & set(merged["training"]))
+        if reserved:
+            raise ConfigError(f"training: {', '.join(reserved)} cannot be set here (conditional is top-level; "
+                              "the worker chooses the device)")
         try:
             DisentanglerConfig.from_dict({**merged["training"], "conditional": conditional})
         except (TypeError, ValueError) as error:

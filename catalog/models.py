@@ -282,7 +282,7 @@ class Embedding(models.Model):
     filled: bulk COPY runs without index maintenance, the build is a fast bulk build, and a twin
     query restricted to one version walks a graph of that version only, so no result is lost to
     the version filter. (At 1M clustered 25-d vectors m=16/64 plateaus near recall@10 0.90 while
-    24/128 reaches 0.99: DESIGN §7.)
+    24/128 reaches 0.99: docs/architecture.md, "Twin search".)
 
     ``teff`` and ``logg`` are the parameters the spectrum was encoded at (the version's label
     source), kept beside the latent so that filtered twin queries never leave this table.

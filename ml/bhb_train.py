@@ -4,7 +4,7 @@
    wavelength order (see ``_Head``). Its segment denoiser (``ml.batmm.SegmentDenoiser``) is first
    fitted on the training split's spectra as observed. Every training spectrum is re-observed at a
    lower S/N: it gets extra Gaussian noise of σ = u · ``spectrum_noise`` · σ̂, with u ~ U(0, 1)
-   drawn per spectrum and σ̂ the spectrum's own noise (DER_SNR, ``ml.noise``). Without it VGG1D
+   drawn per spectrum and σ̂ the spectrum's own noise (DER_SNR, ``ml.der_snr``). Without it VGG1D
    memorises its ~5,700 training spectra (seed 3, lr 3e-4: training loss 0.02 by epoch 14,
    validation F1 0.89 and swinging); with it the loss stays near 0.23 and validation F1 reaches
    0.91–0.915.
@@ -28,11 +28,10 @@ class-weighted cross-entropy (weights ∝ 1 / class frequency on the training sp
 BHB class counts as much as the rest). Deterministic for a seed; bf16 autocast on CUDA.
 Early stopping keeps the weights of the best validation F1.
 
-Baselines on the same splits: SVM and XGBoost on the min–max-normalised spectra, VGG1D alone,
-ResNet + SE alone, and "early add" / "early concat" (logistic regression on the sum or the
-concatenation of what each encoder's own head reads; see ``_early_fusion``). Ablations: the
-fusion without cross-attention, and without modality embeddings. The physics baseline applies
-the Xue et al. Balmer-line cuts to Sérsic fits (``ml.balmer``).
+Each encoder alone (VGG1D, ResNet + SE) is scored on the test split as it comes out of its
+pretraining, for free. ``run(ablations=True)`` also trains the fusion without cross-attention and
+without modality embeddings. The classical and early-fusion baselines of the seed's tables are in
+``research/bhb_baselines.py``; production training runs none of them.
 """
 from __future__ import annotations
 
@@ -49,11 +48,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ml.batmm import BATMM, N_COLOURS, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D, minmax_normalise
+from ml.batmm import BATMM, N_COLOURS, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D
 from ml.data import split_indices
-from ml.disentangle import choose_device
+from ml.device import choose_device
 from ml.files import write_atomically
-from ml.noise import der_snr_noise
+from ml.der_snr import der_snr_noise
 from ml.photometry import psf_colours
 
 
@@ -340,8 +339,9 @@ class BHBTrainer:
             weights.append(w.float().cpu())
         return torch.cat(tokens), torch.cat(weights)
 
-    def run(self, ablations: bool = True) -> dict:
-        """Pretrain, fuse, evaluate BATMM, its ablations and the neural baselines on the test split."""
+    def run(self, ablations: bool = False) -> dict:
+        """Pretrain, fuse, evaluate BATMM (and with ``ablations`` its two ablations) and each encoder
+        alone on the test split. The frozen encoders' tokens stay in ``self.tokens``."""
         cfg, model_cfg = self.config, self.config.model
         test = self.split["test"]
         truth = self.labels[test].numpy()
@@ -360,7 +360,7 @@ class BHBTrainer:
                    "ResNet-50+SE (image)": metrics(truth, self._scores(image, image_inputs, test))}
         spectrum_tokens, segment_weights = self._tokens(spectrum, spectrum_inputs)
         image_tokens, band_weights = self._tokens(image, image_inputs)
-        results.update(self._early_fusion(spectrum_tokens, image_tokens, spectrum, image))
+        self.tokens = {"spectrum": spectrum_tokens, "image": image_tokens}  # for research's early-fusion baselines
         if model_cfg.colour_token:  # the variants differ from model_cfg in the ablated switch only
             token_inputs = lambda index: (image_tokens[index], spectrum_tokens[index], self.psf_colours[index])  # noqa: E731
         else:
@@ -386,31 +386,6 @@ class BHBTrainer:
                             "band_weights": band_weights[test].mean(0).tolist()}
         return results
 
-    def _early_fusion(self, spectrum_tokens: torch.Tensor, image_tokens: torch.Tensor, spectrum: _Head,
-                      image: _Head) -> dict:
-        """Logistic regression on "early add" (the sum of the two mean tokens, (N, d)) and on "early
-        concat" (what each encoder's own classifier reads, side by side: the flattened spectrum
-        tokens and the mean image token, (N, 7·d + d)). With the fusion's ``colour_token`` the image
-        branch delivers the PSF colours too, so early concat gets them as well (standardised, (N, 7·d
-        + d + 5)); early add, a sum of d-vectors, has no place for them."""
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
-
-        train, test = self.split["train"], self.split["test"]
-        labels = self.labels.numpy()
-        out = {}
-        parts = [spectrum.features(spectrum_tokens), image.features(image_tokens)]
-        if self.config.model.colour_token:
-            parts.append(self.colours)
-        concatenated = torch.cat(parts, dim=1)
-        for name, features in (("early add", (spectrum_tokens.mean(1) + image_tokens.mean(1)).numpy()),
-                               ("early concat", concatenated.numpy())):
-            scaler = StandardScaler().fit(features[train])
-            classifier = LogisticRegression(max_iter=2000, class_weight="balanced", random_state=self.config.seed)
-            classifier.fit(scaler.transform(features[train]), labels[train])
-            out[name] = metrics(labels[test], classifier.predict_proba(scaler.transform(features[test]))[:, 1])
-        return out
-
     def model(self, name: str = "BATMM") -> BATMM:
         """The end-to-end model (trained encoders + the named fusion) for scoring new stars."""
         model = BATMM(self.fusion_configs[name])
@@ -432,52 +407,3 @@ def load_model(path, device: str = "cpu") -> tuple[BATMM, dict]:
                                  **state["config"]}))
     model.load_state_dict(state["model"])
     return model.eval(), state
-
-
-def svm_scores(features: np.ndarray, labels: np.ndarray, split: dict, seed: int = 0) -> np.ndarray:
-    """The SVM baseline (RBF, C = 10, class-balanced) fitted on the training split; its test-split
-    scores in (0, 1), 0.5 at the margin. features (N, k), labels (N,) → (n_test,)."""
-    from sklearn.svm import SVC
-
-    train, test = split["train"], split["test"]
-    svm = SVC(kernel="rbf", C=10.0, class_weight="balanced", random_state=seed).fit(features[train], labels[train])
-    return 1.0 / (1.0 + np.exp(-svm.decision_function(features[test])))
-
-
-def classical_baselines(spectra: np.ndarray, labels: np.ndarray, split: dict, seed: int = 0) -> dict:
-    """SVM (RBF) and XGBoost on min–max-normalised spectra, same splits."""
-    from xgboost import XGBClassifier
-
-    x = minmax_normalise(torch.as_tensor(np.asarray(spectra, np.float32))).numpy()
-    train, test = split["train"], split["test"]
-    out = {"SVM (spectrum)": metrics(labels[test], svm_scores(x, labels, split, seed))}
-    ratio = float((labels[train] == 0).sum() / max(1, (labels[train] == 1).sum()))
-    booster = XGBClassifier(n_estimators=300, max_depth=4, learning_rate=0.1, subsample=0.8, colsample_bytree=0.3,
-                            scale_pos_weight=ratio, random_state=seed, n_jobs=2, tree_method="hist")
-    booster.fit(x[train], labels[train])
-    out["XGBoost (spectrum)"] = metrics(labels[test], booster.predict_proba(x[test])[:, 1])
-    return out
-
-
-def xue_baseline(wavelength: np.ndarray, spectra: np.ndarray, errors: np.ndarray | None, labels: np.ndarray,
-                 index: np.ndarray) -> tuple[dict, list]:
-    """The Xue et al. cuts on Sérsic fits of Hδ and Hγ; returns metrics and the measurements."""
-    from ml.balmer import measure, xue_cuts
-
-    measured = [measure(wavelength, spectra[k], None if errors is None else errors[k]) for k in index]
-    selected = np.array([xue_cuts(m) for m in measured], dtype=float)
-    return metrics(labels[index], selected), [m.as_dict() for m in measured]
-
-
-def summarise(per_seed: list[dict]) -> dict:
-    """mean ± σ over seeds for every method and metric (σ: the sample standard deviation, ddof 1;
-    0 for a single seed)."""
-    summary = {}
-    for method in per_seed[0]:
-        summary[method] = {}
-        for key, value in per_seed[0][method].items():
-            if isinstance(value, float):
-                values = [run[method][key] for run in per_seed if key in run[method]]
-                summary[method][key] = {"mean": float(np.mean(values)),
-                                        "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
-    return summary

@@ -1,12 +1,12 @@
 """Production training and inference on arrays: what the workers run (no Django here).
 
-* :func:`train_disentangler` — fit (resumable from a checkpoint), keep the best epoch, save the
+* :func:`train_disentangler` — fit (resumable from a checkpoint), keep the chosen epoch, save the
   artifact, and evaluate on the test split: reconstruction, leak probes (R² of z → Teff, logg, …,
   which should be low), chemistry probes (R² of z → abundances, which should be high) and twin
   metrics when the set has chemical groups.
 * :func:`train_bhb` — the seed's transfer training of BATMM (resumable per stage), saved with its
   image scales, evaluated with P/R/F1/AUC on the test split.
-* :func:`encode_spectra` / :func:`score_stars` — batched inference for the fill and scoring tasks.
+* :class:`BHBScorer` — a saved BATMM scoring stars for the scoring tasks.
 """
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ import torch
 
 from ml.batmm import BATMMConfig
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, load_model, save_model
-from ml.disentangle import DisentanglerConfig, DisentanglerTrainer, choose_device
+from ml.device import choose_device
+from ml.disentangler import DisentanglerConfig, DisentanglerTrainer, TrainedDisentangler
+from ml.disentangler.trainer import checkpoint_epoch
 from ml.evaluate import r2_probe, twin_metrics
 from ml.photometry import psf_colours
 
@@ -40,33 +42,32 @@ def train_disentangler(*, flux: np.ndarray, parameters: np.ndarray, groups: np.n
     ``should_stop`` ended the run early (nothing is saved then)."""
     config = DisentanglerConfig.from_dict({**training, "conditional": tuple(conditional)})
     trainer = DisentanglerTrainer(config, flux, parameters)
-    resumed_from = 0
-    if Path(checkpoint).exists():
-        resumed_from = int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
+    resumed_from = checkpoint_epoch(checkpoint)
+    if resumed_from:
         log(f"resuming from the checkpoint at epoch {resumed_from}")
     started = time.perf_counter()
     trainer.fit(checkpoint=checkpoint, on_epoch=on_epoch, should_stop=should_stop)
     if should_stop and should_stop():
         return None
-    trainer.use_best()
-    trainer.save(artifact)
+    model = trainer.trained()  # the kept epoch
+    model.save(artifact)
     train_seconds = time.perf_counter() - started
-    result = evaluate_disentangler(trainer, flux, parameters, groups, labels, conditional, evaluation)
-    result.update({"epochs": trainer.epoch, "best_epoch": trainer.history.best_epoch, "train_seconds": train_seconds,
+    result = evaluate_disentangler(trainer, model, flux, parameters, groups, labels, conditional, evaluation)
+    result.update({"epochs": trainer.epoch, "best_epoch": model.kept_epoch, "preset": config.preset, "train_seconds": train_seconds,
                    "resumed_from_epoch": resumed_from, "n_spectra": int(len(flux)),
                    "n_train": int(len(trainer.split["train"])), "device": str(trainer.device)})
     return result
 
 
-def evaluate_disentangler(trainer: DisentanglerTrainer, flux, parameters, groups, labels: dict, conditional: list[str],
-                          evaluation: dict) -> dict:
-    """Test-split metrics of a trained disentangler (flat keys for the activation gate + tables)."""
+def evaluate_disentangler(trainer: DisentanglerTrainer, model: TrainedDisentangler, flux, parameters, groups,
+                          labels: dict, conditional: list[str], evaluation: dict) -> dict:
+    """Test-split metrics of the kept model (flat keys for the activation gate + tables)."""
     split, rng = trainer.split, np.random.default_rng(0)
     train = np.sort(rng.choice(split["train"], size=min(len(split["train"]), evaluation["probe_train_size"]), replace=False))
     test = np.sort(rng.choice(split["test"], size=min(len(split["test"]), evaluation["probe_test_size"]), replace=False))
-    test_loss = trainer._evaluate(split["test"])
+    test_loss = trainer.evaluate(split["test"], model=model.model)
     rows = np.concatenate([train, test])
-    latent = trainer.encode(np.asarray(flux[rows]), parameters[rows])
+    latent = model.encode(np.asarray(flux[rows]), parameters[rows])
     z_train, z_test = latent[: len(train)], latent[len(train):]
     result: dict = {"val_reconstruction": float(test_loss["reconstruction"]),
                     "disc_accuracy": [float(a) for a in test_loss["disc_accuracy"]], "r2_latent": {}}
@@ -83,16 +84,11 @@ def evaluate_disentangler(trainer: DisentanglerTrainer, flux, parameters, groups
     result["leak_r2_max"] = float(max(leaks)) if leaks else None
     test_groups = groups[split["test"]]
     if (test_groups >= 0).all() and len(np.unique(test_groups)) < len(test_groups):
-        twins = twin_metrics(trainer.encode(np.asarray(flux[split["test"]]), parameters[split["test"]]), test_groups)
+        twins = twin_metrics(model.encode(np.asarray(flux[split["test"]]), parameters[split["test"]]), test_groups)
         result["twins"] = twins
         result.update({"twin_recall_at_1": twins["recall_at_1"], "twin_recall_at_10": twins["recall_at_10"],
                        "twin_pairwise_auc": twins["pairwise_auc"]})
     return result
-
-
-def encode_spectra(trainer: DisentanglerTrainer, flux: np.ndarray, parameters: np.ndarray) -> np.ndarray:
-    """Latents (n, 25) float32."""
-    return trainer.encode(flux, parameters, batch_size=4096).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- BHB

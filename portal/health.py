@@ -10,6 +10,9 @@ from __future__ import annotations
 import time
 
 from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from portal.celery import app as celery_app
 
@@ -59,3 +62,11 @@ def health_report(worker_timeout: float = 1.0) -> tuple[dict, int]:
     critical_ok = all(checks[name]["ok"] for name in ("database", "pgvector", "broker"))
     status = "ok" if critical_ok and names else ("degraded" if critical_ok else "down")
     return {"status": status, "checks": checks}, 200 if critical_ok else 503
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """The view: the report as JSON, 200 or 503."""
+    report, status = health_report()
+    return JsonResponse(report, status=status)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views, vo
+from portal import health, vo
 from portal.web import views as web
 
 admin.site.site_header = "Doppel administration"
@@ -20,6 +20,6 @@ urlpatterns = [
     path("models/", web.models, name="models"),
     path("vo/scs", vo.cone_search, name="vo-scs"),
     path("api/", include("portal.api.urls")),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

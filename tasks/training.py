@@ -67,7 +67,7 @@ def train_disentangler(self, version_id: int) -> dict:
     def train(claim, reporter: Reporter):
         config = claim.version.config
         reporter.phase("dataset", "reading the training set")
-        dataset = selectors.disentangler_dataset(config=config, cache_root=settings.ARTIFACT_ROOT,
+        dataset = services.disentangler_dataset(config=config, cache_root=settings.ARTIFACT_ROOT,
                                                  abundances=config["evaluation"]["abundances"])
         reporter.phase("training", f"training on {len(dataset)} spectra (snapshot {dataset.fingerprint})")
         directory = version_dir(claim.version.pk)
@@ -91,7 +91,7 @@ def train_bhb(self, version_id: int) -> dict:
     def train(claim, reporter: Reporter):
         config = claim.version.config
         reporter.phase("dataset", "reading the labelled stars")
-        dataset = selectors.bhb_dataset(config=config, cache_root=settings.ARTIFACT_ROOT)
+        dataset = services.bhb_dataset(config=config, cache_root=settings.ARTIFACT_ROOT)
         reporter.phase("training", f"training on {len(dataset)} stars ({int(dataset.labels.sum())} BHB)")
         directory = version_dir(claim.version.pk)
         reporter.artifact = str(directory / "batmm.pt")

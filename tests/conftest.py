@@ -88,7 +88,7 @@ def build_active_disentangler(**grid):
     """Train (in-process, 3 epochs), fill, index, map and activate a toy disentangler; returns
     (version, spectra). Works inside a test transaction (no worker, no read-ahead thread)."""
     from catalog import selectors, services
-    from tasks.outputs import build_latent_map, encode_range, finish_outputs
+    from tasks.outputs import build_latent_map, finish_outputs
     from tasks.training import train_disentangler
     from tests.factories import TOY_TRAINING, toy_grid
 
@@ -98,7 +98,7 @@ def build_active_disentangler(**grid):
     train_disentangler.apply(args=[version.pk]).get()
     version.refresh_from_db()
     for lo, hi in selectors.embeddable_ranges(version.config, 10_000):
-        encode_range(version, lo, hi)
+        services.embeddings_fill_range(version=version, lo=lo, hi=hi)
     finish_outputs.apply(args=[version.pk]).get()
     version.refresh_from_db()
     services.activate(version=version)

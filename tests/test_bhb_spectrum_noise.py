@@ -7,9 +7,9 @@ from torch import nn
 
 from ml.batmm import BATMMConfig
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, add_noise
-from ml.noise import der_snr_noise
+from ml.der_snr import der_snr_noise
 from ml.synth.bhb import BALMER, bhb_sample, sersic_line
-from ml.synth.grids import sdss_wavelength
+from ml.surveys import sdss_wavelength
 
 TINY = BATMMConfig(width=0.0625, d_model=32, n_layers=1, n_heads=4, dropout=0.0)
 

@@ -1,15 +1,10 @@
 """The spectrum's 7 tokens keep their wavelength order: in the pretraining head, in the fusion
 (segment embeddings), and in models saved before segment embeddings or the spectrum skip existed."""
-import json
-
 import pytest
 import torch
-import yaml
 
 from ml.batmm import BATMM, BATMMConfig, FusionTransformer
 from ml.bhb_train import image_head, load_model, save_model, spectrum_head
-from ml.experiments import bhb
-from tests.conftest import ROOT
 
 SMALL = BATMMConfig(width=0.0625, d_model=32, n_layers=2, n_heads=4, dropout=0.0)
 
@@ -61,15 +56,3 @@ def test_a_model_saved_by_older_code_still_loads(tmp_path, missing):
     spectrum, image = torch.rand(2, 3522), torch.randn(2, 5, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(loaded(spectrum, image)["logits"], old.eval()(spectrum, image)["logits"])
-
-
-def test_a_seed_directory_written_by_older_code_is_refused(tmp_path, capsys):
-    seed_directory = tmp_path / "seeds" / "seed_0"
-    seed_directory.mkdir(parents=True)
-    config = yaml.safe_load((ROOT / "ml/experiments/configs/bhb_smoke.yaml").read_text())
-    data = {"n_bhb": 4985, "n_other": 3128, "seed": 0, **config.get("data", {})}
-    older = {"data": data, "model": config.get("model", {}), "training": config.get("training", {})}  # no "code"
-    (seed_directory / "config.json").write_text(json.dumps(older))
-    assert bhb.main(["--config", str(ROOT / "ml/experiments/configs/bhb_smoke.yaml"), "--out", str(tmp_path)]) == 2
-    assert "older version of the code" in capsys.readouterr().err
-    assert sorted(path.name for path in seed_directory.iterdir()) == ["config.json"]

@@ -13,7 +13,7 @@ import torch
 
 from ml.batmm import N_PIXELS, BATMM
 from ml.bhb_train import BHBTrainer, BHBTrainingConfig, load_model, save_model
-from ml.disentangle import DisentanglerTrainer
+from ml.disentangler import DisentanglerTrainer, TrainedDisentangler
 from tests.test_bhb_training import TINY, separable_set
 from tests.test_disentangler_model import config, toy_grid
 
@@ -37,11 +37,12 @@ def test_a_gpu_trained_disentangler_gives_the_same_latents_on_a_cpu_worker(tmp_p
     flux, parameters, _ = toy_grid()
     trainer = DisentanglerTrainer(config(epochs=2, device="cuda"), flux, parameters)
     trainer.fit()
-    path = trainer.save(tmp_path / "disentangler.pt")
-    on_gpu = trainer.encode(flux, parameters)
-    on_cpu = DisentanglerTrainer.load(path, device="cpu").encode(flux, parameters)
+    model = trainer.trained()
+    path = model.save(tmp_path / "disentangler.pt")
+    on_gpu = model.encode(flux, parameters)
+    on_cpu = TrainedDisentangler.load(path, device="cpu").encode(flux, parameters)
     np.testing.assert_allclose(on_cpu, on_gpu, atol=1e-3 * float(np.abs(on_cpu).max()))
-    generated = trainer.generate(on_gpu[:4], parameters[:4])
+    generated = model.generate(on_gpu[:4], parameters[:4])
     assert generated.shape == (4, flux.shape[1]) and np.isfinite(generated).all()
 
 

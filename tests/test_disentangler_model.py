@@ -1,4 +1,4 @@
-"""The disentangler: shapes, determinism, exact resume, the adversarial push, generation."""
+"""The disentangler: shapes, determinism, exact resume, the adversarial push, the kept epoch, generation."""
 import math
 
 import numpy as np
@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from ml.data import Binner, JointBins, Standardiser, split_indices
-from ml.disentangle import Disentangler, DisentanglerConfig, DisentanglerTrainer, _adversarial_term
+from ml.disentangler import DisentanglerConfig, DisentanglerTrainer, TrainedDisentangler
+from ml.disentangler.losses import adversarial_term, chance_cross_entropy
+from ml.disentangler.model import Disentangler
 
 
 def toy_grid(n_groups=12, seed=0, pixels=64, noise=0.005, smoothing=0.0):
@@ -49,6 +51,7 @@ def test_seed_defaults():
     assert default.encoder_hidden == (512, 256) and default.decoder_hidden == (256, 512)
     assert default.discriminator_hidden == (64, 32) and default.latent_dim == 25 and default.n_bins == 10
     assert default.variant == "mdAT" and default.conditional == ("teff", "logg")
+    assert default.preset == "paper" and default.decoder == "joint" and default.penalties == {}
 
 
 def test_shapes_through_the_networks():
@@ -69,10 +72,8 @@ def test_at_uses_one_discriminator_over_the_joint_bins_seen_in_training():
 
 @pytest.mark.parametrize("settings", [
     {},
-    # the opt-in settings of the reported species runs: a(z) = z with the kernel penalty, and with ρ
-    {"decoder": "species", "species_map": "identity", "n_species": 5, "independence": 0.5},
-    {"decoder": "species", "species_map": "identity", "n_species": 5, "mean_independence": 0.5},
-], ids=["seed", "species_identity_mu", "species_identity_rho"])
+    {"decoder": "species", "penalties": {"kernel": 0.5}},  # the twins preset's model
+], ids=["paper", "twins"])
 def test_same_seed_same_model(settings):
     flux, params, _ = toy_grid()
     a = DisentanglerTrainer(config(seed=3, **settings), flux, params)
@@ -85,10 +86,10 @@ def test_same_seed_same_model(settings):
     assert not torch.equal(next(a.model.encoder.parameters()), next(other.model.encoder.parameters()))
 
 
-@pytest.mark.parametrize("noise", [0.0, 0.3])
-def test_resume_from_a_checkpoint_continues_exactly(tmp_path, noise):
+@pytest.mark.parametrize("settings", [{}, {"decoder": "species", "penalties": {"kernel": 0.5}}], ids=["paper", "twins"])
+def test_resume_from_a_checkpoint_continues_exactly(tmp_path, settings):
     flux, params, _ = toy_grid()
-    settings = dict(epochs=4, standardise_latent=bool(noise), latent_noise=noise)
+    settings = dict(epochs=4, **settings)
     straight = DisentanglerTrainer(config(**settings), flux, params)
     straight.fit()
     checkpoint = tmp_path / "run.pt"
@@ -100,20 +101,20 @@ def test_resume_from_a_checkpoint_continues_exactly(tmp_path, noise):
     assert resumed.epoch == 4 and len(resumed.history.epochs) == 4
     for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
         assert torch.equal(p, q)
+    assert resumed.history.best_epoch == straight.history.best_epoch
 
 
-@pytest.mark.parametrize("noise", [0.0, 0.3])
-def test_training_is_unchanged_by_what_happens_between_epochs(noise):
+def test_training_is_unchanged_by_what_happens_between_epochs():
     """A probe between epochs encodes (which leaves the model in eval mode, where the BatchNorms use
     running statistics) and may reseed torch's global RNG, and so may another task in the same
     worker; the training must come out the same."""
     flux, params, _ = toy_grid()
-    settings = dict(epochs=4, standardise_latent=bool(noise), latent_noise=noise)
-    straight = DisentanglerTrainer(config(**settings), flux, params)
+    straight = DisentanglerTrainer(config(epochs=4), flux, params)
     straight.fit()
-    interrupted = DisentanglerTrainer(config(**settings), flux, params)
+    interrupted = DisentanglerTrainer(config(epochs=4), flux, params)
     interrupted.fit(epochs=2)
-    interrupted.encode(flux, params)
+    interrupted.trained().encode(flux, params)
+    interrupted.evaluate(interrupted.split["validation"])
     torch.manual_seed(12345)
     interrupted.fit(epochs=4)
     for p, q in zip(straight.model.parameters(), interrupted.model.parameters()):
@@ -127,18 +128,20 @@ def test_adversarial_gradient_flows_through_z_into_the_encoder():
     with torch.no_grad():  # a discriminator that already reads the parameter (CE below chance)
         model.discriminators[0][-1].bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0]))
     z = model.encode(x, cp)
-    _adversarial_term(model.discriminators[0](z), target, "capped").backward()
+    adversarial_term(model.discriminators[0](z), target).backward()
     first_layer = model.encoder[0].weight.grad
     assert first_layer is not None and first_layer.abs().sum() > 0
 
 
-def test_capped_term_is_bounded_and_flat_beyond_chance():
-    logits = torch.tensor([[10.0, -10.0, -10.0, -10.0]], requires_grad=True)  # confidently wrong
-    term = _adversarial_term(logits, torch.tensor([1]), "capped")
-    assert term.item() == pytest.approx(-math.log(4))
+def test_adversarial_term_is_bounded_at_three_times_chance_and_flat_beyond():
+    logits = torch.tensor([[30.0, -30.0, -30.0, -30.0]], requires_grad=True)  # confidently wrong: CE ≈ 60
+    term = adversarial_term(logits, torch.tensor([1]))
+    assert term.item() == pytest.approx(-3 * math.log(4))
     term.backward()
-    assert logits.grad.abs().sum() == 0  # no reward for being confidently wrong
-    assert _adversarial_term(logits.detach(), torch.tensor([1]), "raw").item() < -10
+    assert logits.grad.abs().sum() == 0  # no reward for being ever more confidently wrong
+    near_chance = torch.zeros(1, 4, requires_grad=True)
+    adversarial_term(near_chance, torch.tensor([1])).backward()
+    assert near_chance.grad.abs().sum() > 0  # below the bound it pushes
 
 
 def test_model_selection_counts_what_discriminators_read_but_never_rewards_them_being_wrong():
@@ -149,14 +152,14 @@ def test_model_selection_counts_what_discriminators_read_but_never_rewards_them_
         for discriminator in trainer.model.discriminators:
             discriminator[-1].weight.zero_()
             discriminator[-1].bias.copy_(torch.tensor([0.0, 0.0, 0.0, 50.0]))  # always bin 3, confidently
-    wrong = trainer._evaluate(validation)
+    wrong = trainer.evaluate(validation)
     assert min(wrong["disc_ce"]) > 3 * math.log(4)  # far above chance ...
     assert wrong["leak"] == 0.0 and wrong["objective"] == pytest.approx(wrong["reconstruction"])  # ... earns nothing
     assert wrong["adversarial"] < 0  # while the training loss would have rewarded it
     targets = trainer.targets[torch.as_tensor(validation)]
     with torch.no_grad():  # a discriminator that reads Teff perfectly: the leak is λ · H(Teff bins)
         trainer.model.discriminators[0] = _Oracle(targets[:, 0], n_classes=4)
-    reading = trainer._evaluate(validation)
+    reading = trainer.evaluate(validation)
     _, counts = np.unique(trainer.targets[torch.as_tensor(trainer.split["train"]), 0].numpy(), return_counts=True)
     entropy = -(counts / counts.sum() * np.log(counts / counts.sum())).sum()
     assert reading["leak"] == pytest.approx(0.5 * entropy, rel=1e-3)
@@ -164,11 +167,9 @@ def test_model_selection_counts_what_discriminators_read_but_never_rewards_them_
 
 
 def test_chance_is_the_entropy_of_the_occupied_bins():
-    from ml.disentangle import _chance_cross_entropy
-
     # Three occupied bins of ten (a grid with three [Fe/H] values), and unlabelled AT rows ignored.
     targets = np.array([[0], [4], [9], [0], [4], [9], [JointBins.IGNORE]])
-    assert _chance_cross_entropy(targets) == pytest.approx([math.log(3)])
+    assert chance_cross_entropy(targets) == pytest.approx([math.log(3)])
 
 
 class _Oracle(torch.nn.Module):
@@ -189,7 +190,7 @@ def test_adversarial_training_lowers_the_discriminators_accuracy():
     no_at = DisentanglerTrainer(config(variant="noAT", **kwargs), flux, params)
     md_at = DisentanglerTrainer(config(variant="mdAT", lambdas=(2.0,), **kwargs), flux, params)
     no_at.fit(), md_at.fit()
-    accuracy = lambda t: np.mean(t._evaluate(t.split["test"])["disc_accuracy"])  # noqa: E731
+    accuracy = lambda t: np.mean(t.evaluate(t.split["test"], model=t.kept_network())["disc_accuracy"])  # noqa: E731
     assert accuracy(md_at) < accuracy(no_at) - 0.1
 
 
@@ -197,25 +198,34 @@ def test_generation_shape_range_and_flags():
     flux, params, _ = toy_grid()
     trainer = DisentanglerTrainer(config(epochs=5), flux, params)
     trainer.fit()
-    z = trainer.encode(flux[:3], params[:3])
+    model = trainer.trained()
+    z = model.encode(flux[:3], params[:3])
     other = np.array([[4200.0, 1.2], [4800.0, 2.4], [7000.0, 1.5]], dtype=np.float32)
-    spectra, outside = trainer.interpolate(z, other)
+    spectra, outside = model.generate(z, other), model.outside_training_range(other)
     assert spectra.shape == (3, 64)
     assert np.all(np.abs(spectra - 1) < 1.0)  # plausible normalised flux
     assert outside.tolist() == [False, False, True]
 
 
-def test_artifact_round_trip(tmp_path):
+@pytest.mark.parametrize("preset", ["paper", "twins"])
+def test_artifact_round_trip(tmp_path, preset):
     flux, params, _ = toy_grid()
-    trainer = DisentanglerTrainer(config(), flux, params)
+    trainer = DisentanglerTrainer(config(preset=preset, **({"decoder": "species"} if preset == "twins" else {})), flux, params)
     trainer.fit()
-    loaded = DisentanglerTrainer.load(trainer.save(tmp_path / "model.pt"), device="cpu")
-    np.testing.assert_allclose(loaded.encode(flux[:5], params[:5]), trainer.encode(flux[:5], params[:5]), rtol=1e-6)
+    loaded = TrainedDisentangler.load(trainer.save(tmp_path / "model.pt"), device="cpu")
+    assert loaded.config.preset == preset and loaded.kept_epoch == trainer.history.best_epoch
+    np.testing.assert_allclose(loaded.encode(flux[:5], params[:5]), trainer.trained().encode(flux[:5], params[:5]), rtol=1e-6)
 
 
 def test_bad_config_and_data_are_rejected():
     with pytest.raises(ValueError, match="variant"):
         DisentanglerConfig(variant="ATX")
+    with pytest.raises(ValueError, match="decoder must be one of joint, species"):
+        DisentanglerConfig(decoder="modulated")
+    with pytest.raises(ValueError, match="penalties must be one of kernel"):
+        DisentanglerConfig(penalties={"mean": 0.1})
+    with pytest.raises(ValueError, match="penalties.kernel must be a number >= 0"):
+        DisentanglerConfig(penalties={"kernel": -1})
     with pytest.raises(ValueError, match="unknown disentangler setting"):
         DisentanglerConfig.from_dict({"epoch": 3})
     with pytest.raises(ValueError, match="one λ or one per discriminator"):
@@ -248,13 +258,14 @@ def test_binning_and_joint_bins():
     assert scaler.inverse(scaler.transform(np.array([[2.0]])))[0, 0] == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize("standardise_latent", [False, True])
-def test_raw_input_encoder_matches_encode(standardise_latent):
+@pytest.mark.parametrize("decoder", ["joint", "species"])
+def test_raw_input_encoder_matches_encode(decoder):
     """The fill's fused encoder (standardisation folded into the first layer) gives the same z."""
     flux, params, _ = toy_grid()
-    trainer = DisentanglerTrainer(config(standardise_latent=standardise_latent), flux, params)
+    trainer = DisentanglerTrainer(config(decoder=decoder), flux, params)
     trainer.fit()
-    expected = trainer.encode(flux, params)
-    fused = trainer.encode_raw(flux, params, batch_size=37)
+    model = trainer.trained()
+    expected = model.encode(flux, params)
+    fused = model.encode_raw(flux, params, batch_size=37)
     np.testing.assert_allclose(fused, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
-    assert not np.allclose(trainer.encode_raw(flux, params[::-1].copy()), expected, atol=1e-3)  # parameters matter
+    assert not np.allclose(model.encode_raw(flux, params[::-1].copy()), expected, atol=1e-3)  # parameters matter

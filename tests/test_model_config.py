@@ -7,34 +7,37 @@ from tests.factories import TOY_TRAINING, toy_grid
 
 
 @pytest.mark.parametrize("training", [
-    {"decoder": "modulated", "encoder": "residual", "independence": 0.02, "noise_invariance": 0.05},
-    {"decoder": "opacity", "encoder": "residual"},
-    {"decoder": "species", "species_map": "identity", "mean_independence": 0.1},
+    {"preset": "paper"},
+    {"preset": "twins", "epochs": 40},
+    {"preset": "paper", "decoder": "species", "penalties": {"kernel": 0.02}},
 ])
-def test_opt_in_disentangler_settings_are_accepted(training):
+def test_presets_and_product_settings_are_accepted(training):
     config = normalise("disentangler", {"training": training})
     assert config["training"] == training
 
 
 def test_defaults_fill_in():
     config = normalise("disentangler", {})
-    assert config["conditional"] == ["teff", "logg"] and config["training"] == {}
+    assert config["conditional"] == ["teff", "logg"] and config["training"] == {"preset": "paper"}
     assert config["activation"] == {"mode": "if_better", "metric": "twin_recall_at_10", "tolerance": 0.0}
 
 
 @pytest.mark.parametrize("config, message", [
     ({"epochs": 3}, "unknown setting(s) in config: epochs"),
-    ({"training": {"epoch": 3}}, "unknown setting(s) in training: epoch"),
+    ({"training": {"epoch": 3}}, "training: unknown disentangler setting(s): epoch"),
+    ({"training": {"preset": "best"}}, "training: preset must be one of paper, twins"),
+    ({"training": {"device": "cuda"}}, "training: device cannot be set here"),
     ({"selection": {"teff_min": 3}}, "unknown setting(s) in selection: teff_min"),
     ({"selection": {"teff": [5000, 4000]}}, "selection.teff: min 5000 is above max 4000"),
     ({"conditional": ["teff", "mass"]}, "conditional must be distinct names"),
     ({"training": {"variant": "XYZ"}}, "training: variant must be one of"),
     ({"training": {"decoder": "additive"}}, "training: decoder must be one of"),
-    ({"training": {"encoder": "residual"}}, "training: encoder 'residual' inverts the decoder's g(cp) and s(cp)"),
-    ({"training": {"independence": -0.1}}, "training: independence must be >= 0"),
-    ({"training": {"noise_invariance": -1}}, "training: noise_invariance must be >= 0"),
-    ({"training": {"mean_independence": -1}}, "training: mean_independence must be >= 0"),
-    ({"training": {"decoder": "species", "species_map": "identity", "latent_dim": 8}}, "training: species_map 'identity'"),
+    ({"training": {"encoder": "residual"}}, "training: retired research setting(s): encoder"),
+    ({"training": {"independence": 0.01}}, "training: retired research setting(s): independence"),
+    ({"training": {"noise_invariance": 0.1, "latent_noise": 0.3}},
+     "training: retired research setting(s): latent_noise, noise_invariance"),
+    ({"training": {"penalties": {"kernel": -0.1}}}, "training: penalties.kernel must be a number >= 0"),
+    ({"training": {"penalties": {"mean": 0.1}}}, "training: penalties must be one of kernel"),
     ({"activation": {"metric": "accuracy"}}, "activation.metric must be one of"),
     ({"activation": {"mode": "sometimes"}}, "activation.mode must be one of"),
 ])

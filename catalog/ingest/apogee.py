@@ -22,7 +22,7 @@ from astropy.io import fits
 from catalog.ingest.fitsio import open_fits, read_data
 from catalog.ingest.records import BadInput, SpectrumRecord, StarIdentity, check_finite, snr_from_error
 from ml.continuum import continuum_normalise
-from ml.synth import grids
+from ml import surveys
 
 ID_PATTERN = re.compile(r"(?:apStar|aspcapStar)-(?:[\w.]+-)*?(2M\d{8}[+-]\d{7}|[\w+.-]+?)\.fits", re.IGNORECASE)
 MASKED_ERROR_FACTOR = 1e6
@@ -32,15 +32,15 @@ _CONTINUUM_PIXELS: np.ndarray | None = None
 def set_continuum_pixels(mask: np.ndarray | None) -> None:
     """Use these (7214,) continuum pixels (e.g. the Cannon list) instead of iterative clipping."""
     global _CONTINUUM_PIXELS
-    if mask is not None and np.asarray(mask).shape != (grids.APOGEE_N_PIXELS,):
-        raise ValueError(f"continuum pixel mask must have {grids.APOGEE_N_PIXELS} values")
+    if mask is not None and np.asarray(mask).shape != (surveys.APOGEE_N_PIXELS,):
+        raise ValueError(f"continuum pixel mask must have {surveys.APOGEE_N_PIXELS} values")
     _CONTINUUM_PIXELS = None if mask is None else np.asarray(mask, dtype=bool)
 
 
 def _to_aspcap_grid(values: np.ndarray, what: str) -> np.ndarray:
-    if values.shape[-1] == grids.APSTAR_N_PIXELS:
-        return values[..., grids.apogee_pixel_index()]
-    if values.shape[-1] == grids.APOGEE_N_PIXELS:
+    if values.shape[-1] == surveys.APSTAR_N_PIXELS:
+        return values[..., surveys.apogee_pixel_index()]
+    if values.shape[-1] == surveys.APOGEE_N_PIXELS:
         return values
     raise BadInput(f"{what} has {values.shape[-1]} pixels; expected 8575 (apStar grid) or 7214 (ASPCAP grid)")
 
@@ -88,7 +88,7 @@ def _read(path: Path, normalise: bool) -> list[SpectrumRecord]:
     if normalise:
         if np.median(flux) <= 0:
             raise BadInput("median flux is not positive; cannot normalise")
-        flux, error, _ = continuum_normalise(flux, error, grids.apogee_chip_slices(), _CONTINUUM_PIXELS)
+        flux, error, _ = continuum_normalise(flux, error, surveys.apogee_chip_slices(), _CONTINUUM_PIXELS)
     return [SpectrumRecord(star=star, survey="apogee", flux=flux.astype(np.float32), error=error.astype(np.float32),
                            snr=snr_from_error(flux, error), source_key="HDU1[0]")]
 
@@ -112,15 +112,15 @@ def _header(apogee_id: str, ra: float, dec: float, group: int | None) -> fits.He
 
 def _image(values, bunit: str) -> fits.ImageHDU:
     hdu = fits.ImageHDU(np.asarray(values, dtype=np.float32))
-    hdu.header["CRVAL1"], hdu.header["CDELT1"], hdu.header["CRPIX1"] = grids.APSTAR_LOG_START, grids.APSTAR_LOG_STEP, 1
+    hdu.header["CRVAL1"], hdu.header["CDELT1"], hdu.header["CRPIX1"] = surveys.APSTAR_LOG_START, surveys.APSTAR_LOG_STEP, 1
     hdu.header["CTYPE1"] = "LOG-LINEAR"
     hdu.header["BUNIT"] = bunit
     return hdu
 
 
 def _to_apstar_grid(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
-    full = np.full(values.shape[:-1] + (grids.APSTAR_N_PIXELS,), fill, dtype=np.float32)
-    full[..., grids.apogee_pixel_index()] = values
+    full = np.full(values.shape[:-1] + (surveys.APSTAR_N_PIXELS,), fill, dtype=np.float32)
+    full[..., surveys.apogee_pixel_index()] = values
     return full
 
 
@@ -134,9 +134,9 @@ def write_apstar(path, apogee_id: str, ra: float, dec: float, normalised_flux: n
     """
     path = Path(path)
     if continuum is None:
-        wavelength = grids.apogee_wavelength()
+        wavelength = surveys.apogee_wavelength()
         continuum = 200.0 * (wavelength / 16000.0) ** -2.5
-        for k, chip in enumerate(grids.apogee_chip_slices()):
+        for k, chip in enumerate(surveys.apogee_chip_slices()):
             x = np.linspace(-1, 1, chip.stop - chip.start)
             continuum[chip] *= (1.0 - 0.08 * x**2) * (1.0 + 0.05 * k)
     flux = np.asarray(normalised_flux) * continuum
@@ -145,7 +145,7 @@ def write_apstar(path, apogee_id: str, ra: float, dec: float, normalised_flux: n
         fits.PrimaryHDU(header=_header(apogee_id, ra, dec, group)),
         _image(_to_apstar_grid(flux[None, :]), "Flux (10^-17 erg/s/cm^2/Ang)"),
         _image(_to_apstar_grid(error[None, :], fill=1e10), "Flux error"),
-        _image(np.zeros((1, grids.APSTAR_N_PIXELS), dtype=np.int32), "Pixel mask"),
+        _image(np.zeros((1, surveys.APSTAR_N_PIXELS), dtype=np.int32), "Pixel mask"),
     ])
     hdus.writeto(path, overwrite=True)
     return path

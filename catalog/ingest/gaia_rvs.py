@@ -18,7 +18,7 @@ import numpy as np
 from astropy.table import Table
 
 from catalog.ingest.records import BadInput, SpectrumRecord, StarIdentity, check_finite, snr_from_error
-from ml.synth import grids
+from ml import surveys
 
 FORMATS = {".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".vot": "votable", ".xml": "votable", ".votable": "votable"}
 
@@ -39,8 +39,8 @@ def _array(value, what: str, row: int) -> np.ndarray:
             raise BadInput(f"row {row}: {what} is not a list of numbers") from None
     else:
         array = np.ma.filled(np.ma.asarray(value, dtype=np.float64), np.nan).ravel()
-    if array.size != grids.RVS_N_PIXELS:
-        raise BadInput(f"row {row}: {what} has {array.size} values; Gaia RVS spectra have {grids.RVS_N_PIXELS}")
+    if array.size != surveys.RVS_N_PIXELS:
+        raise BadInput(f"row {row}: {what} has {array.size} values; Gaia RVS spectra have {surveys.RVS_N_PIXELS}")
     return array
 
 

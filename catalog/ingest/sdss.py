@@ -17,7 +17,7 @@ from astropy.io import fits
 
 from catalog.ingest.fitsio import open_fits, read_data
 from catalog.ingest.records import BadInput, SpectrumRecord, StarIdentity, check_finite, sdss_designation, snr_from_error
-from ml.synth import grids
+from ml import surveys
 
 NAME_PATTERN = re.compile(r"spec-(\d{4,5})-(\d{5})-(\d{4})\.fits(\.gz)?$", re.IGNORECASE)
 MASKED_ERROR_FACTOR = 1e6
@@ -66,13 +66,13 @@ def read_sdss_spec(path: str | Path) -> list[SpectrumRecord]:
     check_finite("loglam", loglam)
     if np.any(np.diff(loglam) <= 0):
         raise BadInput("loglam is not increasing")
-    target = np.log10(grids.sdss_wavelength())
+    target = np.log10(surveys.sdss_wavelength())
     if loglam[0] > target[0] + 5e-5 or loglam[-1] < target[-1] - 5e-5:
         raise BadInput(f"covers {10**loglam[0]:.0f}–{10**loglam[-1]:.0f} Å; the SDSS grid needs 4000–9000 Å")
     ivar = np.where(np.isfinite(ivar) & (ivar > 0) & (and_mask == 0), ivar, 0.0)
-    offset = (target[0] - loglam[0]) / grids.SDSS_LOG_STEP
+    offset = (target[0] - loglam[0]) / surveys.SDSS_LOG_STEP
     start = int(round(offset))
-    aligned = abs(offset - start) < 0.01 and np.allclose(np.diff(loglam), grids.SDSS_LOG_STEP, atol=2e-6)
+    aligned = abs(offset - start) < 0.01 and np.allclose(np.diff(loglam), surveys.SDSS_LOG_STEP, atol=2e-6)
     if aligned and start + len(target) <= len(flux):
         flux_grid = flux[start : start + len(target)]
         ivar_grid = ivar[start : start + len(target)]
@@ -95,12 +95,12 @@ def write_sdss_spec(path: str | Path, plate: int, mjd: int, fiber: int, ra: floa
                     extra_header: dict | None = None) -> Path:
     """Write a spec file in the DR8+ layout (HDU0 header, COADD table). Flux in 1e-17 erg/s/cm²/Å."""
     path = Path(path)
-    wavelength = grids.sdss_wavelength() if wavelength is None else np.asarray(wavelength)
+    wavelength = surveys.sdss_wavelength() if wavelength is None else np.asarray(wavelength)
     primary = fits.PrimaryHDU()
     header = primary.header
     header["PLATEID"], header["MJD"], header["FIBERID"] = int(plate), int(mjd), int(fiber)
     header["RA"], header["DEC"] = float(ra), float(dec)
-    header["COEFF0"], header["COEFF1"] = float(np.log10(wavelength[0])), grids.SDSS_LOG_STEP
+    header["COEFF0"], header["COEFF1"] = float(np.log10(wavelength[0])), surveys.SDSS_LOG_STEP
     header["BUNIT"] = "1E-17 erg/cm^2/s/Ang"
     for key, value in (extra_header or {}).items():
         header[key] = value

@@ -1,9 +1,9 @@
 """Reads. Views, the API and tasks query the catalog through these functions only."""
 from catalog.selectors.datasets import (  # noqa: F401
-    BHBDataset, DisentanglerDataset, bhb_dataset, bhb_dataset_size, bhb_eligible_count, bhb_inputs, bhb_star_ranges,
-    disentangler_dataset, embeddable_count, embeddable_ranges, embeddable_spectra, spectra_flux,
+    bhb_dataset_size, bhb_eligible_count, bhb_inputs, bhb_star_ranges, embeddable_count, embeddable_ranges,
+    embeddable_spectra, spectra_flux,
 )
-from catalog.selectors.models import active_version, embeddings_complete, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
+from catalog.selectors.models import active_version, model_version, embeddings_complete, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
 from catalog.selectors.summary import catalog_summary  # noqa: F401
 from catalog.selectors.twins import (  # noqa: F401
     MAX_K, Twin, TwinFilters, TwinResult, TwinSearchError, star_latent, twins_for_latent, twins_for_star,

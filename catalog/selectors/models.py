@@ -54,3 +54,8 @@ def loss_curves(version: ModelVersion) -> list[dict]:
     """The latest run's per-epoch records ([{epoch, train_reconstruction, val_reconstruction, …}])."""
     run = version.latest_run
     return list(run.loss_history) if run else []
+
+
+def model_version(version_id: int) -> ModelVersion | None:
+    """The version with this id, or None."""
+    return ModelVersion.objects.filter(pk=version_id).first()

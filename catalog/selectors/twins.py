@@ -1,6 +1,6 @@
 """Chemical twins: nearest neighbours in the active disentangler's latent space (L2, 25-d).
 
-The plan depends on the filters (DESIGN §7):
+The plan depends on the filters (docs/architecture.md, "Twin search"):
 
 * no filters → the version's partial HNSW index, ``hnsw.ef_search`` = ``DOPPEL_TWIN_EF_SEARCH``
   (recall@10 ≥ 0.99 at 1M vectors, see bench/twins.py);

@@ -2,6 +2,10 @@
 from catalog.services.balmer import (  # noqa: F401
     balmer_lines_fill, balmer_lines_measure, balmer_lines_unmeasured,
 )
+from catalog.services.datasets import BHBDataset, DisentanglerDataset, bhb_dataset, disentangler_dataset  # noqa: F401
+from catalog.services.fill import (  # noqa: F401
+    FillIncomplete, bhb_scores_fill_range, embeddings_fill_range, latent_map_build, outputs_complete,
+)
 from catalog.services.ingest import (  # noqa: F401
     FileOutcome, IngestReport, LabelImportReport, expand_paths, file_sha256, grid_load, ingest_file, ingest_paths,
     labels_import, star_find_or_create, survey_ensure,

@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from catalog.arrays import array_to_bytes
-from catalog.copy import copy_rows, reserve_ids
+from catalog.bulk_copy import copy_rows, reserve_ids
 from catalog.ingest.detect import SPECTRUM_SUFFIXES, read_any
 from catalog.ingest.labels import CatalogueMapping, read_catalogue
 from catalog.ingest.records import (
@@ -32,17 +32,17 @@ from catalog.ingest.records import (
 )
 from catalog.models import BALMER_SURVEYS, BHBLabel, Image, Labels, Spectrum, Star, Survey
 from catalog.services.balmer import balmer_lines_fill, balmer_lines_measure
-from ml.synth import grids
+from ml import surveys
 
 logger = logging.getLogger(__name__)
 
 SURVEYS = {
-    "apogee": {"name": "APOGEE", "flux_unit": "normalised", "grid": grids.apogee_wavelength,
-               "resolution": grids.APOGEE_RESOLUTION},
-    "gaia_rvs": {"name": "Gaia RVS", "flux_unit": "normalised", "grid": grids.rvs_wavelength,
-                 "resolution": grids.RVS_RESOLUTION},
-    "sdss": {"name": "SDSS", "flux_unit": "1e-17 erg/s/cm2/Å", "grid": grids.sdss_wavelength,
-             "resolution": grids.SDSS_RESOLUTION},
+    "apogee": {"name": "APOGEE", "flux_unit": "normalised", "grid": surveys.apogee_wavelength,
+               "resolution": surveys.APOGEE_RESOLUTION},
+    "gaia_rvs": {"name": "Gaia RVS", "flux_unit": "normalised", "grid": surveys.rvs_wavelength,
+                 "resolution": surveys.RVS_RESOLUTION},
+    "sdss": {"name": "SDSS", "flux_unit": "1e-17 erg/s/cm2/Å", "grid": surveys.sdss_wavelength,
+             "resolution": surveys.SDSS_RESOLUTION},
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from django.db import connection, transaction
 
-from catalog.copy import copy_rows
+from catalog.bulk_copy import copy_rows
 from catalog.models import LATENT_DIM, ModelVersion
 
 _CHUNK_LOCK_NAMESPACE = 7_215

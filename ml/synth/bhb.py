@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.photometry import SDSS_PIXEL_SCALE, SDSS_TYPICAL_FWHM
-from ml.synth import grids
+from ml import surveys
 
 BALMER = {"Ha": 6564.6, "Hb": 4862.7, "Hg": 4341.7, "Hd": 4102.9, "He": 3971.2}  # vacuum Å
 _LINE_SCALE = {"Ha": 1.25, "Hb": 1.1, "Hg": 1.0, "Hd": 0.95, "He": 0.85}  # b relative to Hγ
@@ -107,7 +107,7 @@ def _hdelta_scale_width(d02, fm, c):
 
 def _spectra(params, rng):
     d02, fm, c, b, u_g, g_r, g_mag = params.T
-    wavelength = grids.sdss_wavelength()
+    wavelength = surveys.sdss_wavelength()
     n = len(d02)
     teff = np.clip(7000.0 - 6700.0 * g_r, 6500.0, 11000.0)
     # Blackbody continuum (shape), scaled so that f_λ at 4686 Å matches the g magnitude (AB).

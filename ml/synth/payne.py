@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.synth import grids
+from ml import surveys
 from ml.synth.lines import ELEMENTS
 from ml.synth.noise import add_noise
 
@@ -90,8 +90,8 @@ class PayneEmulator:
         self.band = band
         if wavelength is not None:
             self.wavelength = np.asarray(wavelength)
-        elif self.n_pixels == grids.APOGEE_N_PIXELS:
-            self.wavelength = grids.apogee_wavelength()
+        elif self.n_pixels == surveys.APOGEE_N_PIXELS:
+            self.wavelength = surveys.apogee_wavelength()
         else:
             self.wavelength = np.arange(self.n_pixels, dtype=np.float64)
         self.path = path
@@ -166,7 +166,7 @@ class PayneEmulator:
         if self.continuum_pixels is not None:
             from ml.continuum import continuum_normalise
 
-            chips = grids.apogee_chip_slices() if self.n_pixels == grids.APOGEE_N_PIXELS else [slice(0, self.n_pixels)]
+            chips = surveys.apogee_chip_slices() if self.n_pixels == surveys.APOGEE_N_PIXELS else [slice(0, self.n_pixels)]
             flux = np.stack([continuum_normalise(row, None, chips, self.continuum_pixels)[0] for row in flux]).astype(np.float32)
         flux, error = add_noise(flux, snr, rng)
         return (flux, error) if return_error else flux

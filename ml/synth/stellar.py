@@ -34,7 +34,7 @@ import math
 import numpy as np
 import torch
 
-from ml.synth import grids
+from ml import surveys
 from ml.synth.lines import ELEMENTS, IONISATION_EV, LineList, line_list
 from ml.synth.noise import add_noise
 
@@ -83,22 +83,22 @@ class StellarSpectrumModel:
 
     def __init__(self, band: str = "apogee", device: str | torch.device = "cpu"):
         if band == "apogee":
-            pixel_wavelength = grids.apogee_wavelength()
-            full = grids.apstar_wavelength()
-            log_start, log_step = grids.APSTAR_LOG_START, grids.APSTAR_LOG_STEP
+            pixel_wavelength = surveys.apogee_wavelength()
+            full = surveys.apstar_wavelength()
+            log_start, log_step = surveys.APSTAR_LOG_START, surveys.APSTAR_LOG_STEP
             # Oversampled apStar grid (contiguous across the chip gaps), sample s = 3 i + 1 at pixel i.
             n_samples = OVERSAMPLE * len(full)
             self.sample_wavelength = 10.0 ** (log_start + log_step * (np.arange(n_samples) - 1) / OVERSAMPLE)
-            self.pixel_samples = OVERSAMPLE * grids.apogee_pixel_index() + 1
-            self.resolution = grids.APOGEE_RESOLUTION
+            self.pixel_samples = OVERSAMPLE * surveys.apogee_pixel_index() + 1
+            self.resolution = surveys.APOGEE_RESOLUTION
         elif band == "gaia_rvs":
-            pixel_wavelength = grids.rvs_wavelength()
+            pixel_wavelength = surveys.rvs_wavelength()
             pad = 300  # pixels of margin for wings and the convolution
             n_samples = OVERSAMPLE * (len(pixel_wavelength) + 2 * pad)
-            start = grids.RVS_START - pad * grids.RVS_STEP
-            self.sample_wavelength = start + grids.RVS_STEP * (np.arange(n_samples) - 1) / OVERSAMPLE
+            start = surveys.RVS_START - pad * surveys.RVS_STEP
+            self.sample_wavelength = start + surveys.RVS_STEP * (np.arange(n_samples) - 1) / OVERSAMPLE
             self.pixel_samples = OVERSAMPLE * (np.arange(len(pixel_wavelength)) + pad) + 1
-            self.resolution = grids.RVS_RESOLUTION
+            self.resolution = surveys.RVS_RESOLUTION
         else:
             raise ValueError(f"unknown band {band!r}; expected 'apogee' or 'gaia_rvs'")
         self.band = band

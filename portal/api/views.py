@@ -160,19 +160,15 @@ class TwinUploadView(APIView):
         k, twin_filters = filters.twin_query({key: value for key, value in request.data.items() if key != "file"
                                               and key not in ("teff", "logg", "fe_h", "alpha_fe")})
         try:
-            version, _ = inference.active_disentangler()
-            spectrum = inference.read_upload(upload, survey=version.config.get("survey", "apogee"))
-            given = {n: filters.number(request.data, n) for n in ("teff", "logg", "fe_h", "alpha_fe")}
-            parameters = {**spectrum.parameters, **{n: v for n, v in given.items() if v is not None}}
-            version, latent = inference.encode_flux(spectrum.flux, parameters)
-            result = selectors.twins_for_latent(latent=latent, k=k, filters=twin_filters, version=version)
+            found = inference.twins_for_upload(upload, k=k, filters=twin_filters, given={
+                n: filters.number(request.data, n) for n in ("teff", "logg", "fe_h", "alpha_fe")})
         except BadInput as error:
             raise ValidationError({"file": str(error)}) from None
         except inference.NoActiveModel as error:
             raise Conflict(str(error)) from None
-        except inference.InferenceError as error:
+        except (inference.InferenceError, selectors.TwinSearchError) as error:
             raise ValidationError({"spectrum": str(error)}) from None
-        return Response(_twin_response(result, {"file": spectrum.name, "parameters": parameters, "k": k}))
+        return Response(_twin_response(found.result, {"file": found.spectrum.name, "parameters": found.parameters, "k": k}))
 
 
 class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

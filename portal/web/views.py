@@ -156,11 +156,8 @@ def twins_upload(request):
     context = {"form": form}
     if request.method == "POST" and form.is_valid():
         try:
-            version, _ = inference.active_disentangler()
-            spectrum = inference.read_upload(form.cleaned_data["file"], survey=version.config.get("survey", "apogee"))
-            parameters = {**spectrum.parameters, **{n: form.cleaned_data[n] for n in ("teff", "logg") if form.cleaned_data.get(n) is not None}}
-            version, latent = inference.encode_flux(spectrum.flux, parameters)
-            result = selectors.twins_for_latent(latent=latent, k=form.neighbours(), filters=form.filters(), version=version)
+            found = inference.twins_for_upload(form.cleaned_data["file"], k=form.neighbours(), filters=form.filters(),
+                                               given={n: form.cleaned_data.get(n) for n in ("teff", "logg")})
         except BadInput as error:
             form.add_error("file", str(error))
         except inference.MissingParameters as error:
@@ -168,8 +165,9 @@ def twins_upload(request):
         except (inference.InferenceError, selectors.TwinSearchError) as error:
             form.add_error(None, str(error))
         else:
-            context.update(result=result, rows=_twin_rows(result, None), uploaded=spectrum.name, parameters=parameters,
-                           plots={"overlay": _overlay(result, spectrum.flux, spectrum.name, version)})
+            context.update(result=found.result, rows=_twin_rows(found.result, None), uploaded=found.spectrum.name,
+                           parameters=found.parameters,
+                           plots={"overlay": _overlay(found.result, found.spectrum.flux, found.spectrum.name, found.version)})
     return render(request, "catalog/upload.html", context)
 
 

@@ -1,0 +1,72 @@
+"""The decoders a disentangler can use, by name: D(z, cp) → x̂.
+
+Each takes z (B, L) and standardised cp (B, C) and returns standardised flux (B, P), and is built as
+``Decoder(n_pixels, n_cp, config)``. A new decoder is a new class registered in ``DECODERS``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ml.disentangler.layers import mlp
+
+
+class JointDecoder(nn.Sequential):
+    """The seed's decoder: an MLP over z ⊕ cp, (B, L + C) → (B, P), hidden ``decoder_hidden``.
+
+    It can undo any reshuffle of z that depends on cp, which is why the adversary may hide Teff in
+    z that way and twins land apart (``docs/research/disentangler.md``)."""
+
+    def __init__(self, n_pixels: int, n_cp: int, config):
+        super().__init__(*mlp([config.latent_dim + n_cp, *config.decoder_hidden, n_pixels]))
+
+    def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        return super().forward(torch.cat([z, cp], dim=1))
+
+
+class SpeciesDecoder(nn.Module):
+    """x̂ = g(cp) + Σₖ sₖ ⊙ σ(zₖ + bₖ(cp)): each latent is the abundance of one saturating component.
+
+    A line's opacity is its species' abundance times a factor in Teff and logg, each line
+    saturates, and a pixel sums the depths of the lines that fall in it. Component k has one
+    abundance zₖ per star (shared by every pixel), a per-pixel depth sₖ and a per-pixel shift bₖ(cp):
+    how strong that species' lines are at each wavelength at that Teff and logg. A star's spectrum
+    is fixed by its K = ``latent_dim`` numbers z and by cp, so a reshuffle of z that depends on cp
+    changes the spectrum and the decoder cannot undo it. Which pixels belong to which component,
+    and how they answer cp, are learned.
+
+    Shapes: z (B, K), cp (B, C) → x̂ (B, P). g(cp) (B, P) from an MLP (``modulator_hidden``); the
+    depths s (K, P) are free weights; the shifts b(cp) (B, K, P) are rank J = ``species_rank`` in
+    cp: b₀ + Σⱼ φⱼ(cp) Wⱼ, with φ a small MLP. Rows are decoded ``chunk`` stars at a time, as a
+    (B, K, P) map for a whole validation split would not fit in memory.
+    """
+
+    initial_depth = -0.25  # sₖ before training: K components together span a few units of standardised flux
+    chunk = 512  # stars decoded at a time (memory: K·P floats per star)
+
+    def __init__(self, n_pixels: int, n_cp: int, config):
+        super().__init__()
+        n_species, rank = config.latent_dim, config.species_rank
+        self.n_pixels, self.n_species = n_pixels, n_species
+        self.abundance = nn.Identity()  # a(z) = z: no direction of z is one the spectrum ignores
+        self.modulator = mlp([n_cp, *config.modulator_hidden, n_pixels])  # g: (B, C) → (B, P)
+        nn.init.zeros_(self.modulator[-1].weight)
+        nn.init.zeros_(self.modulator[-1].bias)
+        self.depth = nn.Parameter(torch.full((n_species, n_pixels), self.initial_depth))  # s: (K, P)
+        self.basis = mlp([n_cp, 64, rank])  # φ: (B, C) → (B, J)
+        self.shift_base = nn.Parameter(torch.linspace(-2.0, 2.0, n_species)[:, None]
+                                       + 0.1 * torch.randn(n_species, n_pixels))  # b₀: (K, P)
+        self.response = nn.Parameter(torch.zeros(rank, n_species * n_pixels))  # W: (J, K·P)
+
+    def shifts(self, cp: torch.Tensor) -> torch.Tensor:
+        """bₖ(cp), (B, K, P), for cp (B, C)."""
+        return self.shift_base + (self.basis(cp) @ self.response).view(-1, self.n_species, self.n_pixels)
+
+    def forward(self, z: torch.Tensor, cp: torch.Tensor) -> torch.Tensor:
+        if len(z) > self.chunk:
+            return torch.cat([self(z[i : i + self.chunk], cp[i : i + self.chunk]) for i in range(0, len(z), self.chunk)])
+        occupancy = torch.sigmoid(self.abundance(z)[:, :, None] + self.shifts(cp))  # (B, K, P)
+        return self.modulator(cp) + (self.depth * occupancy).sum(1)
+
+
+DECODERS: dict[str, type[nn.Module]] = {"joint": JointDecoder, "species": SpeciesDecoder}

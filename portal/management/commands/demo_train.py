@@ -1,0 +1,77 @@
+"""manage.py demo_train — train, fill and activate small demo models through the real workers.
+
+Starts the retrain chain for a disentangler (on the demo grid) and a BATMM (on the demo BHB
+sample) unless one is already active, then waits, printing each run's phase and epoch. Needs a
+running worker (``make worker-bg``). The sizes are chosen to finish in a couple of minutes on two
+CPU cores; they are a demo, not the published configurations (see research/configs).
+"""
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog import selectors
+from catalog.model_config import ConfigError
+from catalog.models import ModelVersion
+
+DEMO_CONFIGS = {
+    "disentangler": {
+        "training": {"preset": "paper", "epochs": 8, "batch_size": 128, "patience": 0},
+        "evaluation": {"abundances": ["Mg_Fe"], "probe_train_size": 2000, "probe_test_size": 1000, "map_sample": 2000},
+        "activation": {"mode": "always", "metric": "twin_recall_at_10", "tolerance": 0.0},
+    },
+    "bhb": {
+        "model": {"width": 0.125, "d_model": 64, "n_layers": 2, "n_heads": 4},
+        "training": {"epochs_encoder": 4, "epochs_fusion": 8, "batch_size": 32, "lr": 0.001, "patience": 0},
+        "activation": {"mode": "always", "metric": "f1_macro", "tolerance": 0.0},
+    },
+}
+
+
+class Command(BaseCommand):
+    help = "Train and activate the demo models through the Celery workers (skips kinds already active)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the runs")
+
+    def handle(self, *args, timeout, **options):
+        from portal.celery import app
+        from tasks.pipeline import start_retrain
+
+        if not (app.control.ping(timeout=2.0) or []):
+            raise CommandError("no Celery worker answers; start one with `make worker-bg`")
+        waiting = []
+        for kind, config in DEMO_CONFIGS.items():
+            if selectors.active_version(kind):
+                self.stdout.write(f"{kind}: {selectors.active_version(kind)} is already active")
+                continue
+            try:
+                version = start_retrain(kind=kind, config=config)
+            except ConfigError as error:
+                raise CommandError(f"{kind}: {error}") from None
+            self.stdout.write(f"{kind}: {version} queued")
+            waiting.append(version)
+        deadline, last = time.monotonic() + timeout, {}
+        while waiting and time.monotonic() < deadline:
+            for version in list(waiting):
+                version.refresh_from_db()
+                run = version.latest_run
+                line = f"{version.kind} v{version.pk}: {version.state} · {run.phase or '—'} · epoch {run.epoch}"
+                if last.get(version.pk) != line:
+                    self.stdout.write(line)
+                    last[version.pk] = line
+                if version.state == ModelVersion.State.ACTIVE:
+                    waiting.remove(version)
+                elif version.state in (ModelVersion.State.FAILED, ModelVersion.State.CANCELLED):
+                    raise CommandError(f"{version} ended {version.state}: {run.error.splitlines()[0] if run.error else ''}")
+                elif version.state == ModelVersion.State.READY and "not activated" in run.logs:
+                    raise CommandError(f"{version} is ready but was not activated: {run.logs.splitlines()[-1]}")
+                # ready without a decision yet: the latent map is being built, activation follows
+            time.sleep(1.0)
+        if waiting:
+            raise CommandError(f"still running after {timeout:.0f} s: {', '.join(map(str, waiting))}")
+        self.stdout.write(self.style.SUCCESS("demo models active"))
+        star = selectors.stars_search(selectors.StarQuery(text="SYNA")).first()
+        if star is not None:
+            self.stdout.write(f"open a star with twins:  /stars/{star.pk}/twins/?k=10   (its page: /stars/{star.pk}/)")
+        self.stdout.write("latent map:              /latent-map/")
+        self.stdout.write("BHB candidates:          /bhb/")
