@@ -1,29 +1,5 @@
-"""Doppel settings. Everything configurable comes from the environment, with typed defaults.
-
-| variable               | default                                   | meaning                                   |
-|------------------------|-------------------------------------------|-------------------------------------------|
-| DATABASE_URL           | (embedded PostgreSQL 18 + pgvector)       | postgres://user:pass@host:5432/name       |
-| CELERY_BROKER_URL      | (embedded redis-server on a unix socket)  | redis://host:6379/0                       |
-| CELERY_RESULT_BACKEND  | the broker URL                            |                                           |
-| DJANGO_SECRET_KEY      | a random key kept in $DOPPEL_VAR          | required in production                    |
-| DJANGO_DEBUG           | false                                     |                                           |
-| DJANGO_ALLOWED_HOSTS   | 127.0.0.1,localhost                       | comma-separated                           |
-| DOPPEL_VAR             | ./var                                     | embedded data, sockets, artifacts, caches |
-| DOPPEL_SHARED_DATA     | ../shared/data                            | reference catalogues read at run time     |
-| DOPPEL_APOGEE_CONTINUUM_PIXELS | (unset: iterative clipping) | .npz of continuum pixels, e.g. the Cannon list |
-| DOPPEL_HTTPS           | true unless DJANGO_DEBUG                  | HSTS, secure cookies, SSL redirect        |
-| DOPPEL_TRAINING_TIMEOUT_S | 86400                                  | longest training; broker visibility > it  |
-| DOPPEL_BROKER_VISIBILITY_S | training timeout + 3600               | seconds before a lost worker's task returns |
-| DOPPEL_FILL_CHUNK      | 25000                                     | spectra per embedding-fill / scoring task |
-| DOPPEL_TORCH_THREADS   | 0 (torch's default)                       | intra-op threads per worker process       |
-| DOPPEL_DB_CONN_MAX_AGE | 60                                        | seconds a database connection is reused   |
-| DOPPEL_TWIN_EF_SEARCH  | 200                                       | HNSW ef_search of twin queries            |
-| DOPPEL_API_ANON_RATE   | 120/minute                                | DRF throttle, anonymous clients           |
-| DOPPEL_API_USER_RATE   | 1200/minute                               | DRF throttle, signed-in clients           |
-
-Production sets DATABASE_URL, CELERY_BROKER_URL, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS and
-leaves DJANGO_DEBUG unset; ``manage.py check --deploy`` is then clean. A local, plain-HTTP run (the
-``make`` targets) sets ``DOPPEL_HTTPS=0``.
+"""Doppel settings. Everything configurable comes from the environment, read once here with a
+typed helper (``portal.env``); every variable is documented in ``docs/configuration.md``.
 """
 from __future__ import annotations
 

@@ -51,7 +51,9 @@ def test_start_form_rejects_bad_configs(admin_client):
     toy_grid(n_groups=1, per_group=4)
     response = admin_client.post(f"{URL}add/", {"kind": "disentangler", "config": '{"training": {"epoch": 3}}'})
     assert response.status_code == 200
-    assert "unknown setting(s) in training: epoch" in response.content.decode()
+    assert "training: unknown disentangler setting(s): epoch" in response.content.decode()
+    response = admin_client.post(f"{URL}add/", {"kind": "disentangler", "config": '{"training": {"latent_noise": 0.6}}'})
+    assert "training: retired research setting(s): latent_noise" in response.content.decode()
     response = admin_client.post(f"{URL}add/", {"kind": "disentangler", "config": '{"selection": {"teff": [9000, 9900]}}'})
     assert "the selection matches no apogee spectrum" in response.content.decode()
     assert not ModelVersion.objects.exists()
@@ -62,7 +64,7 @@ def test_start_form_queues_a_version(admin_client, django_capture_on_commit_call
     response = admin_client.post(f"{URL}add/", {"kind": "disentangler", "config": '{"training": {"epochs": 2}}'})
     assert response.status_code == 302
     version = ModelVersion.objects.get()
-    assert version.state == "queued" and version.config["training"] == {"epochs": 2}
+    assert version.state == "queued" and version.config["training"] == {"preset": "paper", "epochs": 2}
     assert version.created_by.username == "root" and version.latest_run.state == "pending"
 
 
