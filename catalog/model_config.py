@@ -56,10 +56,10 @@ DISENTANGLER_DEFAULTS = {
 }
 BHB_DEFAULTS = {
     "catalogue": "synthetic",
-    # The fusion reads the cutouts' PSF colours as one more image token (README, "Colour token, 5 seeds").
+    # The fusion reads the cutouts' PSF colours as one more image token (docs/research/bhb.md).
     "model": {"width": 0.25, "d_model": 128, "n_layers": 4, "n_heads": 8, "colour_token": True},
     # VGG1D runs its whole schedule: early stopping cut it inside its high-learning-rate swing
-    # (README, "Full schedule, 5 seeds"); the other stages keep BHBTrainingConfig's patience.
+    # (docs/research/bhb.md); the other stages keep BHBTrainingConfig's patience.
     "training": {"spectrum_patience": 0},
     "activation": {"mode": "if_better", "metric": "f1_macro", "tolerance": 0.0},
 }

@@ -45,9 +45,9 @@ embedded by a small MLP, 5 → d → d, as one more image token (B, 17, d): it t
 cross-attention as a query and in the self-attention like the other image tokens. Why: the
 ResNet-50 alone scores macro F1 0.580 on the generated set, below the 0.678 that the PSF colours
 alone reach, and boosted trees on VGG1D's decision plus these colours gain about a point over
-VGG1D on every seed, while the fusion without them does not (README, "Full schedule, 5 seeds").
+VGG1D on every seed, while the fusion without them does not (docs/research/bhb.md).
 With the token, BATMM scores 0.939 against VGG1D's 0.930 over 5 seeds, ahead on every seed
-(README, "Colour token, 5 seeds").
+(docs/research/bhb.md).
 
 Explanation: ``segment_weights`` (B, 7) and ``band_weights`` (B, 5; the SE gates normalised to sum
 to 1) are returned with every forward pass (the seed's Figure 9).
@@ -134,10 +134,10 @@ class SegmentDenoiser(nn.Module):
 
     Why: the class lives in a few smooth modes of each segment (Balmer-line widths and depths, the
     continuum slope), and the pixel noise around them is what a CNN memorises. On the generated set
-    (5 seeds, ``bench/bhb_information.py --components 10``) logistic regression scores macro F1
-    0.907 on the raw pixels and 0.923 on 10 components per segment, and a small MLP on the
-    components 0.938, against 0.924 for the RBF SVM on the raw pixels (README, "Denoised
-    spectra"). Until ``fit`` is called the projection is the identity, so an unfitted encoder
+    (5 seeds, ``python -m research.bhb_information --components 10``) logistic regression scores
+    macro F1 0.907 on the raw pixels and 0.923 on 10 components per segment, and a small MLP on the
+    components 0.938, against 0.924 for the RBF SVM on the raw pixels (docs/research/bhb.md).
+    Until ``fit`` is called the projection is the identity, so an unfitted encoder
     reads the spectrum as it is."""
 
     def __init__(self, components: int):

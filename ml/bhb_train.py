@@ -73,9 +73,8 @@ class BHBTrainingConfig:
     weight_decay: float = 5e-2
     patience: int = 8  # epochs without a better validation F1 before a stage stops; 0 = never stop early
     # VGG1D's own patience (None = ``patience``). Under the one-cycle schedule its validation F1 swings
-    # while the learning rate is high (seed 3: 0.93 at epoch 5, 0.66 at epoch 6, 0.94 by epoch 10), so
-    # a patience of 5 can stop it inside the swing: seed 1 kept epoch 4 of 9 (test F1 0.909), where
-    # all 15 epochs reach 0.929 (bench/results/bhb_denoise/vgg1d_no_patience_seed1.log).
+    # while the learning rate is high, so a short patience can stop it inside the swing; the portal
+    # sets 0 (docs/research/bhb.md).
     spectrum_patience: int | None = None
     validation: float = 0.2  # 70 / 20 / 10
     test: float = 0.1
@@ -110,7 +109,7 @@ class _Head(nn.Module):
     seed 3 its training loss stayed at 0.66 (ln 2 = 0.69) for two epochs and its validation F1
     swung between 0.41 and 0.89 from epoch to epoch; flattened, the loss fell to 0.26 and validation
     F1 reached 0.91 in two epochs (a 4-epoch schedule; over 15 epochs at lr 1e-3 it still swings,
-    see the README). Without ``n_tokens``, the mean token (B, d): right for the image,
+    docs/research/bhb.md). Without ``n_tokens``, the mean token (B, d): right for the image,
     whose star is centred and whose encoder is trained to ignore orientation. ``n_auxiliary`` > 0
     adds a second linear map of the mean token for an auxiliary regression."""
 

@@ -2,7 +2,7 @@
 
 The optimal (matched-filter) flux of a point source of known PSF P (normalised to sum 1) in an
 image I with white sky noise is  F = Σ I·P / Σ P².  Used to ask what the cutouts can tell about a
-star at most through its colours (bench/bhb_information.py), without any training, and to give
+star at most through its colours (research/bhb_information.py), without any training, and to give
 the BATMM image encoder a self-supervised target (:func:`psf_colours`).
 """
 from __future__ import annotations

@@ -28,13 +28,13 @@ With ``--segments`` the same SVM gets a kernel that, like VGG1D with a linear he
 evidence across the 7 segments the spectrum branch cuts the spectrum into: the mean of one RBF kernel
 per segment (each with scikit-learn's "scale" width on its own 503 pixels) instead of one RBF kernel
 over all pixels, which is their product. The gap between this row and the baseline is what
-cross-segment interactions are worth (README, "Tried: a classifier in which the segments interact").
+cross-segment interactions are worth (docs/research/bhb.md).
 
 With ``--components K`` four rows ask how much of the spectrum's information survives projecting
 each segment onto its K leading principal components (fitted on the training split; what
 ``ml.batmm.SegmentDenoiser`` does before VGG1D): logistic regression on the standardised pixels,
 then logistic regression, a one-hidden-layer MLP (256 units) and the RBF SVM on the 7·K
-standardised component scores (README, "Denoised spectra").
+standardised component scores (docs/research/bhb.md).
 """
 from __future__ import annotations
 
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> str:
     if args.components:
         for name, scores in component_f1(sample, labels, seeds, args.components).items():
             rows.append([name, "spectrum", _mean_std(scores)])
-    title = (f"bench/bhb_information.py — {len(labels)} generated stars ({labels.sum()} BHB), gradient-boosted trees"
+    title = (f"research/bhb_information.py — {len(labels)} generated stars ({labels.sum()} BHB), gradient-boosted trees"
              f"{' and SVMs' if args.svm or args.segments else ''}{', linear models and MLPs' if args.components else ''}, "
              f"macro F1 on the test split over {args.seeds} seeds ({time.perf_counter() - started:.0f} s)")
     return print_table(title, ["features", "modality", "F1 (macro)"], rows)

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, whiten in (("PolyDis, noiseless", False), ("PolyDis (whitened), noiseless", True)):
             polydis = PolyDis(whiten=whiten).fit(clean.flux[train], parameters[train])
             score(label, polydis.transform(clean.flux[test_b], parameters[test_b]))
-    print_table(f"bench/twin_ceiling.py — APOGEE-like grid, {args.profiles} profiles, S/N {args.snr:g}; {len(test_b)} test "
+    print_table(f"research/twin_ceiling.py — APOGEE-like grid, {args.profiles} profiles, S/N {args.snr:g}; {len(test_b)} test "
                 f"stars of {args.profiles - len(half_a)} unseen profiles ({time.perf_counter() - started:.0f} s)",
                 ["representation", "recall@1", "recall@10", "median rank", "AUC"], rows)
     if trainers:
