@@ -40,7 +40,7 @@ def model_version(n_train: int = 4000):
     """A filling version with a (one-epoch) artifact of the paper's architecture."""
     from django.conf import settings
 
-    from catalog import selectors, services
+    from catalog import services
     from catalog.models import ModelVersion
     from ml.workflows import train_disentangler
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import chain, shared_task
 from django.db import transaction
 
-from catalog import services
+from catalog import selectors, services
 from catalog.models import ModelVersion
 from tasks.outputs import build_latent_map, fill_embeddings, score_bhb
 from tasks.training import train_bhb, train_disentangler
@@ -45,7 +45,7 @@ def start_retrain(*, kind: str, config: dict | None, created_by=None, parent: Mo
 @shared_task(name="tasks.pipeline.retrain")
 def retrain(kind: str, config: dict | None = None, parent_id: int | None = None) -> dict:
     """Start a retrain from a task (e.g. a periodic schedule); same as :func:`start_retrain`."""
-    parent = ModelVersion.objects.filter(pk=parent_id).first() if parent_id else None
+    parent = selectors.model_version(parent_id) if parent_id else None
     version = start_retrain(kind=kind, config=config, parent=parent)
     return {"version": version.pk}
 
@@ -53,7 +53,9 @@ def retrain(kind: str, config: dict | None = None, parent_id: int | None = None)
 @shared_task(name="tasks.pipeline.activate_if_better")
 def activate_if_better(version_id: int) -> dict:
     """The chain's last step: activate when the config's gate passes, else leave it ready."""
-    version = ModelVersion.objects.get(pk=version_id)
+    version = selectors.model_version(version_id)
+    if version is None:
+        return {"version": version_id, "activated": False, "reason": "no such version"}
     if version.state == ModelVersion.State.ACTIVE:
         return {"version": version_id, "activated": True, "reason": "already active"}
     if version.state != ModelVersion.State.READY:
@@ -68,5 +70,8 @@ def activate_if_better(version_id: int) -> dict:
 @shared_task(name="tasks.pipeline.activate")
 def activate(version_id: int) -> dict:
     """Activate a ready version (the admin action runs the same service synchronously)."""
-    version = services.activate(version=ModelVersion.objects.get(pk=version_id))
+    version = selectors.model_version(version_id)
+    if version is None:
+        return {"version": version_id, "state": None}
+    version = services.activate(version=version)
     return {"version": version.pk, "state": version.state}

@@ -31,8 +31,8 @@ def _claim_or_skip(version_id: int, task_id: str):
     claim = services.training_claim(version_id=version_id, task_id=task_id)
     if claim is not None:
         return claim
-    state = ModelVersion.objects.filter(pk=version_id).values_list("state", flat=True).first()
-    if state in (State.FILLING, State.READY, State.ACTIVE, State.ARCHIVED):
+    version = selectors.model_version(version_id)
+    if version is not None and version.state in (State.FILLING, State.READY, State.ACTIVE, State.ARCHIVED):
         return None
     raise Ignore()
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from catalog import services
+from catalog import selectors, services
 from catalog.arrays import array_to_bytes
 from catalog.ingest.generate import write_bhb_files
 from catalog.models import BalmerLines, Spectrum
@@ -61,7 +61,7 @@ def test_measure_balmer_fills_older_spectra_once_and_records_what_cannot_be_meas
     out = StringIO()
     call_command("measure_balmer", "--no-progress", "--batch-size", "2", stdout=out, stderr=StringIO())
     assert "measured the Balmer lines of 6 SDSS spectra" in out.getvalue()
-    assert BalmerLines.objects.count() == 6 and not services.balmer_lines_unmeasured().exists()
+    assert BalmerLines.objects.count() == 6 and not selectors.balmer_lines_unmeasured().exists()
     failed = BalmerLines.objects.get(spectrum=flat)
     assert failed.d02 is None and failed.xue_bhb is None and "continuum" in failed.problem
     assert BalmerLines.objects.exclude(spectrum=flat).filter(problem="", d02__gt=0).count() == 5

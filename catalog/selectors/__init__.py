@@ -9,7 +9,8 @@ from catalog.selectors.twins import (  # noqa: F401
     MAX_K, Twin, TwinFilters, TwinResult, TwinSearchError, star_latent, twins_for_latent, twins_for_star,
 )
 from catalog.selectors.stars import (  # noqa: F401
-    LABEL_FIELDS, SORTABLE, StarQuery, StarQueryError, bhb_candidates, spectrum_arrays,
-    balmer_measurements, map_points, star_detail, star_images, star_labels, star_spectra, stars_search,
+    LABEL_FIELDS, SORTABLE, StarQuery, StarQueryError, balmer_lines_unmeasured, bhb_candidates, spectrum_arrays,
+    balmer_measurements, first_image, map_points, star_detail, star_images, star_labels, star_spectra, stars_search,
+    survey_wavelength,
     with_parameters,
 )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import F, Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 
-from catalog.models import BALMER_COLUMNS, BALMER_SURVEYS, BalmerLines, BHBScore, Image, Labels, ModelVersion, Spectrum, Star
+from catalog.models import BALMER_COLUMNS, BALMER_SURVEYS, BalmerLines, BHBScore, Image, Labels, ModelVersion, Spectrum, Star, Survey
 
 # Which label source describes a star when it has several (first wins).
 LABEL_PREFERENCE = ("aspcap", "grid", "synthetic")
@@ -165,7 +165,7 @@ def balmer_measurements(star: Star) -> dict | None:
     Hδ, c and b of Hγ, whether the fits converged, whether the Xue et al. cuts pass), or None when
     it has no SDSS spectrum. A spectrum stored before the catalog measured them on ingest (until
     ``manage.py measure_balmer`` runs) is measured here, and not stored: a read never writes."""
-    from catalog.services.balmer import balmer_lines_measure
+    from catalog.balmer import balmer_lines_measure
 
     spectrum = (star.spectra.filter(survey__code__in=BALMER_SURVEYS).select_related("survey", "balmer")
                 .order_by("pk").first())
@@ -186,3 +186,18 @@ def map_points(spectrum_ids: list[int], parameter: str) -> dict:
                 .values_list("spectra__id", "pk", "designation", parameter))
     ordered = [rows.get(i, (None, "", None)) for i in spectrum_ids]
     return {"star_ids": [r[0] for r in ordered], "designations": [r[1] for r in ordered], "values": [r[2] for r in ordered]}
+
+
+def balmer_lines_unmeasured():
+    """The SDSS spectra that have no Balmer-line row yet (a Spectrum queryset)."""
+    return Spectrum.objects.filter(survey__code__in=BALMER_SURVEYS, balmer__isnull=True)
+
+
+def first_image(star_id: int) -> Image | None:
+    """The star's first ugriz cutout (by id), or None."""
+    return Image.objects.filter(star_id=star_id).order_by("pk").first()
+
+
+def survey_wavelength(code: str):
+    """The survey's wavelength grid (P,) in Å."""
+    return Survey.objects.get(code=code).wavelength_array

@@ -1,7 +1,5 @@
 """Writes. One module per domain; import from here (``from catalog import services``)."""
-from catalog.services.balmer import (  # noqa: F401
-    balmer_lines_fill, balmer_lines_measure, balmer_lines_unmeasured,
-)
+from catalog.services.balmer import balmer_lines_fill  # noqa: F401
 from catalog.services.datasets import BHBDataset, DisentanglerDataset, bhb_dataset, disentangler_dataset  # noqa: F401
 from catalog.services.fill import (  # noqa: F401
     FillIncomplete, bhb_scores_fill_range, embeddings_fill_range, latent_map_build, outputs_complete,

@@ -1,42 +1,21 @@
 """Balmer-line measurements of SDSS spectra (Xue et al. 2008): one ``BalmerLines`` row per spectrum.
 
 New SDSS spectra are measured as they are ingested, in the same transaction
-(``balmer_lines_measure`` from ``catalog.services.ingest``), so every SDSS spectrum has its row.
+(``catalog.balmer.balmer_lines_measure`` from ``catalog.services.ingest``), so every SDSS spectrum has its row.
 ``balmer_lines_fill`` measures the spectra stored before this existed (``manage.py
 measure_balmer``), a batch per transaction: an interrupted fill leaves whole batches and picks
 up where it stopped.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
-import numpy as np
 from django.db import transaction
 
 from catalog.arrays import bytes_to_array
-from catalog.models import BALMER_SURVEYS, BalmerLines, Spectrum, Survey
-
-
-def balmer_lines_measure(*, spectrum_id: int, wavelength: np.ndarray, flux: np.ndarray,
-                         error: np.ndarray | None) -> BalmerLines:
-    """The (unsaved) measurement of one spectrum: wavelength (P,) Å, flux and error (P,) in any one
-    unit. A spectrum that cannot be measured gets null values and the reason in ``problem``."""
-    from ml.balmer import measure, xue_cuts
-
-    try:
-        measured = measure(wavelength, flux, error)
-    except ValueError as error_message:
-        return BalmerLines(spectrum_id=spectrum_id, problem=str(error_message)[:200])
-    values = {name: getattr(measured, name) for name in ("d02", "fm", "c", "b")}
-    if not all(math.isfinite(value) for value in values.values()):
-        return BalmerLines(spectrum_id=spectrum_id, problem="the Sérsic fit gave a non-finite value")
-    return BalmerLines(spectrum_id=spectrum_id, **values, converged=measured.ok, xue_bhb=xue_cuts(measured))
-
-
-def balmer_lines_unmeasured():
-    """The SDSS spectra that have no Balmer-line row yet (a Spectrum queryset)."""
-    return Spectrum.objects.filter(survey__code__in=BALMER_SURVEYS, balmer__isnull=True)
+from catalog.balmer import balmer_lines_measure
+from catalog.models import BALMER_SURVEYS, BalmerLines, Survey
+from catalog.selectors.stars import balmer_lines_unmeasured
 
 
 def balmer_lines_fill(*, batch_size: int = 500, on_batch: Callable[[int], None] | None = None) -> int:

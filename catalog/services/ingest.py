@@ -31,7 +31,8 @@ from catalog.ingest.records import (
     BadInput, BHBLabelRecord, ImageRecord, LabelRecord, SpectrumRecord, StarIdentity,
 )
 from catalog.models import BALMER_SURVEYS, BHBLabel, Image, Labels, Spectrum, Star, Survey
-from catalog.services.balmer import balmer_lines_fill, balmer_lines_measure
+from catalog.balmer import balmer_lines_measure
+from catalog.services.balmer import balmer_lines_fill
 from ml import surveys
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import inference, selectors
 from catalog.ingest.records import BadInput
-from catalog.models import BALMER_COLUMNS, Image, Star, Survey
+from catalog.models import BALMER_COLUMNS, Star
 from portal import plots
 from portal.api.renderers import CSVRenderer, votable_bytes
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
@@ -111,7 +111,7 @@ def _overlay(result, query_flux, query_label, version):
     if not result.rows:
         return None
     survey = version.config.get("survey")
-    wavelength = Survey.objects.get(code=survey).wavelength_array
+    wavelength = selectors.survey_wavelength(survey)
     shown = [t for t in result.rows if t.survey == survey][:10]
     fluxes = selectors.spectra_flux(np.array([t.spectrum_id for t in shown])) if shown else []
     return plots.twins_overlay_item(wavelength=wavelength, query_flux=query_flux, query_label=query_label,
@@ -230,7 +230,7 @@ def spectrum_thumbnail(request, star_id: int):
 @require_GET
 def cutout_thumbnail(request, star_id: int, layout: str = "gri"):
     """The star's first cutout: a gri composite, or (layout "bands") the five bands side by side."""
-    image = Image.objects.filter(star_id=star_id).order_by("pk").first()
+    image = selectors.first_image(star_id)
     if image is None:
         raise Http404("no image")
     png = bands_png(image.cube_array, image.bands) if layout == "bands" else cutout_png(image.cube_array)

@@ -6,7 +6,7 @@ Exit status 0; it only reads spectra already in the catalog.
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import services
+from catalog import selectors, services
 from catalog.progress import Progress
 
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, batch_size, no_progress, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
-        todo = services.balmer_lines_unmeasured().count()
+        todo = selectors.balmer_lines_unmeasured().count()
         if not todo:
             self.stdout.write("every SDSS spectrum already has its Balmer lines measured")
             return
