@@ -52,7 +52,8 @@ class DisentanglerConfig:
     lr_discriminator: float = 1e-3
     validation: float = 0.1  # fractions of the stars held out
     test: float = 0.1
-    patience: int = 20  # epochs without validation improvement before stopping; 0 = never stop early
+    patience: int = 20  # epochs without a new kept epoch before stopping; 0 = never stop early
+    leak_limit: float = 0.2  # the kept epoch's fresh-probe R² of the conditioned parameters must not exceed it (0 = off)
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda"
     amp: bool = True  # bf16 autocast on CUDA only
@@ -80,6 +81,8 @@ class DisentanglerConfig:
             raise ConfigError("conditional: at least one parameter is needed")
         if self.batch_size < 2 or self.epochs < 1 or self.latent_dim < 1 or self.species_rank < 1:
             raise ConfigError("batch_size >= 2, epochs >= 1, latent_dim >= 1 and species_rank >= 1 are required")
+        if not 0 <= self.leak_limit <= 1:
+            raise ConfigError(f"leak_limit must be an R² between 0 (off) and 1, not {self.leak_limit!r}")
         if len(self.lambdas) not in (1, self.n_discriminators):
             raise ConfigError(f"lambdas: give one λ or one per discriminator ({self.n_discriminators})")
 
@@ -92,6 +95,11 @@ class DisentanglerConfig:
         if self.variant == "noAT":
             return 0.0
         return self.lambdas[0] if len(self.lambdas) == 1 else self.lambdas[index]
+
+    @property
+    def kept_epoch_leak_limit(self) -> float | None:
+        """The probe limit as applied: none for noAT (a baseline that keeps the parameters) or when 0."""
+        return None if self.variant == "noAT" or not self.leak_limit else self.leak_limit
 
     def penalty_weights(self) -> dict[str, float]:
         """The penalties as applied: noAT is the λ = 0 baseline, so it feels no push on z at all."""

@@ -3,10 +3,12 @@
 Per mini-batch: encode once; ``disc_steps`` discriminator updates on the detached z; then one
 autoencoder update against the freshly updated discriminators (``ml.disentangler.losses``).
 
-The kept epoch is the one with the lowest validation objective ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)``
-(Hᵢ the entropy of discriminator i's training bins, the CE of a discriminator that reads nothing):
-reconstruction plus what the discriminators still read from z, counted only below chance. Early
-stopping after ``patience`` epochs without improvement.
+The validation objective is ``MSE + Σᵢ λᵢ · max(0, Hᵢ − CEᵢ)`` (Hᵢ the entropy of discriminator i's
+training bins, the CE of a discriminator that reads nothing): reconstruction plus what the
+discriminators still read from z, counted only below chance. The kept epoch has the lowest
+objective among the epochs whose latent a fresh probe reads the conditioned parameters from at
+R² ≤ ``leak_limit`` (``ml.disentangler.selection``). Early stopping after ``patience`` epochs
+without a new kept epoch.
 
 Scalers are fitted on the training split only; batches are reshuffled every epoch from the
 trainer's own seeded generator; float32 (bf16 autocast on CUDA); the whole dataset lives on the
@@ -34,6 +36,7 @@ from ml.disentangler.inference import CODE_VERSION, TrainedDisentangler
 from ml.disentangler.losses import PENALTIES, adversarial_term, chance_cross_entropy
 from ml.disentangler.model import Disentangler
 from ml.disentangler.preprocessing import Preprocessing
+from ml.disentangler.selection import better, probe_r2
 from ml.files import write_atomically
 
 EVALUATION_CHUNK = 4096  # stars per forward pass when scoring a split
@@ -44,6 +47,7 @@ class History:
     epochs: list[dict] = field(default_factory=list)  # one record per epoch (losses, seconds, validation)
     best_epoch: int = -1  # the kept epoch (1-based; -1 before any validation)
     best_objective: float = float("inf")
+    best_probe_r2: float = float("inf")  # the kept epoch's fresh-probe R² of the conditioned parameters
     stopped_early: bool = False
 
 
@@ -129,12 +133,13 @@ class DisentanglerTrainer:
         was_training = model.training
         model.eval()
         n_disc = cfg.n_discriminators
-        reconstruction, adversarial, count = 0.0, 0.0, 0
+        reconstruction, adversarial, count, latents = 0.0, 0.0, 0, []
         ce, accuracy, labelled = [0.0] * n_disc, [0.0] * n_disc, [0] * n_disc
         for start in range(0, len(index), EVALUATION_CHUNK):
             chunk = torch.as_tensor(index[start : start + EVALUATION_CHUNK], device=self.device)
             x, cp, target = self.x[chunk], self.cp[chunk], self.targets[chunk]
             z = model.encode(x, cp)
+            latents.append(z.float().cpu().numpy())
             reconstruction += F.mse_loss(model.decode(z, cp), x, reduction="sum").item() / x.shape[1]
             for k, d in enumerate(model.discriminators):
                 logits, valid = d(z), target[:, k] != JointBins.IGNORE
@@ -153,6 +158,8 @@ class DisentanglerTrainer:
         result["leak"] = sum(cfg.lambda_for(k) * max(0.0, self.chance_ce[k] - value)
                              for k, value in enumerate(result["disc_ce"]))
         result["objective"] = result["reconstruction"] + result["leak"]
+        cp = self.cp[torch.as_tensor(index, device=self.device)].cpu().numpy()
+        result["probe_r2"] = probe_r2(np.concatenate(latents), cp, seed=cfg.seed) if latents else float("nan")
         return result
 
     def fit(self, epochs: int | None = None, checkpoint: str | Path | None = None,
@@ -182,7 +189,7 @@ class DisentanglerTrainer:
                       "train_disc_ce": means[2], "seconds": seconds, "samples_per_s": len(train) / seconds}
             if validation:
                 record.update({f"val_{k}": v for k, v in validation.items()})
-                self._keep_or_stop(validation["objective"])
+                self._keep_or_stop(validation["objective"], validation["probe_r2"])
             else:  # nothing to choose by: the latest epoch is kept
                 self.history.best_epoch, self._kept_state = self.epoch, copy.deepcopy(self.model.state_dict())
             self.history.epochs.append(record)
@@ -194,9 +201,11 @@ class DisentanglerTrainer:
                 break
         return self.history
 
-    def _keep_or_stop(self, objective: float) -> None:
-        if objective < self.history.best_objective - 1e-6:
-            self.history.best_objective, self.history.best_epoch = objective, self.epoch
+    def _keep_or_stop(self, objective: float, probe: float) -> None:
+        history = self.history
+        if better(objective=objective, probe=probe, best_objective=history.best_objective,
+                  best_probe=history.best_probe_r2, limit=self.config.kept_epoch_leak_limit):
+            history.best_objective, history.best_probe_r2, history.best_epoch = objective, probe, self.epoch
             self._kept_state = copy.deepcopy(self.model.state_dict())
         elif self.config.patience and self.epoch - self.history.best_epoch >= self.config.patience:
             self.history.stopped_early = True
