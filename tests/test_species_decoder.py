@@ -90,3 +90,18 @@ def test_trains_saves_encodes_raw_and_generates(tmp_path):
 def test_bad_rank_is_refused():
     with pytest.raises(ValueError, match="species_rank >= 1"):
         config(decoder="species", species_rank=0)
+
+
+def test_the_fused_sum_gives_the_written_out_values_and_gradients():
+    """x̂ − g(cp) = Σₖ sₖ ⊙ σ(zₖ + bₖ(cp)) as the docstring writes it, and the same gradients."""
+    decoder = _species_model().decoder.train()
+    z, cp = torch.randn(6, 5, requires_grad=True), torch.randn(6, 2)
+    fused = decoder(z, cp) - decoder.modulator(cp)
+    written = (decoder.depth * torch.sigmoid(z[:, :, None] + decoder.shifts(cp))).sum(1)
+    torch.testing.assert_close(fused, written, rtol=1e-5, atol=1e-5)
+    weights = torch.randn_like(fused)
+    parameters = [z, decoder.depth, decoder.shift_base, decoder.response, *decoder.basis.parameters()]
+    fused_grads = torch.autograd.grad((fused * weights).sum(), parameters)
+    written_grads = torch.autograd.grad((written * weights).sum(), parameters)
+    for a, b in zip(fused_grads, written_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

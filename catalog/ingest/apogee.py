@@ -10,6 +10,13 @@
 The star's APOGEE id comes from the header (OBJID / APOGEE_ID) or the file name, RA/DEC (deg)
 from the header. Bad pixels (error ≤ 0 or non-finite, or flux exactly 0 in the gaps) get an
 error of 1e6 × the median.
+
+**The apStar pixel bitmask** (HDU3, APOGEE_PIXMASK): pixels flagged bad, cosmic ray, saturated,
+unfixable, bad dark/flat/error, no sky, high persistence, significant sky line or significant
+telluric (``MASKED_BITS``) are left out of the continuum fit, recorded with the masked error
+(1e6 × the median), and their flux is filled by linear interpolation between the nearest unmasked
+pixels of the same chip, so that a sky-line spike never reaches the latent. aspcapStar files have
+no bitmask (their HDU3 is the model spectrum).
 """
 from __future__ import annotations
 
@@ -26,6 +33,9 @@ from ml import surveys
 
 ID_PATTERN = re.compile(r"(?:apStar|aspcapStar)-(?:[\w.]+-)*?(2M\d{8}[+-]\d{7}|[\w+.-]+?)\.fits", re.IGNORECASE)
 MASKED_ERROR_FACTOR = 1e6
+# APOGEE_PIXMASK bits masked on ingest: BADPIX 0, CRPIX 1, SATPIX 2, UNFIXABLE 3, BADDARK 4, BADFLAT 5,
+# BADERR 6, NOSKY 7, PERSIST_HIGH 9, SIG_SKYLINE 12, SIG_TELLURIC 13.
+MASKED_BITS = sum(1 << bit for bit in (0, 1, 2, 3, 4, 5, 6, 7, 9, 12, 13))
 _CONTINUUM_PIXELS: np.ndarray | None = None
 
 
@@ -68,6 +78,18 @@ def _clean_error(flux: np.ndarray, error: np.ndarray) -> np.ndarray:
     return cleaned
 
 
+def _fill_masked(flux: np.ndarray, masked: np.ndarray) -> np.ndarray:
+    """``flux`` (P,) with the masked pixels replaced by linear interpolation between the nearest
+    unmasked pixels of the same chip (the chip's edge value beyond its last good pixel)."""
+    filled = flux.copy()
+    for chip in surveys.apogee_chip_slices():
+        bad, values = masked[chip], filled[chip]
+        if bad.any() and not bad.all():
+            index = np.arange(len(values))
+            values[bad] = np.interp(index[bad], index[~bad], values[~bad])
+    return filled
+
+
 def _read(path: Path, normalise: bool) -> list[SpectrumRecord]:
     with open_fits(path) as hdus:
         if len(hdus) < 3:
@@ -76,19 +98,34 @@ def _read(path: Path, normalise: bool) -> list[SpectrumRecord]:
             raise BadInput("HDU1/HDU2 are not images (wrong HDU layout for an APOGEE file)")
         flux = np.asarray(read_data(hdus[1], "HDU1 flux"), dtype=np.float64)
         error = np.asarray(read_data(hdus[2], "HDU2 error"), dtype=np.float64)
+        bitmask = None
+        if normalise and len(hdus) > 3 and isinstance(hdus[3], fits.ImageHDU) and hdus[3].data is not None:
+            bitmask = np.asarray(read_data(hdus[3], "HDU3 bitmask"))
         star = _identity(hdus[0].header, path)
     if flux.shape != error.shape:
         raise BadInput(f"flux {flux.shape} and error {error.shape} differ in shape")
+    if bitmask is not None and bitmask.shape != flux.shape:
+        raise BadInput(f"the HDU3 bitmask {bitmask.shape} and the flux {flux.shape} differ in shape")
     if flux.ndim == 2:
         flux, error = flux[0], error[0]  # row 0: the combined spectrum
+        bitmask = None if bitmask is None else bitmask[0]
     flux = _to_aspcap_grid(flux, "flux")
     error = _to_aspcap_grid(error, "error")
     check_finite("flux", flux)
     error = _clean_error(flux, error)
+    masked = np.zeros(len(flux), dtype=bool)
+    if bitmask is not None:
+        masked = (_to_aspcap_grid(bitmask, "bitmask").astype(np.int64) & MASKED_BITS) != 0
+        if masked.all():
+            raise BadInput("every pixel is flagged in the HDU3 bitmask")
     if normalise:
         if np.median(flux) <= 0:
             raise BadInput("median flux is not positive; cannot normalise")
-        flux, error, _ = continuum_normalise(flux, error, surveys.apogee_chip_slices(), _CONTINUUM_PIXELS)
+        fit_error = np.where(masked, np.inf, error)  # non-finite errors are left out of the continuum fit
+        flux, error, _ = continuum_normalise(flux, fit_error, surveys.apogee_chip_slices(), _CONTINUUM_PIXELS)
+    if masked.any():
+        error[masked] = MASKED_ERROR_FACTOR * np.median(error[~masked])
+        flux = _fill_masked(flux, masked)
     return [SpectrumRecord(star=star, survey="apogee", flux=flux.astype(np.float32), error=error.astype(np.float32),
                            snr=snr_from_error(flux, error), source_key="HDU1[0]")]
 
@@ -126,11 +163,12 @@ def _to_apstar_grid(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
 
 def write_apstar(path, apogee_id: str, ra: float, dec: float, normalised_flux: np.ndarray,
                  normalised_error: np.ndarray | None, continuum: np.ndarray | None = None,
-                 group: int | None = None) -> Path:
+                 group: int | None = None, bitmask: np.ndarray | None = None) -> Path:
     """An apStar file whose combined spectrum is ``normalised_flux × continuum`` (flux units).
 
     ``continuum`` (7214,) defaults to a smooth, chip-dependent instrument-response-like shape,
-    so the reader's continuum normalisation is exercised.
+    so the reader's continuum normalisation is exercised. ``bitmask`` (7214,) APOGEE_PIXMASK
+    values (default: none set).
     """
     path = Path(path)
     if continuum is None:
@@ -145,7 +183,8 @@ def write_apstar(path, apogee_id: str, ra: float, dec: float, normalised_flux: n
         fits.PrimaryHDU(header=_header(apogee_id, ra, dec, group)),
         _image(_to_apstar_grid(flux[None, :]), "Flux (10^-17 erg/s/cm^2/Ang)"),
         _image(_to_apstar_grid(error[None, :], fill=1e10), "Flux error"),
-        _image(np.zeros((1, surveys.APSTAR_N_PIXELS), dtype=np.int32), "Pixel mask"),
+        fits.ImageHDU(_to_apstar_grid(np.zeros((1, surveys.APOGEE_N_PIXELS)) if bitmask is None
+                                      else np.asarray(bitmask)[None, :]).astype(np.int32), name="BITMASK"),
     ])
     hdus.writeto(path, overwrite=True)
     return path

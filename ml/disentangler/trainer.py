@@ -77,9 +77,9 @@ class DisentanglerTrainer:
         torch.manual_seed(cfg.seed)
         self.model = Disentangler(flux.shape[1], cfg, prep.n_classes).to(self.device)
         autoencoder = list(self.model.encoder.parameters()) + list(self.model.decoder.parameters())
-        fused = self.device.type == "cuda"
-        self.optimiser_ae = torch.optim.Adam(autoencoder, lr=cfg.lr_autoencoder, fused=fused)
-        self.optimiser_d = torch.optim.Adam(self.model.discriminators.parameters(), lr=cfg.lr_discriminator, fused=fused)
+        # One fused kernel per step instead of five passes over every weight (CPU and CUDA alike).
+        self.optimiser_ae = torch.optim.Adam(autoencoder, lr=cfg.lr_autoencoder, fused=True)
+        self.optimiser_d = torch.optim.Adam(self.model.discriminators.parameters(), lr=cfg.lr_discriminator, fused=True)
         # The whole dataset lives on the device; batches are index_select, with no host round trip.
         self.x = self._tensor(prep.flux.transform(flux))
         self.cp = self._tensor(prep.parameters.transform(parameters))
