@@ -183,5 +183,5 @@ def twins_for_upload(uploaded, *, given: dict[str, float | None], k: int, filter
     spectrum = read_upload(uploaded, survey=version.config.get("survey", "apogee"))
     parameters = {**spectrum.parameters, **{name: float(v) for name, v in given.items() if v is not None}}
     version, latent = encode_flux(spectrum.flux, parameters)
-    result = twins_for_latent(latent=latent, k=k, filters=filters, version=version)
+    result = twins_for_latent(latent=latent, k=k, filters=filters, version=version, parameters=parameters)
     return UploadTwins(spectrum=spectrum, parameters=parameters, version=version, result=result)

@@ -37,7 +37,7 @@ PARAMETERS = ("teff", "logg", "fe_h", "alpha_fe")
 ACTIVATION_MODES = ("always", "if_better", "never")
 # metric name → True when higher is better
 DISENTANGLER_METRICS = {"twin_recall_at_1": True, "twin_recall_at_10": True, "twin_pairwise_auc": True,
-                        "val_reconstruction": False, "leak_r2_max": False}
+                        "far_recall_at_10": True, "far_auc": True, "val_reconstruction": False, "leak_r2_max": False}
 BHB_METRICS = {"f1_macro": True, "f1_bhb": True, "roc_auc": True, "pr_auc": True}
 
 

@@ -23,7 +23,7 @@ from ml.bhb_train import BHBTrainer, BHBTrainingConfig, load_model, save_model
 from ml.device import choose_device
 from ml.disentangler import DisentanglerConfig, DisentanglerTrainer, TrainedDisentangler
 from ml.disentangler.trainer import checkpoint_epoch
-from ml.evaluate import r2_probe, twin_metrics
+from ml.evaluate import far_twin_metrics, far_twins, r2_probe, supervised_ceiling, twin_metrics
 from ml.photometry import psf_colours
 
 
@@ -53,6 +53,8 @@ def train_disentangler(*, flux: np.ndarray, parameters: np.ndarray, groups: np.n
     model.save(artifact)
     train_seconds = time.perf_counter() - started
     result = evaluate_disentangler(trainer, model, flux, parameters, groups, labels, conditional, evaluation)
+    result["parameter_range"] = {name: [float(low), float(high)]
+                                 for name, (low, high) in model.preprocessing.parameter_range.items()}
     result.update({"epochs": trainer.epoch, "best_epoch": model.kept_epoch, "preset": config.preset, "train_seconds": train_seconds,
                    "resumed_from_epoch": resumed_from, "n_spectra": int(len(flux)),
                    "n_train": int(len(trainer.split["train"])), "device": str(trainer.device)})
@@ -84,10 +86,34 @@ def evaluate_disentangler(trainer: DisentanglerTrainer, model: TrainedDisentangl
     result["leak_r2_max"] = float(max(leaks)) if leaks else None
     test_groups = groups[split["test"]]
     if (test_groups >= 0).all() and len(np.unique(test_groups)) < len(test_groups):
-        twins = twin_metrics(model.encode(np.asarray(flux[split["test"]]), parameters[split["test"]]), test_groups)
+        test_flux = np.asarray(flux[split["test"]])
+        z = model.encode(test_flux, parameters[split["test"]])
+        twins = twin_metrics(z, test_groups)
         result["twins"] = twins
         result.update({"twin_recall_at_1": twins["recall_at_1"], "twin_recall_at_10": twins["recall_at_10"],
                        "twin_pairwise_auc": twins["pairwise_auc"]})
+        result.update(_far_twins(z, test_flux, split["test"], test_groups, labels, evaluation))
+    return result
+
+
+def _far_twins(z: np.ndarray, flux: np.ndarray, rows: np.ndarray, groups: np.ndarray, labels: dict,
+               evaluation: dict) -> dict:
+    """Far-twin metrics of z on the test stars and, where chemistry labels exist, of the supervised
+    ceiling cross-fitted on the same stars (profile halves), with z's far recall@10 as its fraction."""
+    if "teff" not in labels or "logg" not in labels:
+        return {}
+    teff, logg = labels["teff"][rows], labels["logg"][rows]
+    far = far_twins(teff, logg, groups)
+    if not (far >= 0).any():
+        return {}
+    result = dict(far_twin_metrics(z, groups, far))
+    chemistry = [labels[name][rows] for name in ("fe_h", "alpha_fe", *evaluation.get("abundances", []))
+                 if name in labels and np.isfinite(labels[name][rows]).all() and np.std(labels[name][rows]) > 0]
+    if chemistry and len(np.unique(groups)) >= 2:
+        ceiling = supervised_ceiling(flux, np.stack([teff, logg], axis=1), groups, np.stack(chemistry, axis=1))
+        reference = far_twin_metrics(ceiling, groups, far)
+        result.update({"ceiling_far_recall_at_10": reference["far_recall_at_10"], "ceiling_far_auc": reference["far_auc"],
+                       "far_recall_at_10_of_ceiling": result["far_recall_at_10"] / max(reference["far_recall_at_10"], 1e-9)})
     return result
 
 

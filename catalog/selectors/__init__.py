@@ -6,7 +6,8 @@ from catalog.selectors.datasets import (  # noqa: F401
 from catalog.selectors.models import active_version, model_version, embeddings_complete, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
 from catalog.selectors.summary import catalog_summary  # noqa: F401
 from catalog.selectors.twins import (  # noqa: F401
-    MAX_K, Twin, TwinFilters, TwinResult, TwinSearchError, star_latent, twins_for_latent, twins_for_star,
+    MAX_K, Twin, TwinFilters, TwinResult, TwinSearchError, nearest_neighbour_distances, range_offsets, star_latent,
+    twins_for_latent, twins_for_star,
 )
 from catalog.selectors.stars import (  # noqa: F401
     LABEL_FIELDS, SORTABLE, StarQuery, StarQueryError, balmer_lines_unmeasured, bhb_candidates, spectrum_arrays,

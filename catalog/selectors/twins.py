@@ -63,6 +63,39 @@ class TwinResult:
     query_latent: np.ndarray
     rows: list[Twin] = field(default_factory=list)
     plan: str = "hnsw"
+    # Guardrails (None where the version predates them or the query gave no parameters):
+    outside_training_range: bool | None = None  # the query's Teff/logg lie outside what the model trained on
+    beyond_range: dict[str, float] = field(default_factory=dict)  # {parameter: how far outside (K, dex)}
+    nearest_distance: float | None = None  # to the nearest other star, whatever the filters
+    unlike_catalog: bool | None = None  # nearest_distance above the catalog's own 99th percentile
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a user should know before trusting these twins, in words."""
+        notes = []
+        if self.outside_training_range:
+            offsets = ", ".join(f"{name} {value:+.0f} K" if name == "teff" else f"{name} {value:+.2f} dex"
+                                for name, value in self.beyond_range.items())
+            notes.append(f"The query lies outside the parameter range this model was trained on ({offsets} beyond "
+                         f"it): its latent is an extrapolation.")
+        if self.unlike_catalog:
+            notes.append(f"The query is unlike anything in the catalog: its nearest star is {self.nearest_distance:.2f} "
+                         f"away, farther than 99 % of the catalog's own nearest neighbours "
+                         f"({self.version.metrics.get('nn_distance_p99', 0):.2f}).")
+        return notes
+
+
+def range_offsets(parameters: dict[str, float | None], ranges: dict) -> dict[str, float]:
+    """{name: signed distance outside [low, high]} for the parameters that lie outside their range."""
+    offsets = {}
+    for name, bounds in ranges.items():
+        value = parameters.get(name)
+        if value is None or bounds is None:
+            continue
+        low, high = float(bounds[0]), float(bounds[1])
+        if value < low or value > high:
+            offsets[name] = float(value - low if value < low else value - high)
+    return offsets
 
 
 def _active_disentangler(version: ModelVersion | None) -> ModelVersion:
@@ -76,21 +109,27 @@ def _active_disentangler(version: ModelVersion | None) -> ModelVersion:
 
 def star_latent(*, star: Star, version: ModelVersion) -> tuple[int, np.ndarray]:
     """(spectrum id, latent (25,)) of the star's first embedded spectrum under ``version``."""
+    embedding = _star_embedding(star, version)
+    return embedding.spectrum_id, np.asarray(embedding.vector, dtype=np.float32)
+
+
+def _star_embedding(star: Star, version: ModelVersion) -> Embedding:
     embedding = Embedding.objects.filter(model_version=version, spectrum__star=star).order_by("spectrum_id").first()
     if embedding is None:
         raise TwinSearchError(f"{star.designation} has no latent under {version}: it needs a "
                               f"{version.config.get('survey')} spectrum with {version.config.get('label_source')!r} labels")
-    return embedding.spectrum_id, np.asarray(embedding.vector, dtype=np.float32)
+    return embedding
 
 
 def twins_for_star(*, star: Star, k: int = 10, filters: TwinFilters | None = None,
                    version: ModelVersion | None = None) -> TwinResult:
     version = _active_disentangler(version)
-    spectrum_id, latent = star_latent(star=star, version=version)
+    embedding = _star_embedding(star, version)
     filters = filters or TwinFilters()
-    result = twins_for_latent(latent=latent, k=k, filters=filters, version=version,
-                              exclude_star_id=None if filters.include_self else star.pk, group=star.group)
-    result.query_spectrum_id = spectrum_id
+    result = twins_for_latent(latent=np.asarray(embedding.vector, dtype=np.float32), k=k, filters=filters,
+                              version=version, exclude_star_id=None if filters.include_self else star.pk,
+                              group=star.group, parameters={"teff": embedding.teff, "logg": embedding.logg})
+    result.query_spectrum_id = embedding.spectrum_id
     return result
 
 
@@ -107,11 +146,29 @@ def _excluded_spectra(exclude_star_id: int | None, group: int | None, filters: T
 
 def twins_for_latent(*, latent: np.ndarray, k: int = 10, filters: TwinFilters | None = None,
                      version: ModelVersion | None = None, exclude_star_id: int | None = None,
-                     group: int | None = None) -> TwinResult:
+                     group: int | None = None, parameters: dict[str, float | None] | None = None) -> TwinResult:
     """The k nearest stars' spectra to ``latent`` (25,) under the version (default: the active one).
 
     The neighbour search reads ``catalog_embedding`` only (Teff/logg are stored with each latent);
-    the k rows are then joined to their stars and labels."""
+    the k rows are then joined to their stars and labels. ``parameters`` (the query's conditioned
+    parameters, K and dex) are checked against the model's training range, and the query's nearest
+    other star against the catalog's own nearest-neighbour distances (``TwinResult.warnings``)."""
+    result = _twins(latent=latent, k=k, filters=filters, version=version, exclude_star_id=exclude_star_id, group=group)
+    metrics = result.version.metrics or {}
+    if parameters is not None and metrics.get("parameter_range"):
+        result.beyond_range = range_offsets(parameters, metrics["parameter_range"])
+        result.outside_training_range = bool(result.beyond_range)
+    if metrics.get("nn_distance_p99") is not None:
+        unfiltered = result.rows if not (filters and filters.selective) else _twins(
+            latent=latent, k=1, filters=None, version=result.version, exclude_star_id=exclude_star_id).rows
+        if unfiltered:
+            result.nearest_distance = unfiltered[0].distance
+            result.unlike_catalog = result.nearest_distance > float(metrics["nn_distance_p99"])
+    return result
+
+
+def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: ModelVersion | None,
+           exclude_star_id: int | None, group: int | None = None) -> TwinResult:
     if not 1 <= int(k) <= MAX_K:
         raise TwinSearchError(f"k must be between 1 and {MAX_K}")
     version = _active_disentangler(version)
@@ -167,3 +224,17 @@ def twins_for_latent(*, latent: np.ndarray, k: int = 10, filters: TwinFilters | 
         result.rows.append(Twin(spectrum_id=spectrum_id, star_id=star_id, designation=designation, distance=float(distance),
                                 survey=survey, teff=teff, logg=logg, fe_h=fe_h, alpha_fe=alpha_fe, group=star_group))
     return result
+
+
+def nearest_neighbour_distances(*, version: ModelVersion, sample: int = 2000) -> np.ndarray:
+    """Distances (n,) from up to ``sample`` of the version's latents (a fixed pseudo-random choice)
+    to their nearest other latent of the version, through the version's index."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.TWIN_EF_SEARCH)])
+        cursor.execute(
+            """SELECT (SELECT e2.vector <-> q.vector FROM catalog_embedding e2
+                       WHERE e2.model_version_id = %s AND e2.spectrum_id <> q.spectrum_id
+                       ORDER BY e2.vector <-> q.vector LIMIT 1)
+               FROM (SELECT spectrum_id, vector FROM catalog_embedding WHERE model_version_id = %s
+                     ORDER BY md5(spectrum_id::text) LIMIT %s) q""", [version.pk, version.pk, int(sample)])
+        return np.array([row[0] for row in cursor.fetchall() if row[0] is not None], dtype=np.float64)

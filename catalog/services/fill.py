@@ -100,6 +100,7 @@ def outputs_complete(*, version: ModelVersion, chunk: int) -> bool:
         started = time.perf_counter()
         embedding_index_build(version=version)
         run_note(version=version, message=f"index {version.index_name} built in {time.perf_counter() - started:.1f} s")
+        nearest_neighbour_scale_store(version=version)
     elif not selectors.version_progress(version)["complete"]:
         for lo, hi in selectors.bhb_star_ranges(chunk):
             bhb_scores_fill_range(version=version, lo=lo, hi=hi)
@@ -110,6 +111,19 @@ def outputs_complete(*, version: ModelVersion, chunk: int) -> bool:
         return False
     progress = selectors.version_progress(version)
     raise FillIncomplete(f"fill incomplete: {progress['done']} of {progress['total']} {progress['unit']}")
+
+
+def nearest_neighbour_scale_store(*, version: ModelVersion, sample: int = 2000) -> float | None:
+    """Store the 99th percentile of the catalog's own nearest-neighbour distances in z on the
+    version (``metrics["nn_distance_p99"]``): a query whose nearest star is farther is unlike
+    anything in the catalog. None (nothing stored) with fewer than 10 latents."""
+    distances = selectors.nearest_neighbour_distances(version=version, sample=sample)
+    if len(distances) < 10:
+        return None
+    p99 = float(np.percentile(distances, 99))
+    ModelVersion.objects.filter(pk=version.pk).update(metrics={**(version.metrics or {}), "nn_distance_p99": p99})
+    version.metrics = {**(version.metrics or {}), "nn_distance_p99": p99}
+    return p99
 
 
 def latent_map_build(*, version: ModelVersion) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -153,8 +154,22 @@ def run_fill_progress(*, version: ModelVersion, written: int, total: int) -> Non
                        [written / max(total, 1), version.pk])
 
 
+def json_safe(value):
+    """``value`` with every NaN or infinite float replaced by None (JSON, and so PostgreSQL's
+    jsonb, has no such numbers); numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _json(value) -> str:
-    return json.dumps(value, default=float)
+    return json.dumps(json_safe(value), default=float)
 
 
 def is_cancelled(*, version_id: int) -> bool:
@@ -166,7 +181,7 @@ def training_finish(*, version: ModelVersion, artifact: str, metrics: dict, timi
     meanwhile (cancelled): then nothing is written."""
     with transaction.atomic():
         updated = ModelVersion.objects.filter(pk=version.pk, state=State.TRAINING).update(
-            state=State.FILLING, artifact=artifact, metrics=metrics)
+            state=State.FILLING, artifact=artifact, metrics=json_safe(metrics))
         if updated:
             run = version.latest_run
             TrainingRun.objects.filter(pk=run.pk).update(

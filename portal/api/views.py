@@ -40,6 +40,9 @@ def _twin_rows(result) -> list[dict]:
 def _twin_response(result, query: dict) -> dict:
     return {"model_version": result.version.pk, "plan": result.plan, "query": query,
             "latent": [round(float(v), 6) for v in result.query_latent], "count": len(result.rows),
+            "outside_training_range": result.outside_training_range, "beyond_range": result.beyond_range,
+            "nearest_distance": result.nearest_distance, "unlike_catalog": result.unlike_catalog,
+            "warnings": result.warnings,
             "twins": _twin_rows(result)}  # plain dicts: the hot path skips DRF field serialisation
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from catalog import inference, selectors
 from catalog.ingest.records import BadInput
 from catalog.models import BALMER_COLUMNS, Star
+from catalog.targets import disentangler_checks
 from portal import plots
 from portal.api.renderers import CSVRenderer, votable_bytes
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
@@ -210,6 +211,8 @@ def bhb_candidates(request):
 def models(request):
     versions = list(selectors.model_versions()[:50])
     curves = {v.pk: plots.loss_curves_item(selectors.loss_curves(v), v.kind) for v in versions[:10]}
+    for version in versions:
+        version.checks = disentangler_checks(version.metrics) if version.kind == "disentangler" else []
     return render(request, "catalog/models.html", {
         "versions": versions, "plots": {f"curves-{pk}": item for pk, item in curves.items() if item}})
 
