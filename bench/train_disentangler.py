@@ -1,28 +1,63 @@
-"""Disentangler training throughput: the seed's full configuration (7214 px, encoder 512/256,
-latent 25, decoder 256/512, mdAT with 2 discriminators of 64/32 over 10 bins).
+"""Disentangler training throughput, against the machine's own matrix-multiply rate.
 
     python bench/train_disentangler.py [--samples 8000] [--epochs 3] [--device cpu|cuda|auto]
 
-Reports samples/s (best epoch after a warm-up epoch) at batch 50 and 256 with the default
-alternation (1 discriminator step per autoencoder step) and with 5 discriminator steps, and, on a
-GPU, the projected time of the paper-sized run (39k spectra, batch 50, 200 epochs). Spectra are
-random (throughput does not depend on content).
+For each preset (``paper``: the seed's mdAT with the joint decoder; ``twins``: the species decoder
+with the kernel penalty) at batch 50 and 256, the best epoch's samples/s after a warm-up epoch
+(7214 px, 2 conditioned parameters, random spectra: throughput does not depend on content). The
+same run measures sgemm (a 4096² float32 product, the threads torch uses) and reports each row's
+share of it: the model's matrix-multiply work per sample (forward and backward, discriminator
+steps included) × samples/s ÷ sgemm FLOP/s. On a GPU it adds the projected time of the paper-sized
+run (39k spectra, batch 50, 200 epochs).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _django import print_table  # noqa: E402
 
 from ml.disentangler import DisentanglerConfig, DisentanglerTrainer  # noqa: E402
+from ml.disentangler.decoders import SpeciesDecoder  # noqa: E402
 
-TARGETS = {("cpu", 50): "≥ 800", ("cpu", 256): "≥ 2,100"}
+TARGETS = {("cpu", "paper", 50): "≥ 800", ("cpu", "paper", 256): "≥ 2,100"}
+
+
+def sgemm_flops(device: str, size: int = 4096, repeats: int = 5) -> float:
+    """FLOP/s of a (size × size) float32 matrix product on ``device``."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    torch.mm(a, b)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return 2.0 * size**3 * repeats / (time.perf_counter() - started)
+
+
+def flops_per_sample(trainer: DisentanglerTrainer) -> float:
+    """Multiply-add work of one training sample, in FLOP: every linear layer of the autoencoder
+    forward and backward (3 × 2 × in × out), the discriminators' ``disc_steps`` updates plus the
+    autoencoder's pass through them, and the species decoder's component sums."""
+    model, config = trainer.model, trainer.config
+    autoencoder = sum(6 * layer.in_features * layer.out_features
+                      for part in (model.encoder, model.decoder) for layer in part.modules() if isinstance(layer, nn.Linear))
+    discriminators = sum(layer.in_features * layer.out_features
+                         for layer in model.discriminators.modules() if isinstance(layer, nn.Linear))
+    total = autoencoder + (6 * config.disc_steps + 6) * discriminators
+    if isinstance(model.decoder, SpeciesDecoder):  # φ(cp) W: forward, recomputed in backward, two gradients
+        total += 8 * model.decoder.response.numel()
+    return float(total)
 
 
 def main() -> None:
@@ -37,20 +72,30 @@ def main() -> None:
     rng = np.random.default_rng(0)
     flux = (1 - 0.1 * rng.random((args.samples, 7214))).astype(np.float32)
     parameters = np.stack([rng.uniform(3200, 6000, args.samples), rng.uniform(0, 2.6, args.samples)], axis=1).astype(np.float32)
-    rows = []
+    rows, rates = [], {}
     for device in devices:
         name = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-        for disc_steps in (1, 5):
+        peak = sgemm_flops(device)
+        print(f"{name}: sgemm {peak / 1e9:,.0f} GFLOP/s", file=sys.stderr)
+        for preset in ("paper", "twins"):
             for batch in (50, 256):
-                config = DisentanglerConfig(batch_size=batch, epochs=args.epochs, validation=0.0, test=0.0, patience=0,
-                                            device=device, disc_steps=disc_steps)
+                config = DisentanglerConfig.from_preset(preset, batch_size=batch, epochs=args.epochs, validation=0.0,
+                                                        test=0.0, patience=0, device=device)
                 trainer = DisentanglerTrainer(config, flux, parameters)
                 history = trainer.fit()
                 rate = max(record["samples_per_s"] for record in history.epochs[1:] or history.epochs)
-                paper = f"{39_000 * 200 / rate:,.0f} s" if device == "cuda" and batch == 50 else ""
-                rows.append([name, disc_steps, batch, f"{rate:,.0f}", TARGETS.get((device, batch), "") if disc_steps == 1 else "", paper])
-    print_table("bench/train_disentangler.py — mdAT, 2 discriminators, 7214 px",
-                ["device", "disc steps", "batch", "samples/s", "target", "39k × 200 epochs"], rows)
+                rates[(device, preset, batch)] = rate
+                share = rate * flops_per_sample(trainer) / peak
+                paper_run = f"{39_000 * 200 / rate:,.0f} s" if device == "cuda" and batch == 50 and preset == "paper" else ""
+                rows.append([name, preset, batch, f"{rate:,.0f}", f"{100 * share:.0f} %", TARGETS.get((device, preset, batch), ""),
+                             paper_run])
+        rows.append([name, "sgemm", "", "", f"{peak / 1e9:,.0f} GFLOP/s", "", ""])
+    print_table("bench/train_disentangler.py — mdAT, 2 discriminators, 5 discriminator steps, 7214 px",
+                ["device", "preset", "batch", "samples/s", "share of sgemm", "target", "39k × 200 epochs"], rows)
+    for device in devices:
+        for batch in (50, 256):
+            ratio = rates[(device, "paper", batch)] / rates[(device, "twins", batch)]
+            print(f"{device}, batch {batch}: a twins epoch costs {ratio:.2f}× a paper epoch (target ≤ 1.5×)")
 
 
 if __name__ == "__main__":
