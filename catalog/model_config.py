@@ -9,7 +9,7 @@ Disentangler::
      "label_source": "grid",              # Labels.source giving the conditional parameters
      "conditional": ["teff", "logg"],     # any of teff, logg, fe_h, alpha_fe
      "selection": {"snr_min": 50, "teff": [3500, 5500], "logg": null, "max_spectra": null},
-     "training": {"preset": "paper", "epochs": 200, ...},   # DisentanglerConfig: a preset + overrides
+     "training": {"preset": "twins", "epochs": 200, ...},   # DisentanglerConfig: a preset + overrides
      "evaluation": {"abundances": ["Mg_Fe"], "probe_train_size": 4000, "map_sample": 3000},
      "activation": {"mode": "if_better", "metric": "twin_recall_at_10", "tolerance": 0.0}}
 
@@ -50,7 +50,7 @@ DISENTANGLER_DEFAULTS = {
     "label_source": "grid",
     "conditional": ["teff", "logg"],
     "selection": {"snr_min": None, "teff": None, "logg": None, "max_spectra": None},
-    "training": {"preset": "paper"},
+    "training": {"preset": "twins"},
     "evaluation": {"abundances": [], "probe_train_size": 4000, "probe_test_size": 2000, "map_sample": 3000},
     "activation": {"mode": "if_better", "metric": "twin_recall_at_10", "tolerance": 0.0},
 }

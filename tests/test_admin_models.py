@@ -64,7 +64,7 @@ def test_start_form_queues_a_version(admin_client, django_capture_on_commit_call
     response = admin_client.post(f"{URL}add/", {"kind": "disentangler", "config": '{"training": {"epochs": 2}}'})
     assert response.status_code == 302
     version = ModelVersion.objects.get()
-    assert version.state == "queued" and version.config["training"] == {"preset": "paper", "epochs": 2}
+    assert version.state == "queued" and version.config["training"] == {"preset": "twins", "epochs": 2}
     assert version.created_by.username == "root" and version.latest_run.state == "pending"
 
 

@@ -41,7 +41,7 @@ def test_staff_with_permission_starts_a_run_by_token(client, django_capture_on_c
                       content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
     assert bad.status_code == 400 and "training: unknown disentangler setting(s): epoch" in str(bad.json()["error"]["detail"])
     for training, reason in (({"latent_noise": 0.6}, "training: retired research setting(s): latent_noise"),
-                             ({"decoder": "opacity"}, "training: decoder must be one of joint, species")):
+                             ({"decoder": "opacity"}, "training: decoder must be one of joint")):
         refused = client.post("/api/training-runs/", {"kind": "disentangler", "config": {"training": training}},
                               content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
         assert refused.status_code == 400 and reason in str(refused.json()["error"]["detail"])

@@ -10,14 +10,28 @@ from ml.disentangler import PRESETS, ConfigError, DisentanglerConfig, Disentangl
 from tests.test_disentangler_model import config, toy_grid
 
 
+def test_the_product_offers_two_presets_and_imports_no_research():
+    """In a fresh interpreter (research tests register their variants in this one)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import sys, ml.disentangler as d; print(sorted(d.PRESETS), sorted(d.decoders.DECODERS), "
+            "any(m.startswith('research') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['paper', 'twins'] ['joint'] False"
+
+
 def test_presets_are_the_seed_model_and_the_twin_model():
-    assert set(PRESETS) == {"paper", "twins"}
+    assert {"paper", "twins"} <= set(PRESETS)
     paper = DisentanglerConfig.from_preset("paper")
     assert paper.decoder == "joint" and paper.penalties == {} and paper.variant == "mdAT"
+    assert paper.kept_epoch_leak_limit is None  # the seed's rule: the validation objective alone
     twins = DisentanglerConfig.from_preset("twins", epochs=7)
-    assert twins.preset == "twins" and twins.decoder == "species" and twins.penalties == {"kernel": 0.01}
+    assert twins.preset == "twins" and twins.decoder == "joint" and twins.kept_epoch_leak_limit == 0.2
     assert twins.epochs == 7 and twins.lambdas == (0.01,)
-    assert DisentanglerConfig.from_dict({"preset": "twins", "penalties": {}}).penalties == {}  # overrides win
+    assert DisentanglerConfig.from_dict({"preset": "twins", "leak_limit": 0.1}).leak_limit == 0.1  # overrides win
     assert DisentanglerConfig.from_dict({}).preset == "paper"
 
 
@@ -30,7 +44,7 @@ def test_retired_research_settings_are_refused_by_name(name, value):
 
 
 def test_unknown_preset_and_setting_are_named():
-    with pytest.raises(ConfigError, match="preset must be one of paper, twins, not 'best'"):
+    with pytest.raises(ConfigError, match="preset must be one of paper, twins.*not 'best'"):
         DisentanglerConfig.from_dict({"preset": "best"})
     with pytest.raises(ConfigError, match="unknown disentangler setting.*epoch"):
         DisentanglerConfig.from_dict({"epoch": 3})
@@ -41,10 +55,12 @@ def _saved_by_older_code(trainer: DisentanglerTrainer, path, **old_fields):
     trainer.save(path)
     state = torch.load(path, weights_only=False)
     state["config"].pop("preset")
+    state["config"].pop("leak_limit")
     penalties = state["config"].pop("penalties")
     state["config"].update({"adversarial": "bounded", "standardise_latent": False, "latent_noise": 0.0,
                             "encoder": "joint", "mean_independence": 0.0, "noise_invariance": 0.0,
                             "independence": penalties.get("kernel", 0.0), "species_map": "linear", "n_species": 25,
+                            "species_rank": 16, "modulator_hidden": [64, 256],
                             **old_fields})
     torch.save(state, path)
 
@@ -58,12 +74,12 @@ def test_models_saved_before_presets_still_load(tmp_path):
     assert loaded.config.preset == "paper" and loaded.config.penalties == {}
     np.testing.assert_allclose(loaded.encode(flux, params), paper.trained().encode(flux, params), rtol=1e-6)
 
-    twins = DisentanglerTrainer(config(decoder="species", penalties={"kernel": 0.01}), flux, params)
-    twins.fit()
-    _saved_by_older_code(twins, tmp_path / "twins.pt", species_map="identity", n_species=5)
-    loaded = TrainedDisentangler.load(tmp_path / "twins.pt", device="cpu")
-    assert loaded.config.preset == "twins" and loaded.config.penalties == {"kernel": 0.01}
-    np.testing.assert_allclose(loaded.encode(flux, params), twins.trained().encode(flux, params), rtol=1e-6)
+    penalised = DisentanglerTrainer(config(penalties={"kernel": 0.01}), flux, params)
+    penalised.fit()
+    _saved_by_older_code(penalised, tmp_path / "kernel.pt")
+    loaded = TrainedDisentangler.load(tmp_path / "kernel.pt", device="cpu")  # "independence" read as the kernel penalty
+    assert loaded.config.preset == "paper" and loaded.config.penalties == {"kernel": 0.01}
+    np.testing.assert_allclose(loaded.encode(flux, params), penalised.trained().encode(flux, params), rtol=1e-6)
 
 
 def test_a_model_of_a_retired_variant_is_refused_with_the_reason(tmp_path):

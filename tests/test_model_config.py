@@ -9,7 +9,7 @@ from tests.factories import TOY_TRAINING, toy_grid
 @pytest.mark.parametrize("training", [
     {"preset": "paper"},
     {"preset": "twins", "epochs": 40},
-    {"preset": "paper", "decoder": "species", "penalties": {"kernel": 0.02}},
+    {"preset": "paper", "leak_limit": 0.3, "penalties": {"kernel": 0.02}},
 ])
 def test_presets_and_product_settings_are_accepted(training):
     config = normalise("disentangler", {"training": training})
@@ -18,7 +18,7 @@ def test_presets_and_product_settings_are_accepted(training):
 
 def test_defaults_fill_in():
     config = normalise("disentangler", {})
-    assert config["conditional"] == ["teff", "logg"] and config["training"] == {"preset": "paper"}
+    assert config["conditional"] == ["teff", "logg"] and config["training"] == {"preset": "twins"}
     assert config["activation"] == {"mode": "if_better", "metric": "twin_recall_at_10", "tolerance": 0.0}
 
 

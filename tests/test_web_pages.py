@@ -102,5 +102,5 @@ def test_models_page_is_public_and_read_only(client, active_disentangler):
     page = client.get("/models/").content.decode()
     assert "R² of MLP probes" in page and re.search(r'id="curves-\d+-item"', page)
     version = active_disentangler[0]
-    assert f"preset <strong>paper</strong> · kept epoch {version.metrics['best_epoch']} of {version.metrics['epochs']}" in page
+    assert f"preset <strong>twins</strong> · kept epoch {version.metrics['best_epoch']} of {version.metrics['epochs']}" in page
     assert "<form" not in page.split("<main>")[1]

@@ -3,7 +3,7 @@ spectrum's chemistry and drops its Teff and logg. Nearest neighbours in z are ch
 
     config   settings and the presets ``paper`` and ``twins``
     model    encoder, discriminators, the folded raw-input encoder
-    decoders the decoders by name (joint, species)
+    decoders the decoders by name (joint; research registers more)
     losses   the adversarial term and the penalties by name (kernel)
     trainer  fit, validation, the kept epoch, checkpoints
     inference  TrainedDisentangler: load, encode, generate

@@ -29,9 +29,12 @@ import numpy as np
 
 from ml.disentangler import VARIANTS, DisentanglerConfig, DisentanglerTrainer
 from research.experiments._cli import run_experiment
+from research.species import register as register_species
 from ml.evaluate import (PolyDis, PolynomialResidual, collapsed, pca_features, r2_probe, tsne_map, twin_generation_error,
                          twin_metrics)
 from ml.synth.gridbuilder import GridSpec, build_grid
+
+register_species()  # the research presets are available to every config
 
 DEFAULT_EVALUATION = {"probe_parameters": None, "probe_repetitions": 3, "probe_train_size": 4000,
                       "tsne_points": 2000, "colour_by": "teff", "polydis_degree": 3}

@@ -15,7 +15,7 @@ from catalog.models import ModelVersion
 
 DEMO_CONFIGS = {
     "disentangler": {
-        "training": {"preset": "paper", "epochs": 8, "batch_size": 128, "patience": 0},
+        "training": {"preset": "twins", "epochs": 8, "batch_size": 128, "patience": 0},
         "evaluation": {"abundances": ["Mg_Fe"], "probe_train_size": 2000, "probe_test_size": 1000, "map_sample": 2000},
         "activation": {"mode": "always", "metric": "twin_recall_at_10", "tolerance": 0.0},
     },

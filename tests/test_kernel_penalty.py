@@ -1,4 +1,4 @@
-"""The kernel dependence penalty μ · CKA(z, cp) of the twins preset: what it measures, and that training lowers it."""
+"""The kernel dependence penalty μ · CKA(z, cp) (``penalties: {kernel: μ}``): what it measures, and that training lowers it."""
 import pytest
 import torch
 
