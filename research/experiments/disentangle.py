@@ -30,8 +30,8 @@ import numpy as np
 from ml.disentangler import VARIANTS, DisentanglerConfig, DisentanglerTrainer
 from research.experiments._cli import run_experiment
 from research.species import register as register_species
-from ml.evaluate import (PolyDis, PolynomialResidual, collapsed, pca_features, r2_probe, tsne_map, twin_generation_error,
-                         twin_metrics)
+from ml.evaluate import (PolyDis, PolynomialResidual, collapsed, far_twin_metrics, far_twins, pca_features, r2_probe,
+                         tsne_map, twin_generation_error, twin_metrics)
 from ml.synth.gridbuilder import GridSpec, build_grid
 
 register_species()  # the research presets are available to every config
@@ -123,7 +123,13 @@ def twin_table(flux, parameters, groups, latents: dict, train, test, degree: int
     for variant, z in latents.items():
         residual = PolynomialResidual(degree).fit(z[train], parameters[train])
         features[f"z({variant}) − poly(cp)"] = residual.transform(z[test], parameters[test]).astype(np.float32)
-    return {name: twin_metrics(values, groups[test]) for name, values in features.items()}
+    table = {name: twin_metrics(values, groups[test]) for name, values in features.items()}
+    if parameters.shape[1] >= 2:  # far twins: ≥ 800 K or ≥ 1 dex away (the headline; Teff and logg first)
+        far = far_twins(parameters[test, 0], parameters[test, 1], groups[test])
+        if (far >= 0).any():
+            for name, values in features.items():
+                table[name].update(far_twin_metrics(values, groups[test], far))
+    return table
 
 
 def generation_table(flux, error, parameters, groups, latents: dict, trainers: dict, train, test,
@@ -195,10 +201,15 @@ def markdown(report: dict, conditional: list[str]) -> str:
               "|---|" + "---|" * len(parameters)]
     for name, row in report["r2"].items():
         lines.append(f"| {name} | " + " | ".join(f"{row[p]:.3f}" for p in parameters) + " |")
+    far = all("far_auc" in row for row in report["twins"].values())
     lines += ["", "## Chemical twins (test stars; twins = same chemical profile)", "",
-              "| representation | recall@1 | recall@10 | median rank | pairwise AUC |", "|---|---|---|---|---|"]
+              "| representation | " + ("far recall@1 | far recall@10 | far AUC | " if far else "")
+              + "recall@1 | recall@10 | median rank | pairwise AUC |",
+              "|---|" + ("---|" * 3 if far else "") + "---|---|---|---|"]
     for name, row in report["twins"].items():
-        lines.append(f"| {name} | {row['recall_at_1']:.3f} | {row['recall_at_10']:.3f} | {row['median_rank']:.0f} | {row['pairwise_auc']:.3f} |")
+        headline = f"{row['far_recall_at_1']:.3f} | {row['far_recall_at_10']:.3f} | {row['far_auc']:.3f} | " if far else ""
+        lines.append(f"| {name} | {headline}{row['recall_at_1']:.3f} | {row['recall_at_10']:.3f} | "
+                     f"{row['median_rank']:.0f} | {row['pairwise_auc']:.3f} |")
     lines += ["", "PolyDis (whitened): the residual PCs scaled to unit variance. z(…) − poly(cp): the latent minus "
               "its least-squares polynomial in the conditioned parameters (the PolyDis step applied to z; "
               "fitted on the training stars)."]
