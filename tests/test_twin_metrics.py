@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from ml.evaluate import PolyDis, PolynomialResidual, _monomials, collapsed, r2_probe, tsne_map, twin_metrics
+from ml.evaluate import PolyDis, PolynomialResidual, collapsed, r2_probe, tsne_map, twin_metrics
+from ml.evaluate.baselines import _monomials
 
 
 def test_perfectly_separated_groups():
