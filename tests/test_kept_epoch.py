@@ -54,3 +54,10 @@ def test_the_trainer_keeps_the_epoch_the_rule_chooses():
 def test_a_bad_limit_is_refused():
     with pytest.raises(ValueError, match="leak_limit must be an R² between 0"):
         config(leak_limit=1.5)
+
+
+def test_early_stopping_waits_while_the_kept_epoch_still_leaks():
+    flux, params, _ = toy_grid()
+    leaking = DisentanglerTrainer(config(epochs=6, patience=1, leak_limit=1e-9), flux, params)  # nothing can pass
+    history = leaking.fit()
+    assert len(history.epochs) == 6 and not history.stopped_early

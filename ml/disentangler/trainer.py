@@ -8,7 +8,7 @@ training bins, the CE of a discriminator that reads nothing): reconstruction plu
 discriminators still read from z, counted only below chance. The kept epoch has the lowest
 objective among the epochs whose latent a fresh probe reads the conditioned parameters from at
 R² ≤ ``leak_limit`` (``ml.disentangler.selection``). Early stopping after ``patience`` epochs
-without a new kept epoch.
+without a new kept epoch, once the kept epoch passes the probe.
 
 Scalers are fitted on the training split only; batches are reshuffled every epoch from the
 trainer's own seeded generator; float32 (bf16 autocast on CUDA); the whole dataset lives on the
@@ -207,8 +207,15 @@ class DisentanglerTrainer:
                   best_probe=history.best_probe_r2, limit=self.config.kept_epoch_leak_limit):
             history.best_objective, history.best_probe_r2, history.best_epoch = objective, probe, self.epoch
             self._kept_state = copy.deepcopy(self.model.state_dict())
-        elif self.config.patience and self.epoch - self.history.best_epoch >= self.config.patience:
+        elif (self.config.patience and self.epoch - self.history.best_epoch >= self.config.patience
+              and self._kept_passes_probe()):
             self.history.stopped_early = True
+
+    def _kept_passes_probe(self) -> bool:
+        """Early stopping waits while the kept epoch still leaks: the run is still taking the
+        parameters out, and a later epoch may pass the probe."""
+        limit = self.config.kept_epoch_leak_limit
+        return limit is None or self.history.best_probe_r2 <= limit
 
     def kept_network(self) -> Disentangler:
         """A copy of the networks with the kept epoch's weights (the trainer's own go on training)."""
