@@ -49,6 +49,7 @@ def test_the_trainer_keeps_the_epoch_the_rule_chooses():
     no_at = DisentanglerTrainer(config(variant="noAT", epochs=4), flux, params)
     records = no_at.fit().epochs  # noAT keeps the parameters on purpose: reconstruction alone decides
     assert no_at.history.best_epoch == min(records, key=lambda r: r["val_objective"])["epoch"]
+    assert not any("val_probe_r2" in r for r in records)  # no probe is fitted where no rule reads it
 
 
 def test_a_bad_limit_is_refused():

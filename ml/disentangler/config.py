@@ -31,7 +31,9 @@ class ConfigError(ValueError):
 
 @dataclass
 class DisentanglerConfig:
-    """Every hyperparameter of one disentangler. Architecture defaults are the seed's (§3)."""
+    """Every hyperparameter of one disentangler. Architecture defaults are the seed's (§3); the
+    field defaults are the ``paper`` preset. Build a preset with :meth:`from_preset` or
+    :meth:`from_dict`, which apply its settings (``preset`` alone only names it)."""
 
     preset: str = DEFAULT_PRESET  # the named starting point the other fields were taken from
     conditional: tuple[str, ...] = ("teff", "logg")  # parameters removed from z (K, dex)
@@ -160,8 +162,6 @@ def _drop_retired(data: dict) -> dict:
         if species_map != "identity" or (n_species is not None and n_species != data.get("latent_dim", 25)):
             raise ConfigError("this model uses the retired linear species map (species_map 'linear'); retrain it "
                               "with the 'twins' preset")
-    if older and "leak_limit" not in data:
-        data["leak_limit"] = 0.0  # its epoch was kept on the validation objective alone
     for name in ("adversarial", "standardise_latent", "latent_noise", "encoder", "mean_independence", "noise_invariance"):
         if name in data and data.pop(name) != RETIRED[name]:
             raise ConfigError(f"this model uses the retired research setting {name!r}; retrain it with a preset "

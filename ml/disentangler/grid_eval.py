@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(grid, preset=args.preset, minutes=args.minutes, out=args.out, seed=args.seed, epochs=args.epochs,
             log=lambda message: print(message, file=sys.stderr, flush=True))
-    except (ConfigError, ValueError) as error:
+    except ConfigError as error:  # e.g. --epochs 0
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(args.out / "report.md")
