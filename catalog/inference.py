@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 
 from catalog import loaded_models
 from catalog.ingest.detect import read_any
+from catalog.ingest.fitsio import fits_layout, gunzip_capped, is_gzip
 from catalog.ingest.records import BadInput, LabelRecord, SpectrumRecord
 from catalog.models import Labels, ModelVersion, Spectrum, Star
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz")
 
 
@@ -102,6 +103,13 @@ def generate_at(star: Star, parameters: dict[str, float]) -> Generated:
                      outside_training_range=outside, training_range=ranges, version_id=version.pk)
 
 
+def too_large(name: str, size: int | None = None) -> str:
+    """The one message for a file over ``DOPPEL_UPLOAD_MAX_BYTES`` (web, API and the upload handler)."""
+    limit = settings.UPLOAD_MAX_BYTES
+    what = f"{size / 1e6:.1f} MB is" if size else "the file is"
+    return f"{Path(name or 'upload').name}: {what} over the {limit / 1e6:.1f} MB upload limit"
+
+
 @dataclass
 class UploadedSpectrum:
     flux: np.ndarray  # (P,) on the active model's survey grid
@@ -111,23 +119,35 @@ class UploadedSpectrum:
 
 
 def read_upload(uploaded, *, survey: str) -> UploadedSpectrum:
-    """The first ``survey`` spectrum in an uploaded FITS file (any supported format).
-    Raises BadInput with the reason (size, format, survey, grid)."""
+    """The first ``survey`` spectrum in an uploaded FITS file (any supported format, gzip allowed).
+    Raises BadInput with the reason (size, format, survey, grid). A gzip file is decompressed with
+    a byte cap and every file's declared data sizes are checked against the cap and the file before
+    astropy reads a byte of data (``catalog.ingest.fitsio.fits_layout``)."""
     name = Path(getattr(uploaded, "name", "upload.fits")).name
+    limit = settings.UPLOAD_MAX_BYTES
     size = getattr(uploaded, "size", None)
-    if size is not None and size > MAX_UPLOAD_BYTES:
-        raise BadInput(f"{name}: {size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB limit")
+    if size is not None and size > limit:
+        raise BadInput(too_large(name, size))
     if not name.lower().endswith(UPLOAD_SUFFIXES):
         raise BadInput(f"{name}: upload a FITS file ({', '.join(UPLOAD_SUFFIXES)})")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
+        written = 0
         with open(path, "wb") as handle:
             for chunk in (uploaded.chunks() if hasattr(uploaded, "chunks") else [uploaded.read()]):
+                written += len(chunk)
+                if written > limit:
+                    raise BadInput(too_large(name))
                 handle.write(chunk)
-        with open(path, "rb") as handle:
-            if handle.read(9) != b"SIMPLE  =" and not name.lower().endswith(".gz"):
-                raise BadInput(f"{name}: not a FITS file (no SIMPLE card)")
+        if is_gzip(path):
+            plain = Path(folder) / (name[:-3] if name.lower().endswith(".gz") else f"{name}.fits")
+            try:
+                gunzip_capped(path, plain, limit)
+            except BadInput as error:
+                raise BadInput(f"{name}: {error}") from None
+            path = plain
         try:
+            fits_layout(path, max_bytes=limit)
             records = list(read_any(path))
         except BadInput as error:
             raise BadInput(f"{name}: {error}") from None

@@ -151,8 +151,15 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DOPPEL_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# The largest spectrum file accepted for upload (web and API), plain or after gunzip, in bytes.
+UPLOAD_MAX_BYTES = envint("DOPPEL_UPLOAD_MAX_BYTES", 20_000_000)
+FILE_UPLOAD_HANDLERS = [
+    "portal.uploads.CappedUploadHandler",  # drops a file past UPLOAD_MAX_BYTES as it streams in
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_500_000  # form fields other than files (Django's default)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_500_000  # larger files go to a temporary file, not memory
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

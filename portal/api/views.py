@@ -16,6 +16,7 @@ from catalog import inference, selectors
 from catalog.ingest.records import BadInput
 from catalog.model_config import ConfigError
 from catalog.models import BALMER_COLUMNS, ModelVersion, Star, TrainingRun
+from portal import uploads
 from portal.api import filters
 from portal.api.renderers import CSVRenderer, VOTableRenderer
 from portal.api.serializers import (
@@ -156,7 +157,7 @@ class TwinUploadView(APIView):
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
-            raise ValidationError({"file": "attach a FITS file as 'file'"})
+            raise ValidationError({"file": uploads.refused(request) or "attach a FITS file as 'file'"})
         unknown = sorted(set(request.data) - {"file", "teff", "logg", "fe_h", "alpha_fe", "k", *filters.TWIN_PARAMETERS})
         if unknown:
             raise ValidationError({"unknown_parameters": unknown})

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from django import forms
 
-from catalog.inference import MAX_UPLOAD_BYTES
+from django.conf import settings
+
+from catalog.inference import too_large
 from catalog.selectors import SORTABLE, StarQuery, TwinFilters
 from portal.coordinates import CoordinateError, parse_angle, parse_position
 
@@ -93,15 +95,25 @@ class TwinFilterForm(forms.Form):
 
 
 class SpectrumUploadForm(TwinFilterForm):
-    file = forms.FileField(label="FITS spectrum", help_text=f"apStar, aspcapStar, SDSS spec or Gaia RVS; at most {MAX_UPLOAD_BYTES // 2**20} MB")
+    file = forms.FileField(label="FITS spectrum")
     teff = forms.FloatField(required=False, label="its Teff (K)", help_text="needed unless the file carries it")
     logg = forms.FloatField(required=False, label="its logg", help_text="needed unless the file carries it")
     field_order = ["file", "teff", "logg", "k"]
 
+    def __init__(self, *args, refused: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused = refused  # why the upload handler dropped the file (portal.uploads)
+        if refused:
+            self.fields["file"].required = False  # clean_file says why it is missing
+        self.fields["file"].help_text = (f"apStar, aspcapStar, SDSS spec or Gaia RVS (.fits or .fits.gz); at most "
+                                         f"{settings.UPLOAD_MAX_BYTES / 1e6:.0f} MB")
+
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(f"the file is {upload.size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
+        upload = self.cleaned_data.get("file")
+        if self.refused:
+            raise forms.ValidationError(self.refused)
+        if upload.size > settings.UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(too_large(upload.name, upload.size))
         return upload
 
 

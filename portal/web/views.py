@@ -12,7 +12,7 @@ from catalog import inference, selectors
 from catalog.ingest.records import BadInput
 from catalog.models import BALMER_COLUMNS, Star
 from catalog.targets import disentangler_checks
-from portal import plots
+from portal import plots, uploads
 from portal.api.renderers import CSVRenderer, votable_bytes
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
 from portal.web.forms import BHBThresholdForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
@@ -153,7 +153,8 @@ def star_twins(request, star_id: int):
 
 @require_http_methods(["GET", "POST"])
 def twins_upload(request):
-    form = SpectrumUploadForm(request.POST or None, request.FILES or None)
+    data, files = request.POST or None, request.FILES or None  # parsing here fills uploads.refused
+    form = SpectrumUploadForm(data, files, refused=uploads.refused(request))
     context = {"form": form}
     if request.method == "POST" and form.is_valid():
         try:
