@@ -31,6 +31,11 @@ from catalog.ingest.records import BadInput, BHBLabelRecord, LabelRecord, StarId
 
 LABEL_FIELDS = ("teff", "teff_err", "logg", "logg_err", "fe_h", "fe_h_err", "alpha_fe", "alpha_fe_err")
 MATCH_KINDS = ("designation", "apogee_id", "gaia_source_id", "sdss")
+# The values a label may take (inclusive; units K, dex, dex): a row outside them is a unit or column
+# mix-up, and the whole file is refused. Uncertainties (*_err) must be >= 0.
+BOUNDS = {"teff": (2_000.0, 50_000.0, "K"), "logg": (-1.0, 6.0, "dex"), "abundance": (-5.0, 2.0, "dex")}
+MISSING = ("", "nan", "--", "null", "none")  # cells read as "no value"
+MAX_REPORTED = 20  # bad cells listed in the refusal (the count is always given)
 
 
 @dataclass
@@ -153,6 +158,36 @@ class _Columns:
         column = self.table[self.resolve(spec, what)]
         return np.ma.filled(np.ma.asarray(column), np.nan) if column.dtype.kind == "f" else np.asarray(column)
 
+    def cells(self, spec, what: str) -> list:
+        """The column's cells as read (numbers or text), None where masked."""
+        column = self.table[self.resolve(spec, what)]
+        mask = np.ma.getmaskarray(np.ma.asarray(column))
+        return [None if masked else value for value, masked in zip(np.asarray(column).tolist(), mask)]
+
+
+def _bounds(name: str) -> tuple[float, float, str] | None:
+    if name.endswith("_err"):
+        return (0.0, float("inf"), "")
+    return BOUNDS.get(name, BOUNDS["abundance"])
+
+
+def _label(value, name: str) -> tuple[float | None, str | None]:
+    """A cell as a number (None when empty) and, when it is not a valid ``name``, the reason."""
+    if value is None or np.ma.is_masked(value) or str(value).strip().lower() in MISSING:
+        return None, None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, f"{name} {str(value).strip()[:30]!r} is not a number"
+    if np.isnan(number):
+        return None, None
+    low, high, unit = _bounds(name)
+    if not low <= number <= high:
+        if name.endswith("_err"):
+            return None, f"{name} {number:g} is negative (uncertainties are >= 0)"
+        return None, f"{name} {number:g} is outside {low:g} to {high:g} {unit}"
+    return number, None
+
 
 def _float_or_none(value) -> float | None:
     try:
@@ -178,18 +213,29 @@ def read_catalogue(path: str | Path, mapping: CatalogueMapping) -> list[LabelRec
         keys = columns.values(spec, f"match {kind}")
     ra = columns.values(mapping.coordinates["ra"], "coordinates ra") if mapping.coordinates else None
     dec = columns.values(mapping.coordinates["dec"], "coordinates dec") if mapping.coordinates else None
-    label_values = {name: columns.values(column, f"labels {name}") for name, column in mapping.labels.items()}
+    label_values = {name: columns.cells(column, f"labels {name}") for name, column in mapping.labels.items()}
     if mapping.abundances == "*_Fe":
         abundance_columns = {name: name for name in table.colnames if name.endswith("_Fe") and name.lower() != "alpha_fe"}
     else:
         abundance_columns = dict(mapping.abundances or {})
-    abundance_values = {name: columns.values(column, f"abundances {name}") for name, column in abundance_columns.items()}
+    abundance_values = {name: columns.cells(column, f"abundances {name}") for name, column in abundance_columns.items()}
     bhb_values = None
     if isinstance(mapping.bhb, str):
         raw = columns.values(mapping.bhb, "bhb")
         bhb_values = np.array([str(v).strip().lower() in ("1", "true", "yes", "t", "bhb") for v in raw])
     records: list[LabelRecord | BHBLabelRecord] = []
+    problems: list[str] = []
+    first_line = 2 if mapping.format == "csv" or str(path).lower().endswith(".csv") else None  # header on line 1
     for row in np.flatnonzero(keep):
+        where = f"line {row + first_line}" if first_line else f"row {row + 1}"
+        values, abundances = {}, {}
+        for target, source in ((values, label_values), (abundances, abundance_values)):
+            for name, cells in source.items():
+                number, problem = _label(cells[row], name)
+                if problem:
+                    problems.append(f"{where}: {problem}")
+                elif number is not None or target is values:
+                    target[name] = number
         if kind == "sdss":
             star = StarIdentity(designation=sdss_designation(plate[row], mjd[row], fiber[row]),
                                 sdss_plate=int(plate[row]), sdss_mjd=int(mjd[row]), sdss_fiber=int(fiber[row]))
@@ -202,14 +248,14 @@ def read_catalogue(path: str | Path, mapping: CatalogueMapping) -> list[LabelRec
         if ra is not None:
             star.ra, star.dec = _float_or_none(ra[row]), _float_or_none(dec[row])
         if mapping.labels or abundance_values:
-            records.append(LabelRecord(
-                star=star, source=mapping.name,
-                values={name: _float_or_none(values[row]) for name, values in label_values.items()},
-                abundances={name: v for name, values in abundance_values.items() if (v := _float_or_none(values[row])) is not None},
-            ))
+            records.append(LabelRecord(star=star, source=mapping.name, values=values, abundances=abundances))
         if mapping.bhb is not None:
             is_bhb = bool(bhb_values[row]) if bhb_values is not None else bool(mapping.bhb)
             records.append(BHBLabelRecord(star=star, is_bhb=is_bhb, catalogue=mapping.name))
+    if problems:
+        shown = "\n  ".join(problems[:MAX_REPORTED])
+        more = f"\n  … and {len(problems) - MAX_REPORTED} more" if len(problems) > MAX_REPORTED else ""
+        raise BadInput(f"{len(problems)} bad value(s); nothing was imported:\n  {shown}{more}")
     return records
 
 
