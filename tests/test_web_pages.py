@@ -65,14 +65,6 @@ def test_upload_form_errors(client, active_disentangler):
     assert "This field is required" in response.content.decode()
 
 
-def test_upload_size_limit(client, active_disentangler, settings, monkeypatch):
-    from portal.web import forms
-
-    monkeypatch.setattr(forms, "MAX_UPLOAD_BYTES", 10)
-    response = client.post("/twins/upload/", {"file": SimpleUploadedFile("x.fits", b"SIMPLE  = " + b" " * 100)})
-    assert "the limit is" in response.content.decode()
-
-
 def test_latent_map_page(client, active_disentangler):
     page = client.get("/latent-map/", {"colour": "logg"}).content.decode()
     assert 'id="map-item"' in page and "60 spectra" in page and "OpenURL" in page

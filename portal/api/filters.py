@@ -6,6 +6,7 @@ import math
 from rest_framework.exceptions import ValidationError
 
 from catalog.selectors import StarQuery, TwinFilters
+from catalog.services.ingest import SURVEYS
 from portal.coordinates import CoordinateError, parse_angle, parse_position
 
 PAGING = {"limit", "offset", "format"}
@@ -41,6 +42,14 @@ def _flag(params, name: str) -> bool:
     return value in ("1", "true", "yes", "on")
 
 
+def survey(params) -> str:
+    """A survey code the catalog knows (``catalog.services.ingest.SURVEYS``), "" when absent."""
+    value = params.get("survey") or ""
+    if value and value not in SURVEYS:
+        raise ValidationError({"survey": f"unknown survey {value!r}; known: {', '.join(SURVEYS)}"})
+    return value
+
+
 def star_query(params) -> StarQuery:
     reject_unknown(params, STAR_PARAMETERS)
     ra = dec = radius = None
@@ -55,7 +64,7 @@ def star_query(params) -> StarQuery:
         teff=(number(params, "teff_min"), number(params, "teff_max")),
         logg=(number(params, "logg_min"), number(params, "logg_max")),
         fe_h=(number(params, "fe_h_min"), number(params, "fe_h_max")),
-        survey=params.get("survey", ""), order=params.get("ordering", "designation"))
+        survey=survey(params), order=params.get("ordering", "designation"))
 
 
 def _range(params, name):
@@ -74,7 +83,7 @@ def twin_query(params) -> tuple[int, TwinFilters]:
         raise ValidationError({"k": f"not an integer: {raw_k!r}"}) from None
     if not 1 <= k <= 100:
         raise ValidationError({"k": "k must be between 1 and 100"})
-    filters = TwinFilters(teff=_range(params, "teff"), logg=_range(params, "logg"), survey=params.get("survey") or None,
+    filters = TwinFilters(teff=_range(params, "teff"), logg=_range(params, "logg"), survey=survey(params) or None,
                           exclude_same_group=_flag(params, "exclude_same_group"), include_self=_flag(params, "include_self"))
     for name in ("teff", "logg"):
         bounds = getattr(filters, name)

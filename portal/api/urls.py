@@ -1,5 +1,5 @@
 """/api/ — one router for every viewset, the OpenAPI schema and Swagger UI."""
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
@@ -18,4 +18,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
+    re_path(r"^.*$", views.NotFoundView.as_view()),  # anything else under /api/: the API's JSON 404, not the HTML page
 ]

@@ -6,7 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -240,3 +241,26 @@ class TrainingRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             raise ValidationError({"config": str(error)}) from None
         return Response(TrainingRunSerializer(version.latest_run).data, status=status.HTTP_201_CREATED)
 
+
+
+
+class _JSONOnly(BaseContentNegotiation):
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request, parsers):
+        return None
+
+
+@extend_schema(exclude=True)
+class NotFoundView(APIView):
+    """Any path under /api/ that names nothing: 404 in the API's JSON error shape, whatever the
+    client accepts."""
+
+    permission_classes = [permissions.AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _JSONOnly
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound(f"no API endpoint at {request.path}; see /api/docs/")
