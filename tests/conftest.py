@@ -110,3 +110,12 @@ def build_active_disentangler(**grid):
 @pytest.fixture
 def active_disentangler(db):
     return build_active_disentangler()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty shared cache (throttle counters, cached counts, health)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

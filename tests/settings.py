@@ -2,7 +2,7 @@
 
 - Plain HTTP (no SSL redirect) for Django's test client.
 - Redis logical database 15 for the broker and results, so a developer's running worker
-  (database 0) never steals a test's task.
+  (database 0) never steals a test's task; database 14 for the cache.
 - Artifacts in a temporary folder per test session, removed when the session's process exits.
   A folder given in ``DOPPEL_ARTIFACTS`` is used as it is and kept (to look at after a failure).
 - ``DOPPEL_USE_TEST_DATABASE=1`` points a worker process started by a test at the test database.
@@ -30,9 +30,11 @@ def _session_artifacts() -> None:
 os.environ.setdefault("DOPPEL_HTTPS", "0")
 _session_artifacts()
 os.environ.setdefault("DOPPEL_REDIS_DB", "15")
+os.environ.setdefault("DOPPEL_CACHE_DB", "14")  # the shared cache (throttles, counts), emptied before each test
 # Throttling has its own test (which lowers the rates); the rest of the suite must never hit it.
 os.environ.setdefault("DOPPEL_API_ANON_RATE", "100000/minute")
 os.environ.setdefault("DOPPEL_API_USER_RATE", "100000/minute")
+os.environ.setdefault("DOPPEL_LOGIN_RATE", "100000/minute")
 
 from portal.env import envbool  # noqa: E402
 from portal.settings import *  # noqa: E402,F401,F403

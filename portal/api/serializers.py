@@ -60,12 +60,23 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
+    """A run's progress for anyone; its traceback (``error``) and worker log (``logs``) for staff
+    only (they name paths, hosts and settings), null for everyone else."""
+
     kind = serializers.CharField(source="model_version.kind", read_only=True)
+    STAFF_ONLY = ("error", "logs")
 
     class Meta:
         model = TrainingRun
         fields = ["id", "model_version", "kind", "state", "phase", "progress", "epoch", "interruptions", "loss_history",
-                  "timings", "error", "started_at", "finished_at"]
+                  "timings", "error", "logs", "started_at", "finished_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if not (request and request.user.is_staff):
+            data.update({name: None for name in self.STAFF_ONLY})
+        return data
 
 
 class TrainingRunCreateSerializer(serializers.Serializer):

@@ -1,7 +1,6 @@
 """/api/ — one router for every viewset, the OpenAPI schema and Swagger UI."""
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from portal.api import views
@@ -14,7 +13,7 @@ router.register("training-runs", views.TrainingRunViewSet, basename="training-ru
 
 urlpatterns = [
     path("twins", views.TwinUploadView.as_view(), name="twins-upload"),
-    path("token", obtain_auth_token, name="api-token"),
+    path("token", views.TokenView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),

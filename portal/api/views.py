@@ -1,10 +1,16 @@
 """API views: thin, over catalog.selectors / catalog.inference."""
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
@@ -19,6 +25,7 @@ from catalog.model_config import ConfigError
 from catalog.models import BALMER_COLUMNS, ModelVersion, Star, TrainingRun
 from portal import uploads
 from portal.api import filters
+from portal.api.throttling import LoginThrottle
 from portal.api.renderers import CSVRenderer, VOTableRenderer
 from portal.api.serializers import (
     LabelsSerializer, ModelVersionSerializer, SpectrumMetaSerializer, StarSerializer, TrainingRunCreateSerializer,
@@ -239,7 +246,8 @@ class TrainingRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
                                     created_by=request.user)
         except ConfigError as error:
             raise ValidationError({"config": str(error)}) from None
-        return Response(TrainingRunSerializer(version.latest_run).data, status=status.HTTP_201_CREATED)
+        return Response(TrainingRunSerializer(version.latest_run, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
 
 
 
@@ -264,3 +272,21 @@ class NotFoundView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         raise NotFound(f"no API endpoint at {request.path}; see /api/docs/")
+
+
+class TokenView(ObtainAuthToken):
+    """POST username and password, get an API token (``Authorization: Token …``). Throttled per client
+    (``DOPPEL_LOGIN_RATE``); a token past ``DOPPEL_API_TOKEN_TTL_S`` is replaced by a fresh one."""
+
+    throttle_classes = [LoginThrottle]
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        token, _ = Token.objects.get_or_create(user=user)
+        ttl = settings.API_TOKEN_TTL_S
+        if ttl and token.created < timezone.now() - datetime.timedelta(seconds=ttl):
+            token.delete()
+            token = Token.objects.create(user=user)
+        return Response({"token": token.key})

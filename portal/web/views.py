@@ -5,7 +5,7 @@ import numpy as np
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, cache_page
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import inference, selectors
@@ -218,6 +218,10 @@ def models(request):
         "versions": versions, "plots": {f"curves-{pk}": item for pk, item in curves.items() if item}})
 
 
+THUMBNAIL_CACHE_S = 3600  # thumbnails are drawn once an hour at most, in the shared cache
+
+
+@cache_page(THUMBNAIL_CACHE_S)
 @cache_control(max_age=3600)
 @require_GET
 def spectrum_thumbnail(request, star_id: int):
@@ -230,6 +234,7 @@ def spectrum_thumbnail(request, star_id: int):
     return HttpResponse(spectrum_png(arrays["wavelength"], arrays["flux"]), content_type="image/png")
 
 
+@cache_page(THUMBNAIL_CACHE_S)
 @cache_control(max_age=3600)
 @require_GET
 def cutout_thumbnail(request, star_id: int, layout: str = "gri"):

@@ -1,0 +1,72 @@
+"""Throttles that hold: counters in the shared Redis cache (what every web process sees), clients
+by REMOTE_ADDR unless DOPPEL_NUM_PROXIES says how many proxies to trust, /api/token and the admin
+sign-in throttled, tokens that expire, and one INFO line per client a minute instead of a WARNING
+per refused request."""
+import datetime
+import logging
+
+import pytest
+import redis
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from portal.api.throttling import NotThrottled
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def low_rates(monkeypatch):
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/minute", "user": "5/minute", "login": "2/minute"})
+
+
+def test_a_client_cannot_escape_by_sending_its_own_forwarded_for(client, low_rates):
+    codes = [client.get("/api/models/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(4)]
+    assert codes == [200, 200, 429, 429]
+
+
+def test_behind_one_proxy_the_proxy_given_address_is_the_client(client, low_rates, monkeypatch):
+    monkeypatch.setattr(api_settings, "NUM_PROXIES", 1)
+    first = [client.get("/api/models/", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.1.1.1").status_code for _ in range(3)]
+    other = client.get("/api/models/", HTTP_X_FORWARDED_FOR="6.6.6.6, 2.2.2.2").status_code
+    assert first == [200, 200, 429] and other == 200
+
+
+def test_counters_live_in_the_shared_redis_cache(client, low_rates, settings):
+    client.get("/api/models/")
+    other_process = redis.Redis.from_url(settings.CACHE_URL)  # a separate connection, as another gunicorn worker
+    keys = [key.decode() for key in other_process.keys("doppel:*throttle_anon_*")]
+    assert keys, "the anonymous throttle's counter is not in the shared cache"
+
+
+def test_api_token_and_admin_sign_in_are_throttled(client, low_rates):
+    User.objects.create_user("ann", password="right-horse-battery")
+    codes = [client.post("/api/token", {"username": "ann", "password": "wrong"}).status_code for _ in range(3)]
+    assert codes == [400, 400, 429]
+    admin = [client.post("/admin/login/", {"username": "ann", "password": "wrong"}).status_code for _ in range(3)]
+    assert admin[-1] == 429
+
+
+def test_an_expired_token_is_refused_and_a_fresh_one_issued(client, settings):
+    settings.API_TOKEN_TTL_S = 60
+    user = User.objects.create_user("ann", password="right-horse-battery", is_staff=True)
+    token = Token.objects.create(user=user)
+    Token.objects.filter(pk=token.pk).update(created=timezone.now() - datetime.timedelta(minutes=2))
+    refused = client.get("/api/training-runs/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert refused.status_code in (401, 403) and "expired" in refused.json()["error"]["detail"]
+    fresh = client.post("/api/token", {"username": "ann", "password": "right-horse-battery"}).json()["token"]
+    assert fresh != token.key
+    assert client.get("/api/training-runs/", HTTP_AUTHORIZATION=f"Token {fresh}").status_code == 200
+
+
+def test_refusals_log_one_info_line_per_client_a_minute(client, low_rates, caplog):
+    with caplog.at_level(logging.INFO):
+        codes = [client.get("/api/models/").status_code for _ in range(6)]
+    assert codes.count(429) == 4
+    lines = [r for r in caplog.records if r.name == "portal.throttling"]
+    assert len(lines) == 1 and lines[0].levelno == logging.INFO
+    django_lines = [r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", 0) == 429]
+    assert django_lines and not any(NotThrottled().filter(r) for r in django_lines)  # dropped by the handler's filter
