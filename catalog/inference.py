@@ -16,6 +16,7 @@ from catalog.ingest.detect import read_any
 from catalog.ingest.fitsio import fits_layout, gunzip_capped, is_gzip
 from catalog.ingest.records import BadInput, LabelRecord, SpectrumRecord
 from catalog.models import Labels, ModelVersion, Spectrum, Star
+from ml.artifacts import LegacyArtifact
 
 UPLOAD_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz")
 
@@ -38,7 +39,10 @@ def active_disentangler() -> tuple[ModelVersion, object]:
     version = active_version(ModelVersion.Kind.DISENTANGLER)
     if version is None or not version.artifact or not Path(version.artifact).exists():
         raise NoActiveModel("no disentangler is active (or its artifact is missing): train and activate one first")
-    return version, loaded_models.disentangler(version.artifact, "cpu")
+    try:
+        return version, loaded_models.disentangler(version.artifact, "cpu")
+    except LegacyArtifact as error:
+        raise NoActiveModel(f"the active disentangler cannot be loaded: {error}") from None
 
 
 def _conditional(version: ModelVersion) -> list[str]:

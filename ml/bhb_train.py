@@ -48,6 +48,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ml import artifacts
 from ml.batmm import BATMM, N_COLOURS, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D
 from ml.data import split_indices
 from ml.device import choose_device
@@ -395,12 +396,12 @@ class BHBTrainer:
 
 
 def save_model(model: BATMM, path, extra: dict | None = None) -> None:
-    """Weights + config (+ anything the caller adds, e.g. image scales) in one file."""
-    torch.save({"config": asdict(model.config), "model": model.state_dict(), **(extra or {})}, path)
+    """Weights + config (+ anything the caller adds, e.g. image scales) in one weights-only file."""
+    artifacts.save(path, {"config": asdict(model.config), "model": model.state_dict(), **(extra or {})})
 
 
 def load_model(path, device: str = "cpu") -> tuple[BATMM, dict]:
-    state = torch.load(path, map_location=device, weights_only=False)
+    state = artifacts.load(path, map_location=device)
     # Models saved before segment embeddings, the spectrum skip or the segment denoiser existed have none.
     model = BATMM(BATMMConfig(**{"segment_embeddings": False, "spectrum_skip": False, "spectrum_components": 0,
                                  **state["config"]}))

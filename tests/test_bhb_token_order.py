@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from ml import artifacts
 from ml.batmm import BATMM, BATMMConfig, FusionTransformer
 from ml.bhb_train import image_head, load_model, save_model, spectrum_head
 
@@ -44,10 +45,10 @@ def test_a_model_saved_by_older_code_still_loads(tmp_path, missing):
     denoiser, the colour token) load as off, and the loaded model scores exactly as the saved one."""
     old = BATMM(BATMMConfig(**{**SMALL.__dict__, **{key: 0 if key == "spectrum_components" else False for key in missing}}))
     save_model(old, tmp_path / "old.pt")
-    state = torch.load(tmp_path / "old.pt", weights_only=False)
+    state = artifacts.load(tmp_path / "old.pt")
     for key in missing:  # the config as older code wrote it
         del state["config"][key]
-    torch.save(state, tmp_path / "old.pt")
+    artifacts.save(tmp_path / "old.pt", state)
     loaded, _ = load_model(tmp_path / "old.pt")
     assert (loaded.fusion.segment is None) == ("segment_embeddings" in missing)
     assert (loaded.fusion.spectrum_readout is None) == ("spectrum_skip" in missing)

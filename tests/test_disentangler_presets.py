@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from ml import artifacts
 from ml.disentangler import PRESETS, ConfigError, DisentanglerConfig, DisentanglerTrainer, TrainedDisentangler
 from tests.test_disentangler_model import config, toy_grid
 
@@ -51,9 +52,9 @@ def test_unknown_preset_and_setting_are_named():
 
 
 def _saved_by_older_code(trainer: DisentanglerTrainer, path, **old_fields):
-    """Save, then rewrite the artifact's config as the code before presets wrote it."""
+    """Save, then rewrite the artifact as the code before presets wrote it (a pickled dict)."""
     trainer.save(path)
-    state = torch.load(path, weights_only=False)
+    state = artifacts.load(path)
     state["config"].pop("preset")
     state["config"].pop("leak_limit")
     penalties = state["config"].pop("penalties")
@@ -70,6 +71,9 @@ def test_models_saved_before_presets_still_load(tmp_path):
     paper = DisentanglerTrainer(config(), flux, params)
     paper.fit()
     _saved_by_older_code(paper, tmp_path / "paper.pt")
+    with pytest.raises(artifacts.LegacyArtifact, match="convert it once with `python manage.py convert_artifacts`"):
+        TrainedDisentangler.load(tmp_path / "paper.pt", device="cpu")  # never unpickled by a load
+    assert artifacts.convert_legacy(tmp_path / "paper.pt") and not artifacts.convert_legacy(tmp_path / "paper.pt")
     loaded = TrainedDisentangler.load(tmp_path / "paper.pt", device="cpu")
     assert loaded.config.preset == "paper" and loaded.config.penalties == {}
     np.testing.assert_allclose(loaded.encode(flux, params), paper.trained().encode(flux, params), rtol=1e-6)
@@ -77,6 +81,7 @@ def test_models_saved_before_presets_still_load(tmp_path):
     penalised = DisentanglerTrainer(config(penalties={"kernel": 0.01}), flux, params)
     penalised.fit()
     _saved_by_older_code(penalised, tmp_path / "kernel.pt")
+    artifacts.convert_legacy(tmp_path / "kernel.pt")
     loaded = TrainedDisentangler.load(tmp_path / "kernel.pt", device="cpu")  # "independence" read as the kernel penalty
     assert loaded.config.preset == "paper" and loaded.config.penalties == {"kernel": 0.01}
     np.testing.assert_allclose(loaded.encode(flux, params), penalised.trained().encode(flux, params), rtol=1e-6)
@@ -87,6 +92,7 @@ def test_a_model_of_a_retired_variant_is_refused_with_the_reason(tmp_path):
     trainer = DisentanglerTrainer(config(), flux, params)
     trainer.fit()
     _saved_by_older_code(trainer, tmp_path / "noisy.pt", latent_noise=0.6, standardise_latent=True)
+    artifacts.convert_legacy(tmp_path / "noisy.pt")
     with pytest.raises(ConfigError, match="retired research setting"):
         TrainedDisentangler.load(tmp_path / "noisy.pt", device="cpu")
 

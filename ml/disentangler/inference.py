@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ml import artifacts
 from ml.device import choose_device
 from ml.disentangler.config import DisentanglerConfig
 from ml.disentangler.model import Disentangler, RawInputEncoder
 from ml.disentangler.preprocessing import Preprocessing
-from ml.files import write_atomically
 
 CODE_VERSION = "disentangler-1"
 
@@ -42,16 +42,17 @@ class TrainedDisentangler:
         return int(self.history.get("best_epoch", -1))
 
     def save(self, path: str | Path) -> Path:
-        """One file, written atomically: weights, preprocessing, config, code version, history."""
+        """One file, written atomically and read weights-only (``ml.artifacts``): weights,
+        preprocessing, config, code version, history."""
         artifact = {"config": asdict(self.config), "model": self.model.state_dict(),
                     "n_classes": [d[-1].out_features for d in self.model.discriminators],
                     "n_pixels": self.n_pixels, "preprocessing": self.preprocessing.state(),
                     "code_version": CODE_VERSION, "history": self.history}
-        return write_atomically(path, lambda temporary: torch.save(artifact, temporary))
+        return artifacts.save(path, artifact)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "TrainedDisentangler":
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = artifacts.load(path)
         config = DisentanglerConfig.from_dict({**state["config"], "device": device}, saved=True)
         model = Disentangler(state["n_pixels"], config, state["n_classes"])
         model.load_state_dict(state["model"])

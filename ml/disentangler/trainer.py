@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ml import artifacts
 from ml.data import JointBins, split_indices
 from ml.device import choose_device
 from ml.disentangler.config import DisentanglerConfig
@@ -37,7 +38,6 @@ from ml.disentangler.losses import PENALTIES, adversarial_term, chance_cross_ent
 from ml.disentangler.model import Disentangler
 from ml.disentangler.preprocessing import Preprocessing
 from ml.disentangler.selection import better, probe_r2
-from ml.files import write_atomically
 
 EVALUATION_CHUNK = 4096  # stars per forward pass when scoring a split
 
@@ -246,10 +246,10 @@ class DisentanglerTrainer:
                  "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
                  "best_state": self._kept_state, "split": self.split, "preprocessing": self.preprocessing.state(),
                  "code_version": CODE_VERSION}
-        write_atomically(path, lambda temporary: torch.save(state, temporary))  # a crash never leaves half a checkpoint
+        artifacts.save(path, state)  # atomic: a crash never leaves half a checkpoint
 
     def load_checkpoint(self, path: str | Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = artifacts.load(path, map_location=self.device)
         self.model.load_state_dict(state["model"])
         self.optimiser_ae.load_state_dict(state["optimiser_ae"])
         self.optimiser_d.load_state_dict(state["optimiser_d"])
@@ -266,4 +266,4 @@ def checkpoint_epoch(path: str | Path) -> int:
     """The epoch a checkpoint was written after (0 when there is none)."""
     if not Path(path).exists():
         return 0
-    return int(torch.load(path, map_location="cpu", weights_only=False)["epoch"])
+    return int(artifacts.load(path)["epoch"])
