@@ -206,6 +206,7 @@ class ModelVersion(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
         ARCHIVED = "archived"
+        PRUNED = "pruned"  # an archived version past retention: its outputs, index and artifact are gone
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     config = models.JSONField(default=dict)

@@ -157,6 +157,10 @@ from bokeh.util.paths import bokehjs_path  # noqa: E402
 STATICFILES_DIRS = [("bokeh", str(bokehjs_path()))]
 MEDIA_ROOT = VAR_DIR / "media"
 ARTIFACT_ROOT = Path(envstr("DOPPEL_ARTIFACTS", str(VAR_DIR / "artifacts")))
+# Retention: archived versions kept whole for rollback (older ones are pruned), and the size of the
+# training-snapshot cache under ARTIFACT_ROOT/datasets (least recently used evicted first).
+KEEP_ARCHIVED = envint("DOPPEL_KEEP_ARCHIVED", 2)
+SNAPSHOT_CACHE_BYTES = envint("DOPPEL_SNAPSHOT_CACHE_BYTES", 20_000_000_000)
 # Reference data (label catalogues, the Cannon continuum pixels), read at run time, never copied.
 SHARED_DATA = Path(envstr("DOPPEL_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data")))
 # apStar continuum normalisation: per-chip Chebyshev fits to these pixels (an .npz with one boolean

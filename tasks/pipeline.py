@@ -8,6 +8,7 @@ show the error), creates the version, and sends the chain once the transaction c
 from __future__ import annotations
 
 from celery import chain, shared_task
+from django.conf import settings
 from django.db import transaction
 
 from catalog import selectors, services
@@ -63,8 +64,16 @@ def activate_if_better(version_id: int) -> dict:
     go, reason = services.activation_decision(version=version)
     if go:
         services.activate(version=version)
+        prune_versions.delay()  # an older version may now be past retention
     services.run_note(version=version, message=("activated: " if go else "not activated: ") + reason)
     return {"version": version_id, "activated": go, "reason": reason}
+
+
+@shared_task(name="tasks.pipeline.prune_versions")
+def prune_versions() -> dict:
+    """Drop the outputs of versions past retention (``DOPPEL_KEEP_ARCHIVED``)."""
+    report = services.versions_prune(keep_archived=settings.KEEP_ARCHIVED, artifact_root=settings.ARTIFACT_ROOT)
+    return {"pruned": report.pruned, "rows_deleted": report.rows_deleted}
 
 
 @shared_task(name="tasks.pipeline.activate")

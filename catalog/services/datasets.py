@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 
 from catalog.bulk_copy import read_rows
@@ -63,6 +64,7 @@ def _fingerprint(parts: dict) -> str:
 def _load_cached(directory: Path, names: list[str]) -> dict | None:
     if not (directory / "complete").exists():
         return None
+    (directory / "complete").touch()  # recently used: the cache's LRU eviction reads this
     return {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in names}
 
 
@@ -79,6 +81,9 @@ def _store_cached(directory: Path, arrays: dict[str, np.ndarray], meta: dict) ->
         os.replace(temporary, directory)
     except OSError:  # another process cached the same snapshot first
         shutil.rmtree(temporary, ignore_errors=True)
+    from catalog.services.retention import snapshots_prune
+
+    snapshots_prune(cache_root=directory.parent.parent, max_bytes=settings.SNAPSHOT_CACHE_BYTES, keep=directory.name)
 
 
 def disentangler_dataset(*, config: dict, cache_root: Path, abundances: list[str] | None = None) -> DisentanglerDataset:
