@@ -119,10 +119,11 @@ CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it finishes, so a l
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long jobs: never hoard messages in a busy worker
 # A message whose worker died (SIGKILL, lost node) goes back to the queue after the visibility
-# timeout; it must exceed the longest task, or a healthy long task would be delivered twice
-# (harmless, since every task claims its work, but wasteful). Redis checks for such messages
-# every DOPPEL_BROKER_RESTORE_INTERVAL_S seconds.
-BROKER_VISIBILITY_S = envint("DOPPEL_BROKER_VISIBILITY_S", TRAINING_TIMEOUT_S + 3600)
+# timeout, checked every DOPPEL_BROKER_RESTORE_INTERVAL_S seconds: a killed fill or scoring chunk
+# runs again within minutes. Chunks are far shorter than it, and idempotent; a training task, which
+# can run for hours, is kept covered by its watchdog messages (tasks/training.py).
+BROKER_VISIBILITY_S = envint("DOPPEL_BROKER_VISIBILITY_S", 300)
+TRAINING_WATCHDOG_S = envint("DOPPEL_TRAINING_WATCHDOG_S", 120)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": BROKER_VISIBILITY_S,
     "unacked_restore_interval": envint("DOPPEL_BROKER_RESTORE_INTERVAL_S", 10),

@@ -6,6 +6,8 @@ import logging
 import time
 import traceback
 
+from django.conf import settings
+
 from catalog import services
 
 logger = logging.getLogger("doppel.training")
@@ -30,6 +32,9 @@ class Reporter:
         self._marks: dict = {"claimed_at": self._claimed_at, "resumed": claim.resumed}
         self._last_cancel_check = 0.0
         self._cancelled = False
+        started = claim.run.started_at.timestamp() if claim.run.started_at else self._claimed_at
+        self._deadline = started + settings.TRAINING_TIMEOUT_S  # first start: resumes do not reset it
+        self.timed_out = ""  # the reason, once the run passed the training time limit
 
     def phase(self, name: str, message: str = "") -> None:
         now = time.time()
@@ -57,12 +62,16 @@ class Reporter:
         self._update_state({"phase": "training", "epoch": record["epoch"], "progress": progress, "eta_s": eta})
 
     def should_stop(self) -> bool:
-        """True once an admin cancelled the version (checked at most every 2 s)."""
+        """True once an admin cancelled the version (checked at most every 2 s) or the run passed
+        ``DOPPEL_TRAINING_TIMEOUT_S`` (then :attr:`timed_out` says so)."""
         now = time.monotonic()
         if not self._cancelled and now - self._last_cancel_check > 2.0:
             self._last_cancel_check = now
             self._cancelled = services.is_cancelled(version_id=self.version.pk)
-        return self._cancelled
+        if not self.timed_out and time.time() > self._deadline:
+            self.timed_out = (f"TrainingTimeout: the run passed DOPPEL_TRAINING_TIMEOUT_S "
+                              f"({settings.TRAINING_TIMEOUT_S} s) after epoch {self.epochs_done}; stopped")
+        return self._cancelled or bool(self.timed_out)
 
     def timings(self) -> dict:
         marks = dict(self._marks)

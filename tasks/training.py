@@ -1,8 +1,17 @@
 """Training tasks (queue ``gpu``; they run on CPU when there is no GPU).
 
-Each claims its version (see :mod:`catalog.services.registry`): a duplicate delivery finds the
-claim taken and stops its chain; a redelivery after a lost worker resumes from the checkpoint.
-The device is chosen inside the task, never in the worker's parent process.
+Each claims its version (see :mod:`catalog.services.registry`); a redelivery after a lost worker
+resumes from the checkpoint. The device is chosen inside the task, never in the worker's parent.
+
+Redelivery (``docs/architecture.md``, "When a worker dies"): the broker's visibility timeout is
+short (minutes), so a training that runs for hours is delivered again while its worker is still
+alive. That copy finds the claim held and, instead of vanishing, re-queues itself every
+``DOPPEL_TRAINING_WATCHDOG_S`` seconds: a *watchdog* message that exists as long as the training
+runs. If the worker dies, the next watchdog takes the claim (the dead worker's advisory lock went
+with its database session) and resumes; once the training is over, the watchdog ends without
+running the chain a second time. A run past ``DOPPEL_TRAINING_TIMEOUT_S`` (counted from its first
+start, resumes included) stops after its current epoch and fails with that reason; the limit is
+enforced in the training loop, so it holds in every worker pool, ``solo`` included.
 """
 from __future__ import annotations
 
@@ -25,20 +34,28 @@ def version_dir(version_id: int) -> Path:
     return Path(settings.ARTIFACT_ROOT) / f"v{version_id}"
 
 
-def _claim_or_skip(version_id: int, task_id: str):
-    """The claim, or: return normally when training is already done (the chain goes on), or
-    Ignore (the chain stops) when a live worker has it or the version failed / was cancelled."""
-    claim = services.training_claim(version_id=version_id, task_id=task_id)
+def _claim_or_skip(task, version_id: int):
+    """The claim, or: return None when training is already done (a plain redelivery: the chain goes
+    on); retry later when a live worker has it (the watchdog); Ignore (the chain stops) when the
+    version failed or was cancelled, or when a watchdog finds the training over (the worker that
+    trained it continued the chain)."""
+    claim = services.training_claim(version_id=version_id, task_id=task.request.id or "")
     if claim is not None:
         return claim
     version = selectors.model_version(version_id)
+    watchdog = bool(task.request.retries)
     if version is not None and version.state in (State.FILLING, State.READY, State.ACTIVE, State.ARCHIVED):
+        if watchdog:
+            raise Ignore()
         return None
+    if version is not None and version.state in (State.QUEUED, State.TRAINING) and not task.request.is_eager:
+        # a live worker holds the claim (an in-process call has no broker to watch for)
+        raise task.retry(countdown=settings.TRAINING_WATCHDOG_S)  # the tasks have max_retries=None
     raise Ignore()
 
 
 def _run(task, version_id: int, train) -> dict:
-    claim = _claim_or_skip(version_id, task.request.id or "")
+    claim = _claim_or_skip(task, version_id)
     if claim is None:
         return {"version": version_id, "skipped": "already trained"}
     reporter = Reporter(task, claim)
@@ -46,6 +63,9 @@ def _run(task, version_id: int, train) -> dict:
         shutil.rmtree(version_dir(version_id), ignore_errors=True)
     try:
         metrics = train(claim, reporter)
+        if reporter.timed_out:
+            services.version_fail(version_id=version_id, error=reporter.timed_out)
+            raise Ignore()
         if metrics is None or not services.training_finish(version=claim.version, artifact=reporter.artifact,
                                                            metrics=metrics, timings=reporter.timings()):
             raise Ignore()  # cancelled while training: nothing is kept
@@ -59,7 +79,7 @@ def _run(task, version_id: int, train) -> dict:
         services.training_release(version_id=version_id)
 
 
-@shared_task(bind=True, name="tasks.training.train_disentangler")
+@shared_task(bind=True, max_retries=None, name="tasks.training.train_disentangler")
 def train_disentangler(self, version_id: int) -> dict:
     """Build (or reuse) the dataset snapshot, train with checkpoints, evaluate, save the artifact."""
     from ml import workflows
@@ -82,7 +102,7 @@ def train_disentangler(self, version_id: int) -> dict:
     return _run(self, version_id, train)
 
 
-@shared_task(bind=True, name="tasks.training.train_bhb")
+@shared_task(bind=True, max_retries=None, name="tasks.training.train_bhb")
 def train_bhb(self, version_id: int) -> dict:
     """Transfer-train BATMM on the labelled stars with both modalities; per-stage checkpoints."""
     from ml import workflows

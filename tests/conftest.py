@@ -34,6 +34,7 @@ class WorkerProcess:
         self._log = open(log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queues, "--pool", "solo",
+             "--include", "tests.worker_hooks",
              "-n", self.name, "-l", "info", "--without-mingle", "--without-gossip"],
             cwd=ROOT, env=_worker_env(extra_env), stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -22,7 +22,7 @@ def test_duplicate_training_delivery_while_running_does_nothing(celery_worker_pr
     while version.latest_run.epoch < 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     duplicate = train_disentangler.apply(args=[version.pk])  # same task, delivered again, in this process
-    assert duplicate.state == "IGNORED"  # the live worker holds the claim; the chain stops here
+    assert duplicate.state == "IGNORED"  # the live worker holds the claim (through a broker: a watchdog)
     run = version.latest_run
     assert run.interruptions == 0 and run.logs.count("started on") == 1
 
