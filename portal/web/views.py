@@ -153,8 +153,10 @@ def star_twins(request, star_id: int):
 
 @require_http_methods(["GET", "POST"])
 def twins_upload(request):
-    data, files = request.POST or None, request.FILES or None  # parsing here fills uploads.refused
-    form = SpectrumUploadForm(data, files, refused=uploads.refused(request))
+    if request.method == "POST":  # parsing the body here fills uploads.refused
+        form = SpectrumUploadForm(request.POST, request.FILES, refused=uploads.refused(request))
+    else:
+        form = SpectrumUploadForm()
     context = {"form": form}
     if request.method == "POST" and form.is_valid():
         try:
