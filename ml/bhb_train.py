@@ -50,6 +50,8 @@ from torch.nn import functional as F
 
 from ml import artifacts
 from ml.batmm import BATMM, N_COLOURS, N_SEGMENTS, BATMMConfig, FusionTransformer, ResNet50SE, VGG1D
+from ml.bhb_report import by_magnitude, threshold_for_purity
+from ml.calibration import expected_calibration_error, fit_temperature, reliability, sigmoid
 from ml.data import split_indices
 from ml.device import choose_device
 from ml.files import write_atomically
@@ -208,8 +210,9 @@ class BHBTrainer:
         # fusion's colour token; ``colours`` are the same standardised with the training split's
         # mean and σ (``colour_mean``, ``colour_scale``).
         self.psf_colours = self.colours = None
+        colours = psf_colours(np.asarray(images))
+        self.g_mag = colours[:, 4] + colours[:, 1]  # g = r + (g − r), PSF mag: the report's magnitude bins
         if config.image_colour_weight or config.model.colour_token:
-            colours = psf_colours(np.asarray(images))
             train = colours[self.split["train"]]
             self.colour_mean, self.colour_scale = train.mean(0), np.maximum(train.std(0), 1e-6)
             self.psf_colours = torch.as_tensor(colours, dtype=torch.float32)
@@ -317,15 +320,19 @@ class BHBTrainer:
         return metrics(self.labels[validation].numpy(), self._scores(model, inputs, validation))["f1_macro"]
 
     @torch.no_grad()
-    def _scores(self, model, inputs, index, batch: int = 256) -> np.ndarray:
+    def _logit_gap(self, model, inputs, index, batch: int = 256) -> np.ndarray:
+        """(n,) l_BHB − l_other: the softmax P(BHB) is σ of it."""
         model.eval()
         out = []
         for start in range(0, len(index), batch):
             with self._autocast():
                 logits = model(*[x.to(self.device) for x in inputs(index[start : start + batch])])
-            logits = logits[0] if isinstance(logits, tuple) else logits
-            out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy())
+            logits = (logits[0] if isinstance(logits, tuple) else logits).float()
+            out.append((logits[:, 1] - logits[:, 0]).cpu().numpy().astype(np.float64))
         return np.concatenate(out)
+
+    def _scores(self, model, inputs, index, batch: int = 256) -> np.ndarray:
+        return sigmoid(self._logit_gap(model, inputs, index, batch))
 
     @torch.no_grad()
     def _tokens(self, head: _Head, inputs, batch: int = 256):
@@ -356,7 +363,9 @@ class BHBTrainer:
         colour_loss = lambda output, index: self._colour_loss(image, output, index)  # noqa: E731
         image = self._train(image, image_inputs, cfg.epochs_encoder, "ResNet+SE", augment=turn if cfg.image_augment else None,
                             auxiliary=colour_loss if cfg.image_colour_weight else None)
-        results = {"VGG1D (spectrum)": metrics(truth, self._scores(spectrum, spectrum_inputs, test)),
+        spectrum_score = self._scores(spectrum, spectrum_inputs, test)
+        results = {"VGG1D (spectrum)": {**metrics(truth, spectrum_score),
+                                        "by_magnitude": by_magnitude(truth, spectrum_score, self.g_mag[test])},
                    "ResNet-50+SE (image)": metrics(truth, self._scores(image, image_inputs, test))}
         spectrum_tokens, segment_weights = self._tokens(spectrum, spectrum_inputs)
         image_tokens, band_weights = self._tokens(image, image_inputs)
@@ -369,7 +378,7 @@ class BHBTrainer:
         if ablations:
             variants["BATMM w/o cross-attention"] = replace(model_cfg, cross_attention=False)
             variants["BATMM w/o modality embeddings"] = replace(model_cfg, modality_embeddings=False)
-        self.fusion, self.fusion_configs, self.test_scores = {}, variants, {}
+        self.fusion, self.fusion_configs, self.test_scores, self.temperature = {}, variants, {}, {}
         for name, variant in variants.items():
             fusion = self._seeded(lambda: FusionTransformer(variant))
             if variant.spectrum_skip:  # starts from VGG1D's own decision
@@ -378,9 +387,18 @@ class BHBTrainer:
                 fusion.colour.calibrate(self.colour_mean, self.colour_scale)
             fusion = self._train(fusion, token_inputs, cfg.epochs_fusion, name, keep_start=variant.spectrum_skip)
             self.fusion[name] = fusion
-            score = self._scores(fusion, token_inputs, test)
-            self.test_scores[name] = score
-            results[name] = metrics(truth, score)
+            # Temperature scaling on the validation split: the score becomes a probability.
+            validation = self.split["validation"]
+            temperature = fit_temperature(self._logit_gap(fusion, token_inputs, validation), self.labels[validation].numpy())
+            gap = self._logit_gap(fusion, token_inputs, test)
+            score = sigmoid(gap / temperature)
+            self.test_scores[name], self.temperature[name] = score, temperature
+            results[name] = {**metrics(truth, score), "temperature": temperature,
+                             "ece": expected_calibration_error(truth, score),
+                             "ece_uncalibrated": expected_calibration_error(truth, sigmoid(gap)),
+                             "reliability": reliability(truth, score),
+                             "by_magnitude": by_magnitude(truth, score, self.g_mag[test]),
+                             "purity_95": threshold_for_purity(truth, score, 0.95)}
         self.spectrum_head, self.image_head = spectrum, image
         self.explanation = {"segment_weights": segment_weights[test].mean(0).tolist(),
                             "band_weights": band_weights[test].mean(0).tolist()}

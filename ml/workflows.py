@@ -136,24 +136,27 @@ def train_bhb(*, spectra: np.ndarray, images: np.ndarray, labels: np.ndarray, mo
     results = trainer.run(ablations=False)
     production = trainer.model("BATMM")
     save_model(production, artifact, extra={"image_scale": trainer.image_scale.tolist(),
-                                           "training": asdict(config)})
+                                           "temperature": trainer.temperature["BATMM"], "training": asdict(config)})
     headline = results["BATMM"]
     return {**{k: v for k, v in headline.items() if not isinstance(v, list)}, "confusion": headline["confusion"],
+            "reliability": headline["reliability"], "by_magnitude": headline["by_magnitude"],
+            "by_magnitude_spectrum_only": results["VGG1D (spectrum)"]["by_magnitude"],
             "baselines": {name: {"f1_macro": r["f1_macro"], "roc_auc": r.get("roc_auc")} for name, r in results.items()},
             "explanation": trainer.explanation, "train_seconds": time.perf_counter() - started,
             "n_stars": int(len(labels)), "n_bhb": int(np.sum(labels)), "device": str(trainer.device)}
 
 
 class BHBScorer:
-    """A saved BATMM ready to score: spectra (n, 3522), images (n, 5, 64, 64) nanomaggies → P(BHB) (n,).
-    It stretches the images as in training and, for a model with a colour token, measures their PSF
-    colours."""
+    """A saved BATMM ready to score: spectra (n, 3522), images (n, 5, 64, 64) nanomaggies → P(BHB) (n,),
+    a calibrated probability (the temperature fitted on the validation split). It stretches the
+    images as in training and, for a model with a colour token, measures their PSF colours."""
 
     def __init__(self, artifact: str | Path, device: str = "auto"):
         self.device = choose_device(device)
         self.model, state = load_model(artifact, device="cpu")
         self.model.to(self.device)
         self.image_scale = torch.as_tensor(state["image_scale"], dtype=torch.float32, device=self.device)
+        self.temperature = float(state.get("temperature", 1.0))  # calibration (1.0: saved before it existed)
 
     @torch.no_grad()
     def score(self, spectra: np.ndarray, images: np.ndarray, batch: int = 256) -> np.ndarray:
@@ -165,7 +168,7 @@ class BHBScorer:
             if self.model.config.colour_token:  # measured on the cutouts as given, before the stretch
                 colours = torch.as_tensor(psf_colours(images[start : start + batch]), dtype=torch.float32, device=self.device)
             image = torch.asinh(image / self.image_scale[None, :, None, None])
-            logits = self.model(spectrum, image, colours)["logits"]
-            out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy())
+            logits = self.model(spectrum, image, colours)["logits"].float()
+            out.append(torch.sigmoid((logits[:, 1] - logits[:, 0]) / self.temperature).cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 

@@ -43,6 +43,11 @@ def test_classifier_learns_a_separable_set(separable):
     assert set(results) == {"VGG1D (spectrum)", "ResNet-50+SE (image)", "BATMM"}
     first, last = (float(line.split("F1 ")[1].split()[0]) for line in (losses[0], losses[15]))
     assert last >= first  # validation F1 rises over the encoder's epochs
+    batmm = results["BATMM"]  # calibrated on the validation split, reported by magnitude
+    assert batmm["temperature"] > 0 and 0 <= batmm["ece"] <= 1 and batmm["reliability"]
+    assert [row["bin"] for row in batmm["by_magnitude"]] == ["g < 17", "17–18", "18–19", "g > 19", "all"]
+    assert sum(row["n"] for row in batmm["by_magnitude"][:-1]) == len(trainer.split["test"])
+    assert "by_magnitude" in results["VGG1D (spectrum)"] and "purity_95" in batmm
     weights = trainer.explanation
     assert sum(weights["segment_weights"]) == pytest.approx(1.0, abs=1e-4)
     assert sum(weights["band_weights"]) == pytest.approx(1.0, abs=1e-4)

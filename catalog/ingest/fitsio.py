@@ -73,7 +73,7 @@ def fits_layout(path: str | Path, max_bytes: int | None = None) -> list[int]:
                     break
                 index = len(sizes)
                 if len(block) < BLOCK and block.startswith((b"SIMPLE", b"XTENSION")):
-                    raise BadInput(f"HDU {index}: the file ends inside its header (truncated)")
+                    raise BadInput(f"HDU {index}: the file ends inside its header (truncated, or not a FITS file)")
                 if len(block) < BLOCK or not block.startswith(b"SIMPLE  =" if index == 0 else b"XTENSION="):
                     if index == 0:
                         raise BadInput("not a FITS file (no SIMPLE card)")
