@@ -41,3 +41,12 @@ def sort_link(context, field, label):
     target = f"-{field}" if descending else field
     arrow = " ▲" if order == field else (" ▼" if order == f"-{field}" else "")
     return format_html('<a href="?{}{}ordering={}">{}{}</a>', query, "&" if query else "", target, label, arrow)
+
+
+@register.filter
+def index(sequence, position):
+    """``sequence[position]``, or None when it is missing or too short."""
+    try:
+        return sequence[int(position)]
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
