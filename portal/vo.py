@@ -3,7 +3,9 @@
 The response is a VOTable with one table whose ID column has UCD ``meta.id;meta.main`` and
 whose position columns have ``pos.eq.ra;meta.main`` / ``pos.eq.dec;meta.main``. Bad parameters
 get an error VOTable (an INFO with name="QUERY_STATUS" value="ERROR"), as the standard asks, with
-HTTP 200 so that VO clients read the message.
+HTTP 200 so that VO clients read the message. ``MAXREC`` (default and most 10,000) caps the rows; a
+capped answer carries ``QUERY_STATUS = OVERFLOW`` (DALI). An empty answer has every column of its
+VERB level, and missing values are masked (ids stay exact int64).
 """
 from __future__ import annotations
 
@@ -18,6 +20,10 @@ from portal.api.renderers import votable_bytes
 
 MAX_SR = 10.0  # deg
 MAX_ROWS = 10_000
+# The columns at each VERB level (an empty answer has them too).
+SCHEMA = {1: {"designation": str, "ra": float, "dec": float},
+          2: {"separation": float, "teff": float, "logg": float, "fe_h": float},
+          3: {"alpha_fe": float, "bhb_score": float, "apogee_id": str, "sdss_id": str}}
 CONTENT_TYPE = "text/xml; charset=utf-8"  # what SCS 1.03 names; VO clients accept it
 
 
@@ -62,24 +68,27 @@ def cone_search(request):
         if radius < 0 or radius > MAX_SR:
             raise ValueError(f"SR={radius} must be between 0 and {MAX_SR} deg")
         verb = int(params.get("VERB", "2") or 2)
+        maxrec = int(params.get("MAXREC", MAX_ROWS) or MAX_ROWS)
+        if not 0 <= maxrec <= MAX_ROWS:
+            raise ValueError(f"MAXREC={maxrec} must be between 0 and {MAX_ROWS}")
     except ValueError as error:
         return _error(str(error))
     stars = [] if radius == 0 else selectors.stars_search(
-        selectors.StarQuery(ra=ra, dec=dec, radius=radius, order="distance"))[: MAX_ROWS + 1]
+        selectors.StarQuery(ra=ra, dec=dec, radius=radius, order="distance"))[: maxrec + 1]
+    schema = {name: kind for level, columns in SCHEMA.items() if level <= verb for name, kind in columns.items()}
     rows = []
     for star in stars:
         row = {"designation": star.designation, "ra": star.ra, "dec": star.dec}
         if verb >= 2:
-            row.update({"distance": float(star.distance), "teff": star.teff, "logg": star.logg, "fe_h": star.fe_h})
+            row.update({"separation": float(star.distance), "teff": star.teff, "logg": star.logg, "fe_h": star.fe_h})
         if verb >= 3:
-            row.update({"alpha_fe": star.alpha_fe, "bhb_score": star.bhb_score, "apogee_id": star.apogee_id,
-                        "sdss_id": star.sdss_id})
+            row.update({"alpha_fe": star.alpha_fe, "bhb_score": star.bhb_score, "apogee_id": star.apogee_id or None,
+                        "sdss_id": star.sdss_id or None})
         rows.append(row)
-    truncated = len(rows) > MAX_ROWS
-    rows = rows[:MAX_ROWS]
-    if not rows:
-        rows_bytes = votable_bytes([], name="doppel_scs", empty_columns={"designation": str, "ra": float, "dec": float})
-    else:
-        rows_bytes = votable_bytes(rows, name="doppel_scs", description=f"Doppel cone search RA={ra} DEC={dec} SR={radius}"
-                                   + (f" (first {MAX_ROWS} rows)" if truncated else ""))
+    truncated = len(rows) > maxrec
+    rows = rows[:maxrec]
+    rows_bytes = votable_bytes(rows, name="doppel_scs", empty_columns=schema, overflow=truncated,
+                               description=f"Doppel cone search RA={ra} DEC={dec} SR={radius}"
+                               + (f" (the first {maxrec} rows)" if truncated else ""),
+                               info={"RA": ra, "DEC": dec, "SR": radius, "VERB": verb, "MAXREC": maxrec})
     return HttpResponse(rows_bytes, content_type=CONTENT_TYPE)

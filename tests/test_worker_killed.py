@@ -133,7 +133,8 @@ def test_a_watchdog_takes_over_a_long_training_whose_worker_dies(tmp_path):
     toy_grid()
     training = {**TOY_TRAINING, "epochs": 60, "encoder_hidden": [256, 128], "decoder_hidden": [128, 256]}
     env = {**FAST_REDELIVERY, "DOPPEL_TRAINING_WATCHDOG_S": "2"}
-    first = WorkerProcess(tmp_path / "first.log", extra_env=env)
+    # the first worker's epochs take ≥ 0.5 s, so its training outlives the 4-s visibility timeout
+    first = WorkerProcess(tmp_path / "first.log", extra_env={**env, "DOPPEL_TEST_EPOCH_DELAY_S": "0.5"})
     second = WorkerProcess(tmp_path / "second.log", extra_env=env)
     try:
         first.wait_ready()

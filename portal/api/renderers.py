@@ -35,48 +35,76 @@ class CSVRenderer(BaseRenderer):
         return out.getvalue().encode()
 
 
-# UCDs and units of the columns we know (what TOPCAT shows and uses to find positions).
-COLUMN_META = {
-    "id": ("meta.id", None), "designation": ("meta.id;meta.main", None),
-    "ra": ("pos.eq.ra;meta.main", "deg"), "dec": ("pos.eq.dec;meta.main", "deg"),
-    "teff": ("phys.temperature.effective", "K"), "logg": ("phys.gravity", None),  # log10 of cm s⁻²: no valid VOUnit string
-    "fe_h": ("phys.abund.Fe", "dex"), "alpha_fe": ("phys.abund", "dex"), "distance": ("pos.distance", None),
-    "score": ("stat.probability", None), "bhb_score": ("stat.probability", None),
-}
+# UCDs and units (astropy units, written as astropy writes them) of the columns we know: what
+# TOPCAT shows and uses to find positions.
+def _column_meta():
+    import astropy.units as u
+
+    return {
+        "id": ("meta.id", None), "designation": ("meta.id;meta.main", None),
+        "ra": ("pos.eq.ra;meta.main", u.deg), "dec": ("pos.eq.dec;meta.main", u.deg),
+        "teff": ("phys.temperature.effective", u.K), "logg": ("phys.gravity", u.dex(u.cm / u.s**2)),
+        "fe_h": ("phys.abund.Fe", u.dex), "alpha_fe": ("phys.abund", u.dex),
+        "delta_teff": ("arith.diff;phys.temperature.effective", u.K), "delta_logg": ("arith.diff;phys.gravity", u.dex),
+        "distance": ("stat.value", None),  # in the model's latent space, dimensionless: not pos.distance
+        "separation": ("pos.angDistance", u.deg),  # on the sky, from a cone's centre
+        "score": ("stat.probability", None), "bhb_score": ("stat.probability", None),
+        "gaia_source_id": ("meta.id.cross", None), "apogee_id": ("meta.id.cross", None), "sdss_id": ("meta.id.cross", None),
+    }
+
+
+def _column(values: list, declared: type | None):
+    """A masked column of one type: None is masked, never a placeholder (int64 ids stay exact)."""
+    import numpy as np
+    from astropy.table import MaskedColumn
+
+    present = [v for v in values if v is not None]
+    kind = declared or (type(present[0]) if present else str)
+    if kind is bool or (present and all(isinstance(v, bool) for v in present)):
+        data, kind = [bool(v) for v in values], bool
+    elif kind is int or (present and all(isinstance(v, int) and not isinstance(v, bool) for v in present)):
+        data = np.array([0 if v is None else int(v) for v in values], dtype=np.int64)
+    elif kind is float or (present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)):
+        data = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    else:
+        data = np.array(["" if v is None else str(v) for v in values], dtype=str)
+    return MaskedColumn(data, mask=[v is None for v in values])
 
 
 def votable_bytes(rows: list[dict], name: str = "doppel", description: str = "",
-                  empty_columns: dict[str, type] | None = None) -> bytes:
-    """A VOTable 1.4 (TABLEDATA) of flat rows, with UCDs and units on the columns we know.
-    ``empty_columns`` ({name: type}) describes the table when there are no rows."""
+                  empty_columns: dict[str, type] | None = None, info: dict | None = None,
+                  overflow: bool = False) -> bytes:
+    """A VOTable 1.4 (TABLEDATA) of flat rows: typed, masked columns (a missing value is masked,
+    not a placeholder), UCDs and units on the columns we know, and an INFO per ``info`` item
+    (what was asked: the query, the model version). ``empty_columns`` ({name: type}) gives the full
+    schema when there are no rows; ``overflow`` adds the DALI ``QUERY_STATUS = OVERFLOW`` INFO (the
+    row cap truncated the result)."""
     from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Info
     from astropy.table import Table
 
-    if rows:
-        columns = list(rows[0])
-        table = Table(rows=[[row.get(c) if row.get(c) is not None else _blank(rows, c) for c in columns] for row in rows],
-                      names=columns)
-    else:
-        empty_columns = empty_columns or {"designation": str}
-        table = Table(names=list(empty_columns), dtype=list(empty_columns.values()))
+    declared = empty_columns or {}
+    names = list(rows[0]) if rows else list(declared or {"designation": str})
+    table = Table(masked=True)
+    for column in names:
+        table[column] = _column([row.get(column) for row in rows], declared.get(column, str if not rows else None))
+        meta = _column_meta().get(column)
+        if meta and meta[1] is not None:
+            table[column].unit = meta[1]
     votable = from_table(table, table_id=name)
+    resource = votable.resources[0]
+    resource.infos.append(Info(name="QUERY_STATUS", value="OVERFLOW" if overflow else "OK"))
+    for key, value in (info or {}).items():
+        resource.infos.append(Info(name=str(key), value=str(value)))
     resource_table = votable.get_first_table()
     resource_table.description = description or None
     for field in resource_table.fields:
-        ucd, unit = COLUMN_META.get(field.name, (None, None))
-        if ucd:
-            field.ucd = ucd
-        if unit:
-            field.unit = unit
+        meta = _column_meta().get(field.name)
+        if meta:
+            field.ucd = meta[0]
     out = io.BytesIO()
     votable.to_xml(out, tabledata_format="tabledata")
     return out.getvalue()
-
-
-def _blank(rows, column):
-    """A typed missing value for a column (NaN for numbers, '' for text)."""
-    sample = next((row.get(column) for row in rows if row.get(column) is not None), None)
-    return float("nan") if isinstance(sample, (int, float)) and not isinstance(sample, bool) else ""
 
 
 class VOTableRenderer(BaseRenderer):
@@ -85,4 +113,11 @@ class VOTableRenderer(BaseRenderer):
     charset = None
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return votable_bytes(_rows(data))
+        request = (renderer_context or {}).get("request")
+        info = {}
+        if request is not None:
+            info["request"] = request.get_full_path()
+        if isinstance(data, dict):  # what the answer is about (the star, the model version, k …)
+            info.update({key: value for key, value in data.items() if isinstance(value, (str, int, float, bool))
+                         and key not in ("next", "previous")})
+        return votable_bytes(_rows(data), info=info)
