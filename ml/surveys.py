@@ -54,7 +54,7 @@ def rvs_wavelength() -> np.ndarray:
 
 
 def sdss_wavelength() -> np.ndarray:
-    """The SDSS 4000–9000 Å grid, shape (3522,), Å."""
+    """The SDSS 4000–9000 Å grid, shape (3522,), vacuum Å (as SDSS DR8+ ``loglam``)."""
     return 10.0 ** (SDSS_LOG_START + SDSS_LOG_STEP * np.arange(SDSS_N_PIXELS))
 
 
@@ -63,3 +63,13 @@ GRIDS = {
     "gaia_rvs": (rvs_wavelength, RVS_RESOLUTION),
     "sdss": (sdss_wavelength, SDSS_RESOLUTION),
 }
+
+
+def air_to_vacuum(wavelength_air) -> np.ndarray:
+    """Vacuum wavelengths (Å) of air wavelengths (Å, > 2000 Å): λ_vac = n(λ_air) · λ_air with the
+    inverse of the Morton (2000, ApJS 130, 403) dispersion formula given by N. Piskunov for VALD
+    (refractive index of standard air; good to ~0.01 Å in the optical)."""
+    wavelength_air = np.asarray(wavelength_air, np.float64)
+    s2 = (1e4 / wavelength_air) ** 2
+    n = 1.0 + 8.336624212083e-5 + 2.408926869968e-2 / (130.1065924522 - s2) + 1.599740894897e-4 / (38.92568793293 - s2)
+    return wavelength_air * n

@@ -57,3 +57,18 @@ def test_maxrec_caps_the_cone_with_an_overflow_status(client):
     assert len(full[1].array) == 3 and {i.name: i.value for i in full[0].resources[0].infos}["QUERY_STATUS"] == "OK"
     error = client.get("/vo/scs", {"RA": 50, "DEC": 0, "SR": 0.1, "MAXREC": -1}).content.decode()
     assert "MAXREC=-1 must be between 0 and 10000" in error
+
+
+def test_exports_are_the_whole_result_not_a_page(client, monkeypatch):
+    from portal.api import pagination
+
+    for k in range(7):
+        StarFactory(designation=f"E{k}", ra=20.0 + k, dec=0.0)
+    csv = client.get("/api/stars/", {"format": "csv", "limit": 2}).content.decode().strip().splitlines()
+    assert len(csv) == 1 + 7  # header + every star, whatever the page size
+    monkeypatch.setattr(pagination, "EXPORT_MAX", 5)
+    votable, table = _table(client.get("/api/stars/", {"format": "votable"}).content)
+    assert len(table.array) == 5
+    assert {info.name: info.value for info in votable.resources[0].infos}["QUERY_STATUS"] == "OVERFLOW"
+    page = client.get("/api/stars/", {"limit": 2}).json()
+    assert page["count"] == 7 and len(page["results"]) == 2 and page["next"]

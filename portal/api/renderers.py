@@ -120,4 +120,6 @@ class VOTableRenderer(BaseRenderer):
         if isinstance(data, dict):  # what the answer is about (the star, the model version, k …)
             info.update({key: value for key, value in data.items() if isinstance(value, (str, int, float, bool))
                          and key not in ("next", "previous")})
-        return votable_bytes(_rows(data), info=info)
+        overflow = bool(isinstance(data, dict) and data.get("overflow"))
+        info.pop("overflow", None)
+        return votable_bytes(_rows(data), info=info, overflow=overflow)

@@ -8,13 +8,16 @@ from bokeh.models import ColumnDataSource, HoverTool, Label, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-# Main lines per survey (vacuum Å for APOGEE and RVS, air for SDSS as published).
+from ml.surveys import air_to_vacuum
+
+# Main lines per survey, vacuum Å like the spectra (SDSS's published air values converted).
+SDSS_LINES_AIR = {"Hα": 6562.80, "Hβ": 4861.33, "Hγ": 4340.46, "Hδ": 4101.74, "Ca II K": 3933.66, "Ca II H": 3968.47,
+                  "Mg b": 5175.0, "Na D": 5891.6}
 LINES = {
     "apogee": {"Brγ 11-4": 16811.1, "Br 13-4": 16411.7, "Br 15-4": 16113.7, "Mg I": 15765.8, "Al I": 16723.5,
                "Fe I": 15207.5, "K I": 15163.1, "Si I": 15964.4, "Mn I": 15221.0, "Ca I": 16155.2},
     "gaia_rvs": {"Ca II 8498": 8500.4, "Ca II 8542": 8544.4, "Ca II 8662": 8664.5, "Fe I": 8691.0, "Mg I": 8809.2},
-    "sdss": {"Hα": 6562.8, "Hβ": 4861.3, "Hγ": 4340.5, "Hδ": 4101.7, "Ca II K": 3933.7, "Ca II H": 3968.5,
-             "Mg b": 5175.0, "Na D": 5891.6},
+    "sdss": {name: round(float(air_to_vacuum(value)), 2) for name, value in SDSS_LINES_AIR.items()},
 }
 TOOLS = "pan,xwheel_zoom,box_zoom,reset,save"
 

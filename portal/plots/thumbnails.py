@@ -5,6 +5,8 @@ import io
 
 import numpy as np
 
+from portal.plots.spectrum import LINES
+
 
 def spectrum_png(wavelength, flux, width_px: int = 240, height_px: int = 80) -> bytes:
     import matplotlib
@@ -15,7 +17,7 @@ def spectrum_png(wavelength, flux, width_px: int = 240, height_px: int = 80) -> 
     fig = plt.figure(figsize=(width_px / 80, height_px / 80), dpi=80)
     axes = fig.add_axes([0, 0, 1, 1])
     axes.plot(wavelength, flux, lw=0.6, color="#1d2330")
-    for line in (4101.7, 4340.5, 4861.3, 6562.8):
+    for line in (LINES["sdss"][name] for name in ("Hδ", "Hγ", "Hβ", "Hα")):  # vacuum Å, as SDSS spectra
         axes.axvline(line, color="#2f5fd0", lw=0.5, alpha=0.5)
     axes.set_axis_off()
     out = io.BytesIO()

@@ -85,12 +85,20 @@ def star_detail(request, star_id: int):
         generated = plots.generated_item(wavelength=reconstruction.wavelength, own_flux=reconstruction.flux,
                                          title="This star at another Teff / logg (decoder D(z, cp))")
         plots_items["generated"] = generated
-        context["sliders"] = [{"name": name, "value": reconstruction.parameters[name],
-                               "low": low - 0.25 * (high - low), "high": high + 0.25 * (high - low),
-                               "train_low": low, "train_high": high, "step": 10 if name == "teff" else 0.05}
+        rounded = _slider_number
+        context["sliders"] = [{"name": name, "value": rounded(reconstruction.parameters[name], name),
+                               "low": rounded(low - 0.25 * (high - low), name), "high": rounded(high + 0.25 * (high - low), name),
+                               "train_low": rounded(low, name), "train_high": rounded(high, name),
+                               "step": "10" if name == "teff" else "0.05"}
                               for name, (low, high) in reconstruction.training_range.items()]
     context["plots"] = plots_items
     return render(request, "catalog/star.html", context)
+
+
+def _slider_number(value: float, name: str) -> float:
+    """A slider's number as a person reads it: whole K for Teff, 0.01 dex otherwise (the model's
+    float32 limits would read 3.20000002384186)."""
+    return round(float(value), 0 if name == "teff" else 2)
 
 
 def _twin_rows(result, query_star: Star | None):

@@ -17,7 +17,9 @@ function doppelGenerate(starId) {
   var outside = false;
   document.querySelectorAll("input.generate-slider").forEach(function (slider) {
     params.set(slider.name, slider.value);
-    document.getElementById(slider.name + "-value").textContent = slider.value;
+    // the step's decimals, never float noise (3.2, not 3.20000002384186)
+    var decimals = (slider.step.split(".")[1] || "").length;
+    document.getElementById(slider.name + "-value").textContent = (+slider.value).toFixed(decimals);
     if (+slider.value < +slider.dataset.trainLow || +slider.value > +slider.dataset.trainHigh) { outside = true; }
   });
   fetch("/api/stars/" + starId + "/generate/?" + params.toString(), {headers: {"Accept": "application/json"}})
