@@ -135,13 +135,14 @@ def test_a_watchdog_takes_over_a_long_training_whose_worker_dies(tmp_path):
     env = {**FAST_REDELIVERY, "DOPPEL_TRAINING_WATCHDOG_S": "2"}
     # the first worker's epochs take ≥ 0.5 s, so its training outlives the 4-s visibility timeout
     first = WorkerProcess(tmp_path / "first.log", extra_env={**env, "DOPPEL_TEST_EPOCH_DELAY_S": "0.5"})
-    second = WorkerProcess(tmp_path / "second.log", extra_env=env)
+    second = None
     try:
         first.wait_ready()
         version = start_retrain(kind="disentangler", config={"training": training, "evaluation": {"map_sample": 50},
                                                               "activation": {"mode": "always"}})
         _wait_until(lambda: (version.latest_run.epoch or 0) >= 1, 90, "the first epoch")
-        second.wait_ready()  # only now: the first worker has the training
+        second = WorkerProcess(tmp_path / "second.log", extra_env=env)  # only now: the first worker has the training
+        second.wait_ready()
         _wait_until(lambda: "Retry in 2s" in second.log_path.read_text(), 60, "the second worker keeping a watchdog")
         assert version.latest_run.interruptions == 0 and version.latest_run.logs.count("started on") == 1
         killed_at_epoch = version.latest_run.epoch
@@ -153,4 +154,5 @@ def test_a_watchdog_takes_over_a_long_training_whose_worker_dies(tmp_path):
         assert run.logs.count("activated: ") == 1  # the chain ran once
     finally:
         first.stop()
-        second.stop()
+        if second is not None:
+            second.stop()
