@@ -48,3 +48,13 @@ def threshold_for_purity(labels: np.ndarray, score: np.ndarray, purity: float = 
     k = pure[0]
     return {"purity_target": purity, "threshold": float(thresholds[k]), "purity": float(true_positive[k] / selected[k]),
             "completeness": float(true_positive[k] / len(bhb_scores))}
+
+
+def xue_selection(spectra: np.ndarray) -> np.ndarray:
+    """(N,) 1.0 where the Xue et al. 2011 Balmer-line cuts select the star, else 0.0: the classical
+    selection, measured on the spectra themselves ((N, 3522) on the SDSS grid), for comparison."""
+    from ml.balmer import measure, xue_cuts
+    from ml.surveys import sdss_wavelength
+
+    wavelength = sdss_wavelength()
+    return np.array([float(xue_cuts(measure(wavelength, flux))) for flux in np.asarray(spectra, np.float64)])

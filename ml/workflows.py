@@ -141,6 +141,7 @@ def train_bhb(*, spectra: np.ndarray, images: np.ndarray, labels: np.ndarray, mo
     return {**{k: v for k, v in headline.items() if not isinstance(v, list)}, "confusion": headline["confusion"],
             "reliability": headline["reliability"], "by_magnitude": headline["by_magnitude"],
             "by_magnitude_spectrum_only": results["VGG1D (spectrum)"]["by_magnitude"],
+            "by_magnitude_xue": trainer.xue_by_magnitude,
             "baselines": {name: {"f1_macro": r["f1_macro"], "roc_auc": r.get("roc_auc")} for name, r in results.items()},
             "explanation": trainer.explanation, "train_seconds": time.perf_counter() - started,
             "n_stars": int(len(labels)), "n_bhb": int(np.sum(labels)), "device": str(trainer.device)}

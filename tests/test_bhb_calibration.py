@@ -54,3 +54,13 @@ def test_the_threshold_for_95_percent_purity():
     assert threshold_for_purity(labels, score, 0.95)["threshold"] is None  # the top score is not a BHB
     found = threshold_for_purity(labels, score, 0.6)  # 0.1: 4/8, 0.2: 4/7, 0.3: 3/6, 0.6: 3/5 ✓
     assert found["threshold"] == 0.6 and found["purity"] == 0.6 and found["completeness"] == 0.75
+
+
+def test_the_xue_cuts_measured_on_the_spectra_select_mostly_bhbs():
+    from ml.bhb_report import xue_selection
+    from ml.synth.bhb import bhb_sample
+
+    sample = bhb_sample(30, 30, np.random.default_rng(3))
+    chosen = xue_selection(sample.flux)
+    assert set(np.unique(chosen)) <= {0.0, 1.0}
+    assert chosen[sample.is_bhb].mean() > chosen[~sample.is_bhb].mean() + 0.3

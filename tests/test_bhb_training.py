@@ -48,6 +48,7 @@ def test_classifier_learns_a_separable_set(separable):
     assert [row["bin"] for row in batmm["by_magnitude"]] == ["g < 17", "17–18", "18–19", "g > 19", "all"]
     assert sum(row["n"] for row in batmm["by_magnitude"][:-1]) == len(trainer.split["test"])
     assert "by_magnitude" in results["VGG1D (spectrum)"] and "purity_95" in batmm
+    assert [row["bin"] for row in trainer.xue_by_magnitude][-1] == "all"  # the classical cuts beside them
     weights = trainer.explanation
     assert sum(weights["segment_weights"]) == pytest.approx(1.0, abs=1e-4)
     assert sum(weights["band_weights"]) == pytest.approx(1.0, abs=1e-4)
