@@ -21,7 +21,6 @@ import collections
 import http.client
 import os
 import subprocess
-import sys
 import threading
 import time
 
@@ -29,6 +28,7 @@ import numpy as np
 
 from _django import OUT, ROOT, bench_database, print_table
 from twins import clustered_latents, load, percentile
+from twins import start_server as start_twins_server
 
 DATABASE = "doppel_bench_soak"
 PORT = 8765
@@ -36,22 +36,7 @@ ANON_RATE = 120  # per minute: the default DOPPEL_API_ANON_RATE
 
 
 def start_server(extra_env: dict) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DOPPEL_USE_TEST_DATABASE": "1",
-           "DOPPEL_TEST_DATABASE": DATABASE, "DOPPEL_NUM_PROXIES": "1", **extra_env}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "2",
-                               "--threads", "8", "-k", "gthread", "--log-level", "warning"], cwd=ROOT, env=env,
-                              stdout=open(OUT / "soak-gunicorn.log", "w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-            connection.request("GET", "/healthz")
-            connection.getresponse().read()
-            return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("gunicorn did not start; see bench/out/soak-gunicorn.log")
+    return start_twins_server(PORT, DATABASE, {"DOPPEL_NUM_PROXIES": "1", **extra_env}, log="soak-gunicorn.log")
 
 
 def soak(clients: int, seconds: float, star_ids: np.ndarray) -> dict:

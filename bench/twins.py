@@ -180,12 +180,14 @@ def api_load(base_port: int, star_ids: list[int], clients: int, requests_per_cli
     return percentile(latencies, 50), percentile(latencies, 95), len(latencies) / wall
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, database: str = DATABASE, extra_env: dict | None = None,
+                 log: str = "gunicorn.log") -> subprocess.Popen:
+    """gunicorn (2 processes × 8 gthread threads) on the bench database, once /healthz answers."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DOPPEL_USE_TEST_DATABASE": "1",
-           "DOPPEL_TEST_DATABASE": DATABASE}
+           "DOPPEL_TEST_DATABASE": database, **(extra_env or {})}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
                                "--threads", "8", "-k", "gthread", "--log-level", "warning"], cwd=ROOT, env=env,
-                              stdout=open(OUT / "gunicorn.log", "w"), stderr=subprocess.STDOUT)
+                              stdout=open(OUT / log, "w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -196,7 +198,7 @@ def start_server(port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.5)
     server.kill()
-    raise RuntimeError("gunicorn did not start; see bench/out/gunicorn.log")
+    raise RuntimeError(f"gunicorn did not start; see bench/out/{log}")
 
 
 def main() -> None:
