@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from _django import OUT, ROOT, bench_database, print_table
-from twins import clustered_latents, load, percentile
+from twins import clustered_latents, load, percentile, run_clients
 from twins import start_server as start_twins_server
 
 DATABASE = "doppel_bench_soak"
@@ -72,13 +72,7 @@ def soak(clients: int, seconds: float, star_ids: np.ndarray) -> dict:
             results.extend(mine)
             api_ok[number] = ok
 
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = run_clients(client, clients)
     statuses = collections.Counter(status for status, _ in results)
     latencies = [seconds for _, seconds in results]
     return {"requests": len(results), "rate": len(results) / wall, "p50": percentile(latencies, 50),

@@ -146,6 +146,17 @@ def faiss_search(latents, queries, truth_idx, ef_values) -> tuple[list, float]:
     return rows, build_s
 
 
+def run_clients(client, clients: int) -> float:
+    """Run ``client(number)`` in ``clients`` threads at once; the wall-clock seconds until all end."""
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def api_load(base_port: int, star_ids: list[int], clients: int, requests_per_client: int) -> tuple[float, float, float]:
     """(p50 ms, p95 ms, requests/s) of GET /api/stars/{id}/twins/?k=10 with ``clients`` threads."""
     latencies: list[float] = []
@@ -168,13 +179,7 @@ def api_load(base_port: int, star_ids: list[int], clients: int, requests_per_cli
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = run_clients(client, clients)
     if errors:
         raise RuntimeError(f"{len(errors)} failed requests, first: {errors[0]}")
     return percentile(latencies, 50), percentile(latencies, 95), len(latencies) / wall

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from catalog import loaded_models
 from catalog.ingest.detect import read_any
-from catalog.ingest.fitsio import fits_layout, gunzip_capped, is_gzip
+from catalog.ingest.fitsio import gunzip_capped, is_gzip
 from catalog.ingest.records import BadInput, LabelRecord, SpectrumRecord
 from catalog.models import Labels, ModelVersion, Spectrum, Star
 from ml.artifacts import LegacyArtifact
@@ -125,8 +125,8 @@ class UploadedSpectrum:
 def read_upload(uploaded, *, survey: str) -> UploadedSpectrum:
     """The first ``survey`` spectrum in an uploaded FITS file (any supported format, gzip allowed).
     Raises BadInput with the reason (size, format, survey, grid). A gzip file is decompressed with
-    a byte cap and every file's declared data sizes are checked against the cap and the file before
-    astropy reads a byte of data (``catalog.ingest.fitsio.fits_layout``)."""
+    a byte cap, and ``read_any`` checks the declared data sizes against the cap and the file before
+    astropy reads a byte of data."""
     name = Path(getattr(uploaded, "name", "upload.fits")).name
     limit = settings.UPLOAD_MAX_BYTES
     size = getattr(uploaded, "size", None)
@@ -151,8 +151,7 @@ def read_upload(uploaded, *, survey: str) -> UploadedSpectrum:
                 raise BadInput(f"{name}: {error}") from None
             path = plain
         try:
-            fits_layout(path, max_bytes=limit)
-            records = list(read_any(path))
+            records = list(read_any(path, max_bytes=limit))
         except BadInput as error:
             raise BadInput(f"{name}: {error}") from None
         except Exception as error:  # astropy's many ways to say "corrupt"

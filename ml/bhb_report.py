@@ -50,11 +50,15 @@ def threshold_for_purity(labels: np.ndarray, score: np.ndarray, purity: float = 
             "completeness": float(true_positive[k] / len(bhb_scores))}
 
 
-def xue_selection(spectra: np.ndarray) -> np.ndarray:
-    """(N,) 1.0 where the Xue et al. 2011 Balmer-line cuts select the star, else 0.0: the classical
-    selection, measured on the spectra themselves ((N, 3522) on the SDSS grid), for comparison."""
+def xue_selection(spectra: np.ndarray, errors: np.ndarray | None = None,
+                  wavelength: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+    """The Xue et al. 2011 Balmer-line cuts measured on the spectra themselves, for comparison:
+    (N,) 1.0 where they select the star (else 0.0), and the N ``ml.balmer`` measurements. spectra
+    and errors (N, P) on ``wavelength`` (default: the SDSS grid, 3522 px)."""
     from ml.balmer import measure, xue_cuts
     from ml.surveys import sdss_wavelength
 
-    wavelength = sdss_wavelength()
-    return np.array([float(xue_cuts(measure(wavelength, flux))) for flux in np.asarray(spectra, np.float64)])
+    wavelength = sdss_wavelength() if wavelength is None else wavelength
+    measured = [measure(wavelength, flux, None if errors is None else errors[k])
+                for k, flux in enumerate(np.asarray(spectra, np.float64))]
+    return np.array([float(xue_cuts(m)) for m in measured]), measured

@@ -364,7 +364,7 @@ class BHBTrainer:
         image = self._train(image, image_inputs, cfg.epochs_encoder, "ResNet+SE", augment=turn if cfg.image_augment else None,
                             auxiliary=colour_loss if cfg.image_colour_weight else None)
         spectrum_score = self._scores(spectrum, spectrum_inputs, test)
-        self.xue_by_magnitude = by_magnitude(truth, xue_selection(self.spectra[test].numpy()), self.g_mag[test])
+        self.xue_by_magnitude = by_magnitude(truth, xue_selection(self.spectra[test].numpy())[0], self.g_mag[test])
         results = {"VGG1D (spectrum)": {**metrics(truth, spectrum_score),
                                         "by_magnitude": by_magnitude(truth, spectrum_score, self.g_mag[test])},
                    "ResNet-50+SE (image)": metrics(truth, self._scores(image, image_inputs, test))}

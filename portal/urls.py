@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 
 from portal import health, vo
+from portal.api.throttling import LoginThrottle
 from portal.web import views as web
 
 admin.site.site_header = "Doppel administration"
@@ -11,8 +12,6 @@ admin.site.site_title = "Doppel admin"
 
 def admin_login(request, extra_context=None):
     """The admin's sign-in, with sign-in attempts throttled per client (``DOPPEL_LOGIN_RATE``)."""
-    from portal.api.throttling import LoginThrottle
-
     if request.method == "POST" and not LoginThrottle().allow_request(request, None):
         return HttpResponse("Too many sign-in attempts from this address; try again in a minute.\n", status=429,
                             content_type="text/plain; charset=utf-8")

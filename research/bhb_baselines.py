@@ -75,10 +75,9 @@ def classical_baselines(spectra: np.ndarray, labels: np.ndarray, split: dict, se
 def xue_baseline(wavelength: np.ndarray, spectra: np.ndarray, errors: np.ndarray | None, labels: np.ndarray,
                  index: np.ndarray) -> tuple[dict, list]:
     """The Xue et al. cuts on Sérsic fits of Hδ and Hγ; returns metrics and the measurements."""
-    from ml.balmer import measure, xue_cuts
+    from ml.bhb_report import xue_selection
 
-    measured = [measure(wavelength, spectra[k], None if errors is None else errors[k]) for k in index]
-    selected = np.array([xue_cuts(m) for m in measured], dtype=float)
+    selected, measured = xue_selection(spectra[index], None if errors is None else errors[index], wavelength)
     return metrics(labels[index], selected), [m.as_dict() for m in measured]
 
 

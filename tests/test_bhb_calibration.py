@@ -61,6 +61,7 @@ def test_the_xue_cuts_measured_on_the_spectra_select_mostly_bhbs():
     from ml.synth.bhb import bhb_sample
 
     sample = bhb_sample(30, 30, np.random.default_rng(3))
-    chosen = xue_selection(sample.flux)
+    chosen, measured = xue_selection(sample.flux, sample.error)
+    assert len(measured) == len(chosen) == 60
     assert set(np.unique(chosen)) <= {0.0, 1.0}
     assert chosen[sample.is_bhb].mean() > chosen[~sample.is_bhb].mean() + 0.3

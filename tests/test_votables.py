@@ -72,3 +72,11 @@ def test_exports_are_the_whole_result_not_a_page(client, monkeypatch):
     assert {info.name: info.value for info in votable.resources[0].infos}["QUERY_STATUS"] == "OVERFLOW"
     page = client.get("/api/stars/", {"limit": 2}).json()
     assert page["count"] == 7 and len(page["results"]) == 2 and page["next"]
+
+
+def test_ints_mixed_with_floats_stay_floats():
+    from portal.api.renderers import votable_bytes
+
+    _, table = _table(votable_bytes([{"x": 3}, {"x": 3.5}, {"x": None}]))
+    data = table.to_table()
+    assert data["x"].dtype.kind == "f" and list(data["x"][:2]) == [3.0, 3.5] and bool(data["x"].mask[2])

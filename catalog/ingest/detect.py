@@ -9,6 +9,7 @@ import numpy as np
 from astropy.io import fits
 
 from catalog.ingest import apogee, gaia_rvs, images, sdss
+from catalog.ingest.fitsio import fits_layout
 from catalog.ingest.records import BadInput
 
 READERS: dict[str, Callable] = {
@@ -53,8 +54,15 @@ def detect_format(path: str | Path) -> str:
     raise BadInput("cannot tell the format from the name or the content; pass --format")
 
 
-def read_any(path: str | Path, file_format: str = "auto"):
-    """Records from one file, with the format detected unless given."""
+def read_any(path: str | Path, file_format: str = "auto", max_bytes: int | None = None):
+    """Records from one file, with the format detected unless given. A FITS file's declared data
+    sizes are checked against the file (truncation) and against ``max_bytes`` before anything
+    reads its data (``fitsio.fits_layout``): the one check every reader's input passes."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise BadInput("empty file")
+    if gaia_rvs.rvs_format(path) is None:  # not a table: FITS, plain or gzip
+        fits_layout(path, max_bytes)
     if file_format == "auto":
         file_format = detect_format(path)
     if file_format not in READERS:

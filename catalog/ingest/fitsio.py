@@ -117,12 +117,11 @@ def gunzip_capped(source: str | Path, target: str | Path, max_bytes: int) -> Non
 
 @contextlib.contextmanager
 def open_fits(path: str | Path):
-    """``fits.open`` that turns empty, truncated or non-FITS files into :class:`BadInput` (the
-    declared data sizes are checked against the file first: :func:`fits_layout`)."""
+    """``fits.open`` that turns empty, truncated or non-FITS files into :class:`BadInput` (files
+    reach it through ``detect.read_any``, which has checked their declared sizes: :func:`fits_layout`)."""
     path = Path(path)
     if path.stat().st_size == 0:
         raise BadInput("empty file")
-    fits_layout(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -165,7 +165,8 @@ class _Columns:
         return [None if masked else value for value, masked in zip(np.asarray(column).tolist(), mask)]
 
 
-def _bounds(name: str) -> tuple[float, float, str] | None:
+def _bounds(name: str) -> tuple[float, float, str]:
+    """(low, high, unit) a label may take: BOUNDS by name, any abundance, or an uncertainty ≥ 0."""
     if name.endswith("_err"):
         return (0.0, float("inf"), "")
     return BOUNDS.get(name, BOUNDS["abundance"])
@@ -173,7 +174,7 @@ def _bounds(name: str) -> tuple[float, float, str] | None:
 
 def _label(value, name: str) -> tuple[float | None, str | None]:
     """A cell as a number (None when empty) and, when it is not a valid ``name``, the reason."""
-    if value is None or np.ma.is_masked(value) or str(value).strip().lower() in MISSING:
+    if value is None or str(value).strip().lower() in MISSING:
         return None, None
     try:
         number = float(value)

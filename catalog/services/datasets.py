@@ -21,6 +21,7 @@ from django.db import connection
 from catalog.bulk_copy import read_rows
 from catalog.model_config import ConfigError
 from catalog.selectors.datasets import BHB_INPUTS_SQL, bhb_inputs, embeddable_sql, survey_by_code
+from catalog.services.retention import snapshots_prune
 
 @dataclass
 class DisentanglerDataset:
@@ -81,8 +82,6 @@ def _store_cached(directory: Path, arrays: dict[str, np.ndarray], meta: dict) ->
         os.replace(temporary, directory)
     except OSError:  # another process cached the same snapshot first
         shutil.rmtree(temporary, ignore_errors=True)
-    from catalog.services.retention import snapshots_prune
-
     snapshots_prune(cache_root=directory.parent.parent, max_bytes=settings.SNAPSHOT_CACHE_BYTES, keep=directory.name)
 
 

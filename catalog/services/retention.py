@@ -32,7 +32,6 @@ EMPTIED = (State.PRUNED, State.FAILED, State.CANCELLED)  # states whose outputs 
 class PruneReport:
     pruned: list[int] = field(default_factory=list)  # versions whose outputs were dropped this run
     rows_deleted: int = 0
-    snapshots_evicted: list[str] = field(default_factory=list)
 
 
 def _has_outputs(version: ModelVersion) -> bool:
@@ -40,8 +39,9 @@ def _has_outputs(version: ModelVersion) -> bool:
         BHBScore.objects.filter(model_version=version).exists()
 
 
-def _mark(version_id: int, keep: set[int]) -> ModelVersion | None:
-    """Lock the version; archived → pruned; None if it must be kept (e.g. re-activated meanwhile)."""
+def _mark(version_id: int, keep: set[int]) -> tuple[ModelVersion, str] | None:
+    """Lock the version; archived → pruned; its artifact path forgotten (returned, to delete).
+    None if it must be kept (e.g. re-activated meanwhile)."""
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
         if version is None or version.pk in keep:
@@ -52,8 +52,7 @@ def _mark(version_id: int, keep: set[int]) -> ModelVersion | None:
             return None
         artifact, version.artifact, version.latent_map = version.artifact, "", {}
         version.save(update_fields=["state", "artifact", "latent_map"])
-    version.previous_artifact = artifact
-    return version
+    return version, artifact
 
 
 def versions_prune(*, keep_archived: int, artifact_root: str | Path) -> PruneReport:
@@ -70,15 +69,16 @@ def versions_prune(*, keep_archived: int, artifact_root: str | Path) -> PruneRep
             if version.state in EMPTIED and not _has_outputs(version) and \
                     not (Path(artifact_root) / f"v{version_id}").exists():
                 continue  # already empty
-            version = _mark(version_id, keep)
-            if version is None:
+            marked = _mark(version_id, keep)
+            if marked is None:
                 continue
+            version, artifact = marked
             embedding_index_drop(version=version)
             deleted = Embedding.objects.filter(model_version=version).delete()[0]
             deleted += BHBScore.objects.filter(model_version=version).delete()[0]
             shutil.rmtree(Path(artifact_root) / f"v{version.pk}", ignore_errors=True)
-            if version.previous_artifact:
-                Path(version.previous_artifact).unlink(missing_ok=True)
+            if artifact:
+                Path(artifact).unlink(missing_ok=True)
             report.pruned.append(version.pk)
             report.rows_deleted += deleted
             logger.info("pruned %s: %d output rows, its index and files dropped", version, deleted)

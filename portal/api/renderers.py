@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 
 from rest_framework.renderers import BaseRenderer
@@ -35,9 +36,10 @@ class CSVRenderer(BaseRenderer):
         return out.getvalue().encode()
 
 
-# UCDs and units (astropy units, written as astropy writes them) of the columns we know: what
-# TOPCAT shows and uses to find positions.
-def _column_meta():
+@functools.cache
+def _column_meta() -> dict:
+    """UCDs and units (astropy units, written as astropy writes them) of the columns we know: what
+    TOPCAT shows and uses to find positions."""
     import astropy.units as u
 
     return {
@@ -59,12 +61,21 @@ def _column(values: list, declared: type | None):
     from astropy.table import MaskedColumn
 
     present = [v for v in values if v is not None]
-    kind = declared or (type(present[0]) if present else str)
-    if kind is bool or (present and all(isinstance(v, bool) for v in present)):
-        data, kind = [bool(v) for v in values], bool
-    elif kind is int or (present and all(isinstance(v, int) and not isinstance(v, bool) for v in present)):
+    if not present:  # the type is only declared (an empty table's schema) or unknown
+        kind = declared or str
+    elif all(isinstance(v, bool) for v in present):
+        kind = bool
+    elif all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        kind = int
+    elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        kind = float  # ints mixed with floats are floats, never truncated
+    else:
+        kind = str
+    if kind is bool:
+        data = np.array([bool(v) for v in values], dtype=bool)
+    elif kind is int:
         data = np.array([0 if v is None else int(v) for v in values], dtype=np.int64)
-    elif kind is float or (present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)):
+    elif kind is float:
         data = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     else:
         data = np.array(["" if v is None else str(v) for v in values], dtype=str)
@@ -87,7 +98,7 @@ def votable_bytes(rows: list[dict], name: str = "doppel", description: str = "",
     names = list(rows[0]) if rows else list(declared or {"designation": str})
     table = Table(masked=True)
     for column in names:
-        table[column] = _column([row.get(column) for row in rows], declared.get(column, str if not rows else None))
+        table[column] = _column([row.get(column) for row in rows], declared.get(column))
         meta = _column_meta().get(column)
         if meta and meta[1] is not None:
             table[column].unit = meta[1]

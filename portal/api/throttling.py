@@ -57,13 +57,18 @@ class NotThrottled(logging.Filter):
         return getattr(record, "status_code", None) != 429
 
 
+def token_expired(token) -> bool:
+    """Whether an API token is older than ``DOPPEL_API_TOKEN_TTL_S`` (never when that is 0)."""
+    ttl = settings.API_TOKEN_TTL_S
+    return bool(ttl) and token.created < timezone.now() - datetime.timedelta(seconds=ttl)
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF tokens that expire ``DOPPEL_API_TOKEN_TTL_S`` seconds after they were issued (0 = never);
     ``POST /api/token`` with the same credentials issues a fresh one."""
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)
-        ttl = settings.API_TOKEN_TTL_S
-        if ttl and token.created < timezone.now() - datetime.timedelta(seconds=ttl):
+        if token_expired(token):
             raise exceptions.AuthenticationFailed("the token has expired; POST /api/token for a new one")
         return user, token

@@ -1,11 +1,7 @@
 """API views: thin, over catalog.selectors / catalog.inference."""
 from __future__ import annotations
 
-import datetime
-
 import numpy as np
-from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -25,12 +21,12 @@ from catalog.model_config import ConfigError
 from catalog.models import BALMER_COLUMNS, ModelVersion, Star, TrainingRun
 from portal import uploads
 from portal.api import filters
-from portal.api.throttling import LoginThrottle
 from portal.api.renderers import CSVRenderer, VOTableRenderer
 from portal.api.serializers import (
     LabelsSerializer, ModelVersionSerializer, SpectrumMetaSerializer, StarSerializer, TrainingRunCreateSerializer,
     TrainingRunSerializer,
 )
+from portal.api.throttling import LoginThrottle, token_expired
 
 TABLE_RENDERERS = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer, VOTableRenderer]
 
@@ -250,8 +246,6 @@ class TrainingRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
                         status=status.HTTP_201_CREATED)
 
 
-
-
 class _JSONOnly(BaseContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
@@ -285,8 +279,7 @@ class TokenView(ObtainAuthToken):
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
         token, _ = Token.objects.get_or_create(user=user)
-        ttl = settings.API_TOKEN_TTL_S
-        if ttl and token.created < timezone.now() - datetime.timedelta(seconds=ttl):
+        if token_expired(token):
             token.delete()
             token = Token.objects.create(user=user)
         return Response({"token": token.key})

@@ -85,10 +85,10 @@ def star_detail(request, star_id: int):
         generated = plots.generated_item(wavelength=reconstruction.wavelength, own_flux=reconstruction.flux,
                                          title="This star at another Teff / logg (decoder D(z, cp))")
         plots_items["generated"] = generated
-        rounded = _slider_number
-        context["sliders"] = [{"name": name, "value": rounded(reconstruction.parameters[name], name),
-                               "low": rounded(low - 0.25 * (high - low), name), "high": rounded(high + 0.25 * (high - low), name),
-                               "train_low": rounded(low, name), "train_high": rounded(high, name),
+        number = _slider_number
+        context["sliders"] = [{"name": name, "value": number(reconstruction.parameters[name], name),
+                               "low": number(low - 0.25 * (high - low), name), "high": number(high + 0.25 * (high - low), name),
+                               "train_low": number(low, name), "train_high": number(high, name),
                                "step": "10" if name == "teff" else "0.05"}
                               for name, (low, high) in reconstruction.training_range.items()]
     context["plots"] = plots_items
