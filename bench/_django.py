@@ -30,6 +30,18 @@ def bench_database(name: str):
         connection.creation.destroy_test_db(original, verbosity=0)
 
 
+def devices_to_measure(choice: str) -> list[str]:
+    """The devices a benchmark measures for ``--device``: "cpu", "cuda", or "auto" (the CPU, and
+    the GPU where torch sees one). Asking for "cuda" without one is an error, not a CPU run."""
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device here")
+    if choice == "auto":
+        return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    return [choice]
+
+
 def print_table(title: str, header: list[str], rows: list[list]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     lines = [title, "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",

@@ -1,12 +1,12 @@
 """BATMM throughput: training samples/s per stage and inference stars/s (CPU, and CUDA if present).
 
-    python bench/train_bhb.py [--width 0.25] [--d-model 128] [--stars 512]
+    python bench/train_bhb.py [--width 0.25] [--d-model 128] [--stars 512] [--device cpu|cuda|auto]
 
 Stages: the spectrum encoder (VGG1D + segment attention) and the image encoder (ResNet-50 + SE)
 trained with their heads, the fusion transformer on cached tokens, and end-to-end inference
 (spectrum + image → score; with the colour token, as by default, this includes measuring the
 cutouts' PSF colours, as ``ml.workflows.BHBScorer`` does). Random inputs of the real shapes
-(3522 px; 5 × 64 × 64).
+(3522 px; 5 × 64 × 64). On CUDA every stage runs under bf16 autocast, as the trainer does.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _django import print_table  # noqa: E402
+from _django import devices_to_measure, print_table  # noqa: E402
 
 from ml.batmm import BATMM, BATMMConfig, FusionTransformer  # noqa: E402
 from ml.bhb_train import image_head, spectrum_head  # noqa: E402
@@ -27,6 +27,13 @@ from ml.photometry import psf_colours  # noqa: E402
 
 
 def _rate(step, n: int, batch: int, device) -> float:
+    """Samples/s of ``step`` (one batch), under bf16 autocast on CUDA as the trainer runs."""
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    with autocast:
+        return _timed(step, n, batch, device)
+
+
+def _timed(step, n: int, batch: int, device) -> float:
     step()  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -88,10 +95,12 @@ def main() -> None:
     parser.add_argument("--stars", type=int, default=512)
     parser.add_argument("--colour-token", action=argparse.BooleanOptionalAction, default=True,
                         help="the fusion's PSF-colour token (on in the experiment and portal configs)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="auto: the CPU, and the GPU where there is one")
     args = parser.parse_args()
     config = BATMMConfig(width=args.width, d_model=args.d_model, colour_token=args.colour_token)
     rows = []
-    for device in [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else []):
+    for device in map(torch.device, devices_to_measure(args.device)):
         label = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
         rows += [[label, *row] for row in measure(config, device, args.stars)]
     print_table(f"bench/train_bhb.py — width {args.width}, d_model {args.d_model}, 8 fusion layers, batch 64, "

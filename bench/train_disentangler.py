@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _django import print_table  # noqa: E402
+from _django import devices_to_measure, print_table  # noqa: E402
 
 from ml.disentangler import DisentanglerConfig, DisentanglerTrainer  # noqa: E402
 
@@ -62,11 +62,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=8000)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="auto: the CPU, and the GPU where there is one")
     args = parser.parse_args()
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and args.device in ("auto", "cuda") else [])
-    if args.device == "cpu":
-        devices = ["cpu"]
+    devices = devices_to_measure(args.device)
     rng = np.random.default_rng(0)
     flux = (1 - 0.1 * rng.random((args.samples, 7214))).astype(np.float32)
     parameters = np.stack([rng.uniform(3200, 6000, args.samples), rng.uniform(0, 2.6, args.samples)], axis=1).astype(np.float32)

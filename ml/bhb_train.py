@@ -285,12 +285,13 @@ class BHBTrainer:
                 batch = inputs(index)
                 if augment is not None:
                     batch = augment(batch, index, generator)
-                with self._autocast():
+                with self._autocast():  # every term: an auxiliary head is part of the model too
                     output = model(*[x.to(self.device) for x in batch])
                     logits = output[0] if isinstance(output, tuple) else output
+                    extra = auxiliary(output, index) if auxiliary is not None else None
                 loss = F.cross_entropy(logits.float(), self.labels[index].to(self.device), weight=self.weights)
-                if auxiliary is not None:
-                    loss = loss + auxiliary(output, index)
+                if extra is not None:
+                    loss = loss + extra.float()
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -346,6 +347,15 @@ class BHBTrainer:
             weights.append(w.float().cpu())
         return torch.cat(tokens), torch.cat(weights)
 
+    def spectrum_encoder(self) -> tuple[_Head, np.ndarray]:
+        """Pretrain VGG1D with its classifier (the spectrum alone, the first stage of ``run``):
+        the trained head, and its P(BHB) for the test split's stars, (n_test,)."""
+        spectrum = self._seeded(lambda: spectrum_head(self.config.model))
+        spectrum.encoder.fit_denoiser(self.spectra[self.split["train"]])  # training split only, as observed
+        spectrum = self._train(spectrum, lambda index: (self.spectra[index],), self.config.epochs_encoder, "VGG1D",
+                               augment=self._noisy_spectra, patience=self.config.spectrum_patience)
+        return spectrum, self._scores(spectrum, lambda index: (self.spectra[index],), self.split["test"])
+
     def run(self, ablations: bool = False) -> dict:
         """Pretrain, fuse, evaluate BATMM (and with ``ablations`` its two ablations) and each encoder
         alone on the test split. The frozen encoders' tokens stay in ``self.tokens``."""
@@ -354,16 +364,12 @@ class BHBTrainer:
         truth = self.labels[test].numpy()
         spectrum_inputs = lambda index: (self.spectra[index],)  # noqa: E731
         image_inputs = lambda index: (self._images(index),)  # noqa: E731
-        spectrum = self._seeded(lambda: spectrum_head(model_cfg))
-        spectrum.encoder.fit_denoiser(self.spectra[self.split["train"]])  # training split only, as observed
-        spectrum = self._train(spectrum, spectrum_inputs, cfg.epochs_encoder, "VGG1D", augment=self._noisy_spectra,
-                               patience=cfg.spectrum_patience)
+        spectrum, spectrum_score = self.spectrum_encoder()
         image = self._seeded(lambda: image_head(model_cfg, n_colours=N_COLOURS if cfg.image_colour_weight else 0))
         turn = lambda batch, index, generator: (dihedral(batch[0], generator),)  # noqa: E731
         colour_loss = lambda output, index: self._colour_loss(image, output, index)  # noqa: E731
         image = self._train(image, image_inputs, cfg.epochs_encoder, "ResNet+SE", augment=turn if cfg.image_augment else None,
                             auxiliary=colour_loss if cfg.image_colour_weight else None)
-        spectrum_score = self._scores(spectrum, spectrum_inputs, test)
         self.xue_by_magnitude = by_magnitude(truth, xue_selection(self.spectra[test].numpy())[0], self.g_mag[test])
         results = {"VGG1D (spectrum)": {**metrics(truth, spectrum_score),
                                         "by_magnitude": by_magnitude(truth, spectrum_score, self.g_mag[test])},

@@ -1,0 +1,245 @@
+"""BHB purity and completeness by g magnitude over seeds: BATMM, VGG1D alone and the Xue et al. cuts.
+
+    python -m research.experiments.bhb_magnitude --config research/configs/bhb.yaml --out DIR
+                                                 [--only-seeds S [S ...]] [--device cpu|cuda|auto] [--report-only]
+                                                 [--scores-from BHB_RUN_DIR]
+
+Each seed trains the product's BHB pipeline (``ml.bhb_train.BHBTrainer``: VGG1D, ResNet-50+SE and
+the BATMM fusion with its temperature scaling; no ablations, no classical baselines) on the
+generated set with that seed's 70/20/10 split, and writes ``DIR/seeds/seed_<n>.json``. Once every
+seed of the config is there it writes ``report.md`` and ``report.json``: per g bin (PSF magnitude
+of the cutouts) the mean ± σ over seeds of purity, completeness and F1 at the 0.5 threshold for
+BATMM, VGG1D and the Xue cuts, BATMM − VGG1D per bin, the expected calibration error, and the
+threshold that gives 95 % purity with the completeness it keeps. Seeds can run in parallel
+processes into the same DIR (``--only-seeds``); a rerun reuses the seeds already written, and
+``--report-only`` reports over the seeds finished so far (its title says how many).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ml.batmm import BATMMConfig
+from ml.bhb_report import by_magnitude, threshold_for_purity, xue_selection
+from ml.bhb_train import CODE_VERSION, BHBTrainer, BHBTrainingConfig, metrics
+from ml.calibration import expected_calibration_error, fit_temperature, sigmoid
+from ml.data import split_indices
+from ml.files import write_atomically
+from ml.synth.bhb import bhb_sample
+from research.experiments._cli import ConfigError, run_experiment
+
+METHODS = ("BATMM", "VGG1D (spectrum)", "Xue et al. cuts")
+
+
+def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None, device: str = "auto",
+        report_only: bool = False, scores_from: Path | None = None) -> dict | None:
+    """Run (or reuse) the config's seeds (or ``only_seeds``); the report once all are written, else
+    None. ``report_only`` trains nothing and reports over the seeds written so far; ``scores_from``
+    takes BATMM's test scores from a finished ``research.experiments.bhb`` run of the same config
+    and trains VGG1D alone."""
+    data = {"n_bhb": 4985, "n_other": 3128, "seed": 0, **config.get("data", {})}
+    seeds = list(config.get("seeds", [0, 1, 2, 3, 4]))
+    unknown = sorted(set(only_seeds or []) - set(seeds))
+    if unknown:
+        raise ConfigError(f"seed(s) {unknown} are not in the config's seeds {seeds}")
+    fingerprint = json.loads(json.dumps({"code": CODE_VERSION, "data": data, "model": config.get("model", {}),
+                                         "training": config.get("training", {})}, default=float))
+    paths = {seed: out / "seeds" / f"seed_{seed}.json" for seed in seeds}
+    for path in paths.values():
+        if path.exists() and json.loads(path.read_text())["config"] != fingerprint:
+            raise ConfigError(f"{path} was written with another config or code version; remove it or choose another --out")
+    todo = [] if report_only else [seed for seed in (only_seeds or seeds) if not paths[seed].exists()]
+    if todo:
+        started = time.perf_counter()
+        sample = bhb_sample(data["n_bhb"], data["n_other"], np.random.default_rng(data["seed"]))
+        log(f"data: {len(sample.is_bhb)} stars ({int(sample.is_bhb.sum())} BHB) in {time.perf_counter() - started:.0f} s")
+        for seed in todo:
+            if scores_from is None:
+                record = _run_seed(sample, config, seed, device, log)
+            else:
+                record = _seed_from_scores(sample, config, seed, scores_from, fingerprint, device, log)
+            paths[seed].parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(paths[seed], lambda temporary: temporary.write_text(
+                json.dumps({"config": fingerprint, **record}, default=float)))
+    finished = [seed for seed in seeds if paths[seed].exists()]
+    if not finished or (len(finished) < len(seeds) and not report_only):
+        if report_only:
+            raise ConfigError(f"no seed of the config is finished in {out}")
+        return None
+    records = [json.loads(paths[seed].read_text()) for seed in finished]
+    report = summarise(records)
+    report.update(data=data, model=config.get("model", {}), training=config.get("training", {}), seeds_in_config=len(seeds))
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomically(out / "report.json", lambda temporary: temporary.write_text(json.dumps(report, indent=2, default=float)))
+    write_atomically(out / "report.md", lambda temporary: temporary.write_text(markdown(report)))
+    return report
+
+
+def _run_seed(sample, config: dict, seed: int, device: str, log) -> dict:
+    labels = sample.is_bhb.astype(int)
+    split = split_indices(len(labels), 0.2, 0.1, seed)
+    training = BHBTrainingConfig(model=BATMMConfig(**config.get("model", {})), seed=seed, device=device,
+                                 **config.get("training", {}))
+    started = time.perf_counter()
+    trainer = BHBTrainer(training, sample.flux, sample.images, labels, split=split, log=log)
+    results = trainer.run()
+    seconds = time.perf_counter() - started
+    batmm, spectrum = results["BATMM"], results["VGG1D (spectrum)"]
+    log(f"seed {seed}: BATMM F1 {batmm['f1_macro']:.3f} ECE {batmm['ece']:.3f}, VGG1D F1 {spectrum['f1_macro']:.3f} "
+        f"({seconds:.0f} s on {trainer.device})")
+    return {"seed": seed, "seconds": seconds, "device": str(trainer.device),
+            "by_magnitude": {"BATMM": batmm["by_magnitude"], "VGG1D (spectrum)": spectrum["by_magnitude"],
+                             "Xue et al. cuts": trainer.xue_by_magnitude},
+            "f1_macro": {"BATMM": batmm["f1_macro"], "VGG1D (spectrum)": spectrum["f1_macro"]},
+            "ece": batmm["ece"], "ece_uncalibrated": batmm["ece_uncalibrated"], "temperature": batmm["temperature"],
+            "purity_95": batmm["purity_95"]}
+
+
+def _seed_from_scores(sample, config: dict, seed: int, scores_from: Path, fingerprint: dict, device: str, log) -> dict:
+    """One seed's record from a finished BATMM run: its stored test scores for BATMM (checked to be
+    this config's, sample and split), VGG1D trained afresh (deterministic for the seed), the Xue cuts.
+
+    The stored scores are the raw softmax: temperature scaling leaves the 0.5 threshold (d = 0) and
+    every ranking where they were, so purity and completeness match the calibrated model's. The run
+    kept no validation scores, so the ECE here fits T on one half of the test stars and measures on
+    the other (both ways, averaged)."""
+    directory = scores_from / "seeds" / f"seed_{seed}"
+    try:
+        stored_config = json.loads((directory / "config.json").read_text())
+        stored = json.loads((directory / "result.json").read_text())
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{directory}: no finished seed there ({error})") from None
+    if {key: stored_config.get(key) for key in ("data", "model", "training")} != \
+            {key: fingerprint[key] for key in ("data", "model", "training")}:
+        raise ConfigError(f"{directory} ran another config than this one")
+    labels = sample.is_bhb.astype(int)
+    split = split_indices(len(labels), 0.2, 0.1, seed)
+    test = split["test"]
+    if stored.get("test_labels") != labels[test].tolist() or "BATMM" not in stored.get("test_scores", {}):
+        raise ConfigError(f"{directory}: its test stars are not this sample's split for seed {seed}")
+    training = BHBTrainingConfig(model=BATMMConfig(**config.get("model", {})), seed=seed, device=device,
+                                 **config.get("training", {}))
+    started = time.perf_counter()
+    trainer = BHBTrainer(training, sample.flux, sample.images, labels, split=split, log=log)
+    _, spectrum_score = trainer.spectrum_encoder()
+    seconds = time.perf_counter() - started
+    truth, g_mag = labels[test], trainer.g_mag[test]
+    raw = np.clip(np.asarray(stored["test_scores"]["BATMM"], np.float64), 1e-7, 1 - 1e-7)
+    gap = np.log(raw) - np.log1p(-raw)
+    ece, ece_raw = _cross_fitted_ece(gap, truth, seed)
+    batmm = metrics(truth, raw)
+    spectrum = metrics(truth, spectrum_score)
+    stored_spectrum = stored.get("results", {}).get("VGG1D (spectrum)", {}).get("f1_macro")
+    log(f"seed {seed}: BATMM F1 {batmm['f1_macro']:.3f} (stored), VGG1D F1 {spectrum['f1_macro']:.3f} "
+        f"(that run's VGG1D: {stored_spectrum if stored_spectrum is None else round(stored_spectrum, 3)}; {seconds:.0f} s)")
+    return {"seed": seed, "seconds": seconds, "device": str(trainer.device), "scores_from": str(directory),
+            "stored_code": stored_config.get("code"), "stored_vgg1d_f1_macro": stored_spectrum,
+            "by_magnitude": {"BATMM": by_magnitude(truth, raw, g_mag), "VGG1D (spectrum)": by_magnitude(truth, spectrum_score, g_mag),
+                             "Xue et al. cuts": by_magnitude(truth, xue_selection(sample.flux[test])[0], g_mag)},
+            "f1_macro": {"BATMM": batmm["f1_macro"], "VGG1D (spectrum)": spectrum["f1_macro"]},
+            "ece": ece, "ece_uncalibrated": ece_raw, "temperature": None,
+            "purity_95": threshold_for_purity(truth, raw, 0.95)}
+
+
+def _cross_fitted_ece(gap: np.ndarray, labels: np.ndarray, seed: int) -> tuple[float, float]:
+    """(ECE after temperature scaling fitted on the other half of the stars, ECE of σ(gap))."""
+    halves = np.array_split(np.random.default_rng(seed).permutation(len(gap)), 2)
+    errors = []
+    for fit, measure in ((halves[0], halves[1]), (halves[1], halves[0])):
+        temperature = fit_temperature(gap[fit], labels[fit])
+        errors.append(expected_calibration_error(labels[measure], sigmoid(gap[measure] / temperature)))
+    return float(np.mean(errors)), expected_calibration_error(labels, sigmoid(gap))
+
+
+def _mean_sd(values: list) -> dict:
+    kept = [value for value in values if value is not None]
+    if not kept:
+        return {"mean": None, "sd": None, "n": 0}
+    return {"mean": float(np.mean(kept)), "sd": float(np.std(kept, ddof=1)) if len(kept) > 1 else 0.0, "n": len(kept)}
+
+
+def summarise(records: list[dict]) -> dict:
+    """Mean ± σ over seeds of every bin's purity, completeness and F1 per method, and of BATMM − VGG1D."""
+    bins = [row["bin"] for row in records[0]["by_magnitude"]["BATMM"]]
+    table = []
+    for index, name in enumerate(bins):
+        row = {"bin": name, "n": int(np.mean([r["by_magnitude"]["BATMM"][index]["n"] for r in records])),
+               "n_bhb": int(np.mean([r["by_magnitude"]["BATMM"][index]["n_bhb"] for r in records]))}
+        for method in METHODS:
+            cells = [r["by_magnitude"][method][index] for r in records]
+            row[method] = {key: _mean_sd([cell[key] for cell in cells]) for key in ("purity", "completeness", "f1")}
+        gaps = [(r["by_magnitude"]["BATMM"][index]["f1"], r["by_magnitude"]["VGG1D (spectrum)"][index]["f1"]) for r in records]
+        row["BATMM − VGG1D F1"] = _mean_sd([a - b for a, b in gaps if a is not None and b is not None])
+        table.append(row)
+    return {"seeds": [r["seed"] for r in records], "by_magnitude": table,
+            "f1_macro": {method: _mean_sd([r["f1_macro"][method] for r in records]) for method in ("BATMM", "VGG1D (spectrum)")},
+            "ece": _mean_sd([r["ece"] for r in records]), "ece_uncalibrated": _mean_sd([r["ece_uncalibrated"] for r in records]),
+            "purity_95_completeness": _mean_sd([r["purity_95"]["completeness"] for r in records]),
+            "purity_95_threshold": _mean_sd([r["purity_95"]["threshold"] for r in records]),
+            "seconds": _mean_sd([r["seconds"] for r in records]), "device": records[0]["device"],
+            "scores_from": str(Path(records[0]["scores_from"]).parent.parent) if records[0].get("scores_from") else None}
+
+
+def _cell(value: dict, digits: int = 3) -> str:
+    if value["mean"] is None:
+        return "—"
+    return f"{value['mean']:.{digits}f} ± {value['sd']:.{digits}f}"
+
+
+def markdown(report: dict) -> str:
+    seeds = report["seeds"]
+    if report["scores_from"]:
+        how = (f"BATMM's test scores are those stored by `{report['scores_from']}` (temperature scaling moves neither "
+               f"the 0.5 threshold nor the ranking); VGG1D trained afresh on {report['device']}, "
+               f"{report['seconds']['mean']:.0f} s per seed; the ECE's temperature is fitted on one half of the test "
+               f"stars and measured on the other (that run kept no validation scores).")
+    else:
+        how = f"Trained on {report['device']}, {report['seconds']['mean']:.0f} s per seed."
+    lines = [f"# BHB purity and completeness by g magnitude (seeds {', '.join(map(str, seeds))}: "
+             f"{len(seeds)} of the config's {report['seeds_in_config']})", "",
+             f"Generated set {report['data']['n_bhb']} BHB + {report['data']['n_other']} other; test split (10 %); "
+             f"threshold 0.5 on the calibrated score; mean ± σ over seeds. {how}", "",
+             "| g (PSF) | stars | BHB | method | purity | completeness | F1 |", "|---|---|---|---|---|---|---|"]
+    for row in report["by_magnitude"]:
+        for method in METHODS:
+            cells = row[method]
+            lines.append(f"| {row['bin']} | {row['n']} | {row['n_bhb']} | {method} | {_cell(cells['purity'])} | "
+                         f"{_cell(cells['completeness'])} | {_cell(cells['f1'])} |")
+    lines += ["", "| g (PSF) | BATMM − VGG1D (BHB F1) |", "|---|---|"]
+    lines += [f"| {row['bin']} | {_cell(row['BATMM − VGG1D F1'])} |" for row in report["by_magnitude"]]
+    lines += ["", f"- Macro F1: BATMM {_cell(report['f1_macro']['BATMM'])}, VGG1D {_cell(report['f1_macro']['VGG1D (spectrum)'])}.",
+              f"- Expected calibration error (BATMM, 10 bins): {_cell(report['ece'])} after temperature scaling, "
+              f"{_cell(report['ece_uncalibrated'])} before (goal ≤ 0.03).",
+              f"- 95 % purity: threshold {_cell(report['purity_95_threshold'])}, completeness "
+              f"{_cell(report['purity_95_completeness'])} (goal: precision ≥ 0.95 at recall ≥ 0.90).", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--only-seeds", type=int, nargs="+", default=None, metavar="SEED",
+                        help="run just these seeds of the config (parallel workers); the report waits for all")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing; write the report over the seeds finished so far")
+    parser.add_argument("--scores-from", type=Path, default=None, metavar="DIR",
+                        help="BATMM's test scores from this finished research.experiments.bhb run of the same config; "
+                             "trains VGG1D alone")
+    args = parser.parse_args(argv)
+
+    def run_seeds(config: dict, out: Path, log) -> dict | None:
+        return run(config, out, log=log, only_seeds=args.only_seeds, device=args.device, report_only=args.report_only,
+                   scores_from=args.scores_from)
+
+    return run_experiment(args.config, args.out, {"data", "model", "training", "seeds"}, run_seeds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
