@@ -133,6 +133,10 @@ def _spectra(params, rng):
     for centre, sigma, depth in _METALS:
         profile *= 1.0 - depth * np.exp(-0.5 * ((wavelength[None, :] - centre) / sigma) ** 2)
     flux = continuum * profile
+    # S/N per pixel falls with magnitude as the star's photon noise does (S/N ∝ √flux ∝ 10^(−0.2 g)),
+    # 30 at g = 16.5, clipped to 5–100. The one real SDSS spectrum at hand (BOSS spec-3586-55181-0500,
+    # ../shared/data/sdss_spec_samples: g_PSF 16.06, SN_MEDIAN in g 56) is 1.5× above this relation;
+    # no SEGUE/legacy A-star spectra were reachable to fit its zero point (docs/research/bhb.md).
     snr = np.clip(30.0 * 10 ** (-0.2 * (g_mag - 16.5)), 5.0, 100.0)
     error = continuum * (1.0 / snr[:, None]) * (0.8 + 0.4 * rng.random((n, 1)))
     flux = flux + rng.standard_normal(flux.shape) * error

@@ -2,7 +2,7 @@
 
     python -m research.experiments.bhb_magnitude --config research/configs/bhb.yaml --out DIR
                                                  [--only-seeds S [S ...]] [--device cpu|cuda|auto] [--report-only]
-                                                 [--scores-from BHB_RUN_DIR]
+                                                 [--scores-from BHB_RUN_DIR [--no-spectrum]]
 
 Each seed trains the product's BHB pipeline (``ml.bhb_train.BHBTrainer``: VGG1D, ResNet-50+SE and
 the BATMM fusion with its temperature scaling; no ablations, no classical baselines) on the
@@ -13,6 +13,10 @@ BATMM, VGG1D and the Xue cuts, BATMM − VGG1D per bin, the expected calibration
 threshold that gives 95 % purity with the completeness it keeps. Seeds can run in parallel
 processes into the same DIR (``--only-seeds``); a rerun reuses the seeds already written, and
 ``--report-only`` reports over the seeds finished so far (its title says how many).
+
+``--scores-from RUN`` takes BATMM's test scores from a finished ``research.experiments.bhb`` run of
+the same config and trains VGG1D alone; with ``--no-spectrum`` it trains nothing, and the report
+names the seeds each method's rows average.
 """
 from __future__ import annotations
 
@@ -37,11 +41,11 @@ METHODS = ("BATMM", "VGG1D (spectrum)", "Xue et al. cuts")
 
 
 def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None, device: str = "auto",
-        report_only: bool = False, scores_from: Path | None = None) -> dict | None:
+        report_only: bool = False, scores_from: Path | None = None, train_spectrum: bool = True) -> dict | None:
     """Run (or reuse) the config's seeds (or ``only_seeds``); the report once all are written, else
     None. ``report_only`` trains nothing and reports over the seeds written so far; ``scores_from``
     takes BATMM's test scores from a finished ``research.experiments.bhb`` run of the same config
-    and trains VGG1D alone."""
+    and trains VGG1D alone (nothing, with ``train_spectrum`` False: those seeds have no VGG1D rows)."""
     data = {"n_bhb": 4985, "n_other": 3128, "seed": 0, **config.get("data", {})}
     seeds = list(config.get("seeds", [0, 1, 2, 3, 4]))
     unknown = sorted(set(only_seeds or []) - set(seeds))
@@ -62,7 +66,7 @@ def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
             if scores_from is None:
                 record = _run_seed(sample, config, seed, device, log)
             else:
-                record = _seed_from_scores(sample, config, seed, scores_from, fingerprint, device, log)
+                record = _seed_from_scores(sample, config, seed, scores_from, fingerprint, device, log, train_spectrum)
             paths[seed].parent.mkdir(parents=True, exist_ok=True)
             write_atomically(paths[seed], lambda temporary: temporary.write_text(
                 json.dumps({"config": fingerprint, **record}, default=float)))
@@ -100,7 +104,8 @@ def _run_seed(sample, config: dict, seed: int, device: str, log) -> dict:
             "purity_95": batmm["purity_95"]}
 
 
-def _seed_from_scores(sample, config: dict, seed: int, scores_from: Path, fingerprint: dict, device: str, log) -> dict:
+def _seed_from_scores(sample, config: dict, seed: int, scores_from: Path, fingerprint: dict, device: str, log,
+                      train_spectrum: bool = True) -> dict:
     """One seed's record from a finished BATMM run: its stored test scores for BATMM (checked to be
     this config's, sample and split), VGG1D trained afresh (deterministic for the seed), the Xue cuts.
 
@@ -126,22 +131,24 @@ def _seed_from_scores(sample, config: dict, seed: int, scores_from: Path, finger
                                  **config.get("training", {}))
     started = time.perf_counter()
     trainer = BHBTrainer(training, sample.flux, sample.images, labels, split=split, log=log)
-    _, spectrum_score = trainer.spectrum_encoder()
-    seconds = time.perf_counter() - started
     truth, g_mag = labels[test], trainer.g_mag[test]
     raw = np.clip(np.asarray(stored["test_scores"]["BATMM"], np.float64), 1e-7, 1 - 1e-7)
     gap = np.log(raw) - np.log1p(-raw)
     ece, ece_raw = _cross_fitted_ece(gap, truth, seed)
     batmm = metrics(truth, raw)
-    spectrum = metrics(truth, spectrum_score)
+    rows = {"BATMM": by_magnitude(truth, raw, g_mag), "Xue et al. cuts": by_magnitude(truth, xue_selection(sample.flux[test])[0], g_mag)}
+    f1_macro = {"BATMM": batmm["f1_macro"]}
     stored_spectrum = stored.get("results", {}).get("VGG1D (spectrum)", {}).get("f1_macro")
-    log(f"seed {seed}: BATMM F1 {batmm['f1_macro']:.3f} (stored), VGG1D F1 {spectrum['f1_macro']:.3f} "
+    if train_spectrum:
+        _, spectrum_score = trainer.spectrum_encoder()
+        rows["VGG1D (spectrum)"] = by_magnitude(truth, spectrum_score, g_mag)
+        f1_macro["VGG1D (spectrum)"] = metrics(truth, spectrum_score)["f1_macro"]
+    seconds = time.perf_counter() - started
+    log(f"seed {seed}: BATMM F1 {batmm['f1_macro']:.3f} (stored), VGG1D F1 {f1_macro.get('VGG1D (spectrum)', 'not trained')} "
         f"(that run's VGG1D: {stored_spectrum if stored_spectrum is None else round(stored_spectrum, 3)}; {seconds:.0f} s)")
     return {"seed": seed, "seconds": seconds, "device": str(trainer.device), "scores_from": str(directory),
             "stored_code": stored_config.get("code"), "stored_vgg1d_f1_macro": stored_spectrum,
-            "by_magnitude": {"BATMM": by_magnitude(truth, raw, g_mag), "VGG1D (spectrum)": by_magnitude(truth, spectrum_score, g_mag),
-                             "Xue et al. cuts": by_magnitude(truth, xue_selection(sample.flux[test])[0], g_mag)},
-            "f1_macro": {"BATMM": batmm["f1_macro"], "VGG1D (spectrum)": spectrum["f1_macro"]},
+            "by_magnitude": rows, "f1_macro": f1_macro,
             "ece": ece, "ece_uncalibrated": ece_raw, "temperature": None,
             "purity_95": threshold_for_purity(truth, raw, 0.95)}
 
@@ -171,46 +178,55 @@ def summarise(records: list[dict]) -> dict:
         row = {"bin": name, "n": int(np.mean([r["by_magnitude"]["BATMM"][index]["n"] for r in records])),
                "n_bhb": int(np.mean([r["by_magnitude"]["BATMM"][index]["n_bhb"] for r in records]))}
         for method in METHODS:
-            cells = [r["by_magnitude"][method][index] for r in records]
+            cells = [r["by_magnitude"][method][index] for r in records if method in r["by_magnitude"]]
             row[method] = {key: _mean_sd([cell[key] for cell in cells]) for key in ("purity", "completeness", "f1")}
-        gaps = [(r["by_magnitude"]["BATMM"][index]["f1"], r["by_magnitude"]["VGG1D (spectrum)"][index]["f1"]) for r in records]
+        gaps = [(r["by_magnitude"]["BATMM"][index]["f1"], r["by_magnitude"]["VGG1D (spectrum)"][index]["f1"])
+                for r in records if "VGG1D (spectrum)" in r["by_magnitude"]]
         row["BATMM − VGG1D F1"] = _mean_sd([a - b for a, b in gaps if a is not None and b is not None])
         table.append(row)
     return {"seeds": [r["seed"] for r in records], "by_magnitude": table,
-            "f1_macro": {method: _mean_sd([r["f1_macro"][method] for r in records]) for method in ("BATMM", "VGG1D (spectrum)")},
+            "method_seeds": {method: [r["seed"] for r in records if method in r["by_magnitude"]] for method in METHODS},
+            "f1_macro": {method: _mean_sd([r["f1_macro"][method] for r in records if method in r["f1_macro"]])
+                         for method in ("BATMM", "VGG1D (spectrum)")},
             "ece": _mean_sd([r["ece"] for r in records]), "ece_uncalibrated": _mean_sd([r["ece_uncalibrated"] for r in records]),
             "purity_95_completeness": _mean_sd([r["purity_95"]["completeness"] for r in records]),
             "purity_95_threshold": _mean_sd([r["purity_95"]["threshold"] for r in records]),
-            "seconds": _mean_sd([r["seconds"] for r in records]), "device": records[0]["device"],
+            "seconds": _mean_sd([r["seconds"] for r in records if "VGG1D (spectrum)" in r["by_magnitude"]]),
+            "device": records[0]["device"],
             "scores_from": str(Path(records[0]["scores_from"]).parent.parent) if records[0].get("scores_from") else None}
 
 
 def _cell(value: dict, digits: int = 3) -> str:
+    """mean ± σ over seeds; the bare value from a single seed (it has no σ)."""
     if value["mean"] is None:
         return "—"
-    return f"{value['mean']:.{digits}f} ± {value['sd']:.{digits}f}"
+    return f"{value['mean']:.{digits}f}" + (f" ± {value['sd']:.{digits}f}" if value["n"] > 1 else "")
 
 
 def markdown(report: dict) -> str:
     seeds = report["seeds"]
     if report["scores_from"]:
+        trained = "" if report["seconds"]["mean"] is None else f", {report['seconds']['mean']:.0f} s per seed"
         how = (f"BATMM's test scores are those stored by `{report['scores_from']}` (temperature scaling moves neither "
-               f"the 0.5 threshold nor the ranking); VGG1D trained afresh on {report['device']}, "
-               f"{report['seconds']['mean']:.0f} s per seed; the ECE's temperature is fitted on one half of the test "
-               f"stars and measured on the other (that run kept no validation scores).")
+               f"the 0.5 threshold nor the ranking; the 95 % purity threshold below is on those raw scores); VGG1D "
+               f"trained afresh on {report['device']}{trained}; the ECE's temperature is fitted on one half of the "
+               f"test stars and measured on the other (that run kept no validation scores).")
     else:
         how = f"Trained on {report['device']}, {report['seconds']['mean']:.0f} s per seed."
     lines = [f"# BHB purity and completeness by g magnitude (seeds {', '.join(map(str, seeds))}: "
              f"{len(seeds)} of the config's {report['seeds_in_config']})", "",
              f"Generated set {report['data']['n_bhb']} BHB + {report['data']['n_other']} other; test split (10 %); "
              f"threshold 0.5 on the calibrated score; mean ± σ over seeds. {how}", "",
-             "| g (PSF) | stars | BHB | method | purity | completeness | F1 |", "|---|---|---|---|---|---|---|"]
+             "| g (PSF) | stars (per seed) | BHB | method | purity | completeness | F1 |", "|---|---|---|---|---|---|---|"]
+    label = {method: method if report["method_seeds"][method] == seeds else
+             f"{method} (seeds {', '.join(map(str, report['method_seeds'][method])) or 'none'})" for method in METHODS}
     for row in report["by_magnitude"]:
         for method in METHODS:
             cells = row[method]
-            lines.append(f"| {row['bin']} | {row['n']} | {row['n_bhb']} | {method} | {_cell(cells['purity'])} | "
+            lines.append(f"| {row['bin']} | {row['n']} | {row['n_bhb']} | {label[method]} | {_cell(cells['purity'])} | "
                          f"{_cell(cells['completeness'])} | {_cell(cells['f1'])} |")
-    lines += ["", "| g (PSF) | BATMM − VGG1D (BHB F1) |", "|---|---|"]
+    lines += ["", f"| g (PSF) | BATMM − VGG1D (BHB F1, seeds {', '.join(map(str, report['method_seeds']['VGG1D (spectrum)']))}) |",
+              "|---|---|"]
     lines += [f"| {row['bin']} | {_cell(row['BATMM − VGG1D F1'])} |" for row in report["by_magnitude"]]
     lines += ["", f"- Macro F1: BATMM {_cell(report['f1_macro']['BATMM'])}, VGG1D {_cell(report['f1_macro']['VGG1D (spectrum)'])}.",
               f"- Expected calibration error (BATMM, 10 bins): {_cell(report['ece'])} after temperature scaling, "
@@ -232,11 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scores-from", type=Path, default=None, metavar="DIR",
                         help="BATMM's test scores from this finished research.experiments.bhb run of the same config; "
                              "trains VGG1D alone")
+    parser.add_argument("--no-spectrum", action="store_true",
+                        help="with --scores-from: train nothing; these seeds get BATMM and Xue rows only")
     args = parser.parse_args(argv)
+    if args.no_spectrum and args.scores_from is None:
+        parser.error("--no-spectrum needs --scores-from (BATMM's scores come from there)")
 
     def run_seeds(config: dict, out: Path, log) -> dict | None:
         return run(config, out, log=log, only_seeds=args.only_seeds, device=args.device, report_only=args.report_only,
-                   scores_from=args.scores_from)
+                   scores_from=args.scores_from, train_spectrum=not args.no_spectrum)
 
     return run_experiment(args.config, args.out, {"data", "model", "training", "seeds"}, run_seeds)
 

@@ -52,10 +52,13 @@ def test_stored_scores_are_matched_to_their_stars(tmp_path):
     """Perfect stored scores must read as purity and completeness 1 in every bin holding BHBs."""
     config = smoke_config()
     stored_run(tmp_path / "run", config, lambda labels, seed: labels.astype(float).tolist())
-    out = tmp_path / "out"
-    assert bhb_magnitude.main(["--config", str(SMOKE), "--out", str(out), "--scores-from", str(tmp_path / "run"),
-                               "--device", "cpu"]) == 0
+    out, stored = tmp_path / "out", ["--scores-from", str(tmp_path / "run"), "--device", "cpu"]
+    assert bhb_magnitude.main(["--config", str(SMOKE), "--out", str(out), "--only-seeds", "0", *stored]) == 0
+    assert not (out / "report.json").exists()  # seed 1 is still missing
+    assert bhb_magnitude.main(["--config", str(SMOKE), "--out", str(out), "--only-seeds", "1", "--no-spectrum", *stored]) == 0
     report = json.loads((out / "report.json").read_text())
+    assert report["method_seeds"] == {"BATMM": [0, 1], "VGG1D (spectrum)": [0], "Xue et al. cuts": [0, 1]}
+    assert "| VGG1D (spectrum) (seeds 0) |" in (out / "report.md").read_text()
     for row in report["by_magnitude"]:
         if row["n_bhb"]:
             assert row["BATMM"]["purity"]["mean"] == 1.0 and row["BATMM"]["completeness"]["mean"] == 1.0
