@@ -20,6 +20,23 @@ LINES = {
     "sdss": {name: round(float(air_to_vacuum(value)), 2) for name, value in SDSS_LINES_AIR.items()},
 }
 TOOLS = "pan,xwheel_zoom,box_zoom,reset,save"
+GAP_STEPS = 3.0  # a step in ln λ this many times the median one is a gap (APOGEE's chip gaps)
+
+
+def with_gaps(wavelength, *arrays):
+    """(wavelength, *arrays) with one NaN point inserted wherever the wavelength jumps by more
+    than ``GAP_STEPS`` median steps in ln λ, so that lines and bands break across detector gaps
+    instead of bridging them. Arrays of shape (n,) (None passes through); returns float arrays of
+    shape (n + gaps,). The portal's slider script (doppel.js) applies the same rule."""
+    wavelength = np.asarray(wavelength, np.float64)
+    if len(wavelength) < 3:
+        return [wavelength, *[None if a is None else np.asarray(a, np.float64) for a in arrays]]
+    step = np.diff(np.log(wavelength))
+    after = np.flatnonzero(step > GAP_STEPS * np.median(step)) + 1  # indices that start a new segment
+    gap_wavelength = 0.5 * (wavelength[after - 1] + wavelength[after])
+    out = [np.insert(wavelength, after, gap_wavelength)]
+    out += [None if a is None else np.insert(np.asarray(a, np.float64), after, np.nan) for a in arrays]
+    return out
 
 
 def _decimate(*arrays, limit: int = 8000):
@@ -30,7 +47,7 @@ def _decimate(*arrays, limit: int = 8000):
 
 def spectrum_item(*, wavelength, flux, error, unit: str, survey: str, title: str,
                   reconstruction=None, name: str = "spectrum") -> dict:
-    wavelength, flux, error, reconstruction = _decimate(wavelength, flux, error, reconstruction)
+    wavelength, flux, error, reconstruction = with_gaps(*_decimate(wavelength, flux, error, reconstruction))
     data = {"wavelength": wavelength, "flux": flux}
     if error is not None:
         data.update(lower=flux - error, upper=flux + error, error=error)
@@ -61,8 +78,9 @@ def generated_item(*, wavelength, own_flux, title: str) -> dict:
     named ``generated-source``, filled by JavaScript from /api/stars/{id}/generate)."""
     fig = figure(height=300, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom", title=title,
                  x_axis_label="wavelength (Å)", y_axis_label="normalised flux", name="generated")
+    wavelength, own_flux = with_gaps(wavelength, own_flux)
     fig.line(wavelength, own_flux, color="#98a2b3", legend_label="this star (reconstruction)")
-    generated = ColumnDataSource({"wavelength": list(wavelength), "flux": list(own_flux)}, name="generated-source")
+    generated = ColumnDataSource({"wavelength": wavelength, "flux": own_flux}, name="generated-source")
     line = fig.line("wavelength", "flux", source=generated, color=Category10_10[0], line_width=1.3,
                     legend_label="at the chosen Teff / logg")
     fig.add_tools(HoverTool(renderers=[line], tooltips=[("λ", "@wavelength{0.00} Å"), ("flux", "@flux{0.0000}")], mode="vline"))
@@ -75,8 +93,8 @@ def twins_overlay_item(*, wavelength, query_flux, query_label: str, twins: list[
     fig = figure(height=380, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom",
                  title="Query spectrum and its twins", x_axis_label="wavelength (Å)", y_axis_label="normalised flux")
     for k, (label, flux) in enumerate(twins):
-        fig.line(wavelength, flux, color=Category10_10[(k + 1) % 10], alpha=0.55, line_width=1, legend_label=label)
-    fig.line(wavelength, query_flux, color="#101828", line_width=1.6, legend_label=query_label)
+        fig.line(*with_gaps(wavelength, flux), color=Category10_10[(k + 1) % 10], alpha=0.55, line_width=1, legend_label=label)
+    fig.line(*with_gaps(wavelength, query_flux), color="#101828", line_width=1.6, legend_label=query_label)
     fig.legend.click_policy = "hide"
     fig.legend.label_text_font_size = "8pt"
     return json_item(fig)

@@ -11,6 +11,26 @@
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", mount); } else { mount(); }
 })();
 
+// A NaN point wherever the wavelength jumps by more than 3 median steps in ln λ (a detector gap),
+// so the line breaks there instead of bridging it: the rule of portal/plots/spectrum.py:with_gaps.
+function withGaps(wavelength, flux) {
+  var steps = [];
+  for (var i = 1; i < wavelength.length; i++) { steps.push(Math.log(wavelength[i] / wavelength[i - 1])); }
+  var sorted = steps.slice().sort(function (a, b) { return a - b; });
+  var middle = Math.floor(sorted.length / 2);
+  var median = sorted.length % 2 ? sorted[middle] : 0.5 * (sorted[middle - 1] + sorted[middle]);
+  var out = {wavelength: [], flux: []};
+  for (var k = 0; k < wavelength.length; k++) {
+    if (k > 0 && steps[k - 1] > 3 * median) {
+      out.wavelength.push(0.5 * (wavelength[k - 1] + wavelength[k]));
+      out.flux.push(NaN);
+    }
+    out.wavelength.push(wavelength[k]);
+    out.flux.push(flux[k]);
+  }
+  return out;
+}
+
 // The "at another Teff/logg" panel: sliders → /api/stars/{id}/generate → the generated line.
 function doppelGenerate(starId) {
   var params = new URLSearchParams();
@@ -32,7 +52,7 @@ function doppelGenerate(starId) {
       var doc = Bokeh.documents.find(function (d) { return d.get_model_by_name("generated-source"); });
       if (doc) {
         var source = doc.get_model_by_name("generated-source");
-        source.data = {wavelength: body.wavelength, flux: body.flux};
+        source.data = withGaps(body.wavelength, body.flux);
       }
     });
 }
