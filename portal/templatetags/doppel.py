@@ -50,3 +50,22 @@ def index(sequence, position):
         return sequence[int(position)]
     except (TypeError, ValueError, IndexError, KeyError):
         return None
+
+
+def abundance_name(key: str) -> str:
+    """A label key as astronomers write it: "Mg_Fe" → "[Mg/Fe]", "Fe_H" → "[Fe/H]"; others unchanged."""
+    element, _, reference = str(key).partition("_")
+    return f"[{element}/{reference}]" if element and reference in ("Fe", "H", "M") else str(key)
+
+
+@register.simple_tag
+def abundance_table(labels):
+    """The abundances of a star's label sets as one table: {"sources": [source, …], "rows": [{"name":
+    "[Mg/Fe]", "cells": [(value, error) or None per source]}, …]}, elements in the order first seen;
+    values in dex. Empty rows when no label set has abundances."""
+    sources = [label for label in labels if label.abundances]
+    keys = list(dict.fromkeys(key for label in sources for key in label.abundances))
+    rows = [{"name": abundance_name(key),
+             "cells": [(label.abundances[key], (label.abundance_errors or {}).get(key)) if key in label.abundances else None
+                       for label in sources]} for key in keys]
+    return {"sources": [label.source for label in sources], "rows": rows}
