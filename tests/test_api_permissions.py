@@ -32,7 +32,7 @@ def test_staff_with_permission_starts_a_run_by_token(client, django_capture_on_c
     toy_grid(n_groups=1, per_group=4)
     user = User.objects.create_user("trainer", password="pw", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="change_modelversion"))
-    token = client.post("/api/token", {"username": "trainer", "password": "pw"}).json()["token"]
+    token = client.post("/api/token/", {"username": "trainer", "password": "pw"}).json()["token"]
     response = client.post("/api/training-runs/", PAYLOAD, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 201
     version = ModelVersion.objects.get()

@@ -1,4 +1,4 @@
-"""/api/stars/{id}/twins and POST /api/twins (an uploaded FITS spectrum)."""
+"""/api/stars/{id}/twins and POST /api/twins/ (an uploaded FITS spectrum)."""
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -60,7 +60,7 @@ def test_upload_finds_the_star_it_came_from(client, full_grid_model, tmp_path):
     source = spectra[5]
     labels = source.star.labels.get()
     upload = _aspcap_upload(tmp_path, source.flux_array)
-    body = client.post("/api/twins", {"file": upload, "teff": labels.teff, "logg": labels.logg, "k": 3}).json()
+    body = client.post("/api/twins/", {"file": upload, "teff": labels.teff, "logg": labels.logg, "k": 3}).json()
     assert body["twins"][0]["designation"] == source.star.designation
     assert body["twins"][0]["distance"] < 0.05
 
@@ -68,19 +68,19 @@ def test_upload_finds_the_star_it_came_from(client, full_grid_model, tmp_path):
 def test_upload_errors(client, full_grid_model, tmp_path):
     source = full_grid_model[1][0]
     not_fits = SimpleUploadedFile("spectrum.fits", b"this is not a FITS file", content_type="application/fits")
-    response = client.post("/api/twins", {"file": not_fits, "teff": 4500, "logg": 2})
+    response = client.post("/api/twins/", {"file": not_fits, "teff": 4500, "logg": 2})
     assert response.status_code == 400 and "not a FITS file" in str(response.json()["error"]["detail"])
     wrong_type = SimpleUploadedFile("spectrum.txt", b"1 2 3", content_type="text/plain")
-    assert "upload a FITS file" in str(client.post("/api/twins", {"file": wrong_type}).json()["error"]["detail"])
-    missing = client.post("/api/twins", {"file": _aspcap_upload(tmp_path, source.flux_array)})
+    assert "upload a FITS file" in str(client.post("/api/twins/", {"file": wrong_type}).json()["error"]["detail"])
+    missing = client.post("/api/twins/", {"file": _aspcap_upload(tmp_path, source.flux_array)})
     assert missing.status_code == 400 and "needs teff, logg" in str(missing.json()["error"]["detail"])
-    assert client.post("/api/twins", {}).status_code == 400
+    assert client.post("/api/twins/", {}).status_code == 400
 
 
 def test_upload_of_the_wrong_length_is_400(client, active_disentangler, tmp_path):
     """The active toy model has 64 pixels; a real aspcapStar has 7214."""
     upload = _aspcap_upload(tmp_path, np.ones(7214, np.float32))
-    response = client.post("/api/twins", {"file": upload, "teff": 4500, "logg": 2.0})
+    response = client.post("/api/twins/", {"file": upload, "teff": 4500, "logg": 2.0})
     assert response.status_code == 400
     assert "7214 pixels; the active model's apogee grid has 64" in str(response.json()["error"]["detail"])
 

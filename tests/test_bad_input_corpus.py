@@ -39,7 +39,7 @@ def _get(path, **params):
 def _upload(name: str, content: bytes | Callable, **fields):
     def run(ctx):
         body = content(ctx) if callable(content) else content
-        return _http(ctx["client"].post("/api/twins", {"file": SimpleUploadedFile(name, body), **fields}))
+        return _http(ctx["client"].post("/api/twins/", {"file": SimpleUploadedFile(name, body), **fields}))
     return run
 
 
@@ -148,7 +148,7 @@ CASES = [
     Case("twins unknown parameter", _get(STAR, neighbours="5"), 400, "neighbours"),
     Case("twins of unknown star", _get("/api/stars/999999/twins/"), 404, "No Star matches"),
     # --- API: upload
-    Case("upload without file", lambda ctx: _http(ctx["client"].post("/api/twins", {"teff": "4500"})), 400,
+    Case("upload without file", lambda ctx: _http(ctx["client"].post("/api/twins/", {"teff": "4500"})), 400,
          "attach a FITS file"),
     Case("upload garbage", _upload("x.fits", b"hello world" * 100, teff="4500", logg="2"), 400, "not a FITS file"),
     Case("upload wrong suffix", _upload("x.txt", FITS, teff="4500", logg="2"), 400, "upload a FITS file"),

@@ -44,7 +44,7 @@ def test_counters_live_in_the_shared_redis_cache(client, low_rates, settings):
 
 def test_api_token_and_admin_sign_in_are_throttled(client, low_rates):
     User.objects.create_user("ann", password="right-horse-battery")
-    codes = [client.post("/api/token", {"username": "ann", "password": "wrong"}).status_code for _ in range(3)]
+    codes = [client.post("/api/token/", {"username": "ann", "password": "wrong"}).status_code for _ in range(3)]
     assert codes == [400, 400, 429]
     admin = [client.post("/admin/login/", {"username": "ann", "password": "wrong"}).status_code for _ in range(3)]
     assert admin[-1] == 429
@@ -57,7 +57,7 @@ def test_an_expired_token_is_refused_and_a_fresh_one_issued(client, settings):
     Token.objects.filter(pk=token.pk).update(created=timezone.now() - datetime.timedelta(minutes=2))
     refused = client.get("/api/training-runs/", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert refused.status_code in (401, 403) and "expired" in refused.json()["error"]["detail"]
-    fresh = client.post("/api/token", {"username": "ann", "password": "right-horse-battery"}).json()["token"]
+    fresh = client.post("/api/token/", {"username": "ann", "password": "right-horse-battery"}).json()["token"]
     assert fresh != token.key
     assert client.get("/api/training-runs/", HTTP_AUTHORIZATION=f"Token {fresh}").status_code == 200
 

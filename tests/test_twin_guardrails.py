@@ -27,7 +27,7 @@ def test_an_upload_outside_the_range_is_flagged_with_its_offsets(client, full_gr
     version, spectra = full_grid_model
     top = version.metrics["parameter_range"]["logg"][1]
     upload = _aspcap_upload(tmp_path, spectra[0].flux_array)
-    body = client.post("/api/twins", {"file": upload, "teff": 4500, "logg": top + 0.5, "k": 3}).json()
+    body = client.post("/api/twins/", {"file": upload, "teff": 4500, "logg": top + 0.5, "k": 3}).json()
     assert body["outside_training_range"] is True
     assert body["beyond_range"] == {"logg": pytest.approx(0.5, abs=1e-4)}
     assert "outside the parameter range" in body["warnings"][0] and "logg +0.50 dex" in body["warnings"][0]

@@ -29,7 +29,7 @@ def test_web_and_api_give_the_same_message_for_a_file_over_the_cap(client, setti
     settings.UPLOAD_MAX_BYTES = 100_000
     body = b"SIMPLE  =" + b" " * 300_000
     web = client.post("/twins/upload/", {"file": SimpleUploadedFile("big.fits", body), "teff": 4500, "logg": 2})
-    api = client.post("/api/twins", {"file": SimpleUploadedFile("big.fits", body)})
+    api = client.post("/api/twins/", {"file": SimpleUploadedFile("big.fits", body)})
     message = "big.fits: the file is over the 0.1 MB upload limit"
     assert message in web.content.decode()
     assert api.status_code == 400, api.content

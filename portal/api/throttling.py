@@ -65,10 +65,10 @@ def token_expired(token) -> bool:
 
 class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF tokens that expire ``DOPPEL_API_TOKEN_TTL_S`` seconds after they were issued (0 = never);
-    ``POST /api/token`` with the same credentials issues a fresh one."""
+    ``POST /api/token/`` with the same credentials issues a fresh one."""
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)
         if token_expired(token):
-            raise exceptions.AuthenticationFailed("the token has expired; POST /api/token for a new one")
+            raise exceptions.AuthenticationFailed("the token has expired; POST /api/token/ for a new one")
         return user, token
