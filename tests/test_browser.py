@@ -69,6 +69,18 @@ def test_twin_search_returns_rows(live_server, page, catalog):
     assert page.locator("#twins tbody tr").count() == 5
     page.wait_for_selector("#overlay canvas", state="attached", timeout=20_000)
     assert page.console_errors == []
+    # One twin at a time: the menu swaps the drawn twin and its difference from the query.
+    chosen = """() => { const doc = Bokeh.documents.find(d => d.get_model_by_name("twin-source"));
+                        const data = doc.get_model_by_name("twin-source").data, every = doc.get_model_by_name("twins-source").data;
+                        return {flux: Array.from(data.flux.slice(0, 5)), twin1: Array.from(every.twin1.slice(0, 5)),
+                                difference: data.difference[2], expected: every.twin1[2] - every.query[2]}; }"""
+    page.select_option("#overlay select", index=1)
+    page.wait_for_function("""() => Bokeh.documents.find(d => d.get_model_by_name("twin-menu"))
+                                      .get_model_by_name("twin-menu").value === "1" """)
+    after = page.evaluate(chosen)
+    assert after["flux"] == after["twin1"]
+    assert after["difference"] == pytest.approx(after["expected"])
+    assert page.console_errors == []
 
 
 def test_upload_form_shows_errors(live_server, page, catalog, tmp_path):

@@ -64,7 +64,7 @@ def test_the_star_page_figures_carry_the_breaks():
     observed = [a for a in _arrays(item, "flux") if len(a) == len(flux) + 2]
     assert observed and np.isnan(observed[0]).sum() == 2
     overlay = twins_overlay_item(wavelength=wavelength, query_flux=flux, query_label="query", twins=[("twin", flux)])
-    assert [np.isnan(a).sum() for a in _arrays(overlay, "y")] == [2, 2]
+    assert [np.isnan(a).sum() for a in _arrays(overlay, "query") + _arrays(overlay, "twin0")] == [2, 2]
 
 
 @pytest.mark.skipif(not shutil.which("node"), reason="needs node to run the portal's script")

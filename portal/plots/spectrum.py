@@ -1,10 +1,12 @@
 """Spectrum figures: one star's spectrum with its error band, line markers and the model's
-reconstruction; a twins overlay; the "at another Teff/logg" panel."""
+reconstruction; the query beside one chosen twin with their difference; the "at another
+Teff/logg" panel."""
 from __future__ import annotations
 
 import numpy as np
 from bokeh.embed import json_item
-from bokeh.models import ColumnDataSource, HoverTool, Label, Span
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Label, Legend, Select, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -89,12 +91,38 @@ def generated_item(*, wavelength, own_flux, title: str) -> dict:
 
 
 def twins_overlay_item(*, wavelength, query_flux, query_label: str, twins: list[tuple[str, np.ndarray]]) -> dict:
-    """The query spectrum over its twins' spectra (same survey grid)."""
-    fig = figure(height=380, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom",
-                 title="Query spectrum and its twins", x_axis_label="wavelength (Å)", y_axis_label="normalised flux")
-    for k, (label, flux) in enumerate(twins):
-        fig.line(*with_gaps(wavelength, flux), color=Category10_10[(k + 1) % 10], alpha=0.55, line_width=1, legend_label=label)
-    fig.line(*with_gaps(wavelength, query_flux), color="#101828", line_width=1.6, legend_label=query_label)
-    fig.legend.click_policy = "hide"
-    fig.legend.label_text_font_size = "8pt"
-    return json_item(fig)
+    """The query spectrum and one twin at a time (a menu picks which; the closest first), with the
+    difference twin − query in a panel below on the same wavelength axis. All twins' fluxes travel
+    in one source (``twins-source``: columns ``wavelength``, ``query``, ``twin0``…); the menu's
+    script copies the chosen one into ``twin-source`` (``flux`` and ``difference``)."""
+    columns = with_gaps(wavelength, query_flux, *[flux for _, flux in twins])
+    wavelength, query = columns[0], columns[1]
+    every = ColumnDataSource({"wavelength": wavelength, "query": query,
+                              **{f"twin{k}": flux for k, flux in enumerate(columns[2:])}}, name="twins-source")
+    first = columns[2] if twins else np.full_like(query, np.nan)
+    chosen = ColumnDataSource({"wavelength": wavelength, "flux": first, "difference": first - query}, name="twin-source")
+    fig = figure(height=330, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom",
+                 title="Query spectrum and one twin", y_axis_label="normalised flux", name="twins-overlay")
+    fig.xaxis.visible = False
+    query_line = fig.line(wavelength, query, color="#101828", line_width=1.3)
+    twin_line = fig.line("wavelength", "flux", source=chosen, color=Category10_10[3], alpha=0.85, line_width=1.1)
+    legend = Legend(items=[(query_label, [query_line]), ("the chosen twin", [twin_line])], orientation="horizontal",
+                    label_text_font_size="9pt", click_policy="hide")
+    fig.add_layout(legend, "above")
+    difference = figure(height=170, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom",
+                        x_range=fig.x_range, x_axis_label="wavelength (Å)", y_axis_label="twin − query",
+                        name="twins-difference")
+    difference.add_layout(Span(location=0.0, dimension="width", line_color="#98a2b3", line_dash="dashed"))
+    difference.line("wavelength", "difference", source=chosen, color=Category10_10[3], line_width=1)
+    difference.add_tools(HoverTool(tooltips=[("λ", "@wavelength{0.00} Å"), ("twin − query", "@difference{0.0000}")],
+                                   mode="vline"))
+    labels = [label for label, _ in twins] or ["(no twin on this survey's grid)"]
+    menu = Select(title="twin", options=[(str(k), label) for k, label in enumerate(labels)], value="0",
+                  sizing_mode="stretch_width", name="twin-menu")
+    menu.js_on_change("value", CustomJS(args={"every": every, "chosen": chosen}, code="""
+        const query = every.data.query, flux = every.data["twin" + cb_obj.value];
+        if (flux === undefined) { return; }
+        chosen.data = {wavelength: every.data.wavelength, flux: flux,
+                       difference: Array.from(flux, (value, i) => value - query[i])};
+    """))
+    return json_item(column(menu, fig, difference, sizing_mode="stretch_width"))
