@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 from bokeh.embed import json_item
 from bokeh.layouts import column
-from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Label, Legend, Select, Span
+from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Label, Select, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from ml.surveys import air_to_vacuum
+from portal.plots.legend import legend_above
 
 # Main lines per survey, vacuum Å like the spectra (SDSS's published air values converted).
 SDSS_LINES_AIR = {"Hα": 6562.80, "Hβ": 4861.33, "Hγ": 4340.46, "Hδ": 4101.74, "Ca II K": 3933.66, "Ca II H": 3968.47,
@@ -56,12 +57,15 @@ def spectrum_item(*, wavelength, flux, error, unit: str, survey: str, title: str
     source = ColumnDataSource(data, name=f"{name}-source")
     fig = figure(height=360, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom", title=title,
                  x_axis_label="wavelength (Å)", y_axis_label=f"flux ({unit})", name=name)
+    items = []
     if error is not None:
-        fig.varea("wavelength", "lower", "upper", source=source, fill_color="#98a2b3", fill_alpha=0.4, legend_label="±1σ")
-    line = fig.line("wavelength", "flux", source=source, color="#1d2330", line_width=1, legend_label="observed")
+        items.append(("±1σ", [fig.varea("wavelength", "lower", "upper", source=source, fill_color="#98a2b3", fill_alpha=0.4)]))
+    line = fig.line("wavelength", "flux", source=source, color="#1d2330", line_width=1)
+    items.insert(0, ("observed", [line]))
     if reconstruction is not None:
-        fig.line(wavelength, reconstruction, color=Category10_10[3], line_width=1.2, alpha=0.85,
-                 legend_label="model reconstruction")
+        items.append(("model reconstruction",
+                      [fig.line(wavelength, reconstruction, color=Category10_10[3], line_width=1.2, alpha=0.85)]))
+    legend_above(fig, items)
     for k, (label, position) in enumerate(LINES.get(survey, {}).items()):
         if wavelength[0] <= position <= wavelength[-1]:
             fig.add_layout(Span(location=position, dimension="height", line_color="#2f5fd0", line_alpha=0.35,
@@ -70,8 +74,6 @@ def spectrum_item(*, wavelength, flux, error, unit: str, survey: str, title: str
                                  text_color="#2f5fd0"))
     tooltips = [("λ", "@wavelength{0.00} Å"), ("flux", "@flux{0.0000}")] + ([("σ", "@error{0.0000}")] if error is not None else [])
     fig.add_tools(HoverTool(renderers=[line], tooltips=tooltips, mode="vline"))
-    fig.legend.location = "bottom_right"
-    fig.legend.click_policy = "hide"
     return json_item(fig)
 
 
@@ -81,12 +83,11 @@ def generated_item(*, wavelength, own_flux, title: str) -> dict:
     fig = figure(height=300, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom", title=title,
                  x_axis_label="wavelength (Å)", y_axis_label="normalised flux", name="generated")
     wavelength, own_flux = with_gaps(wavelength, own_flux)
-    fig.line(wavelength, own_flux, color="#98a2b3", legend_label="this star (reconstruction)")
+    own = fig.line(wavelength, own_flux, color="#98a2b3")
     generated = ColumnDataSource({"wavelength": wavelength, "flux": own_flux}, name="generated-source")
-    line = fig.line("wavelength", "flux", source=generated, color=Category10_10[0], line_width=1.3,
-                    legend_label="at the chosen Teff / logg")
+    line = fig.line("wavelength", "flux", source=generated, color=Category10_10[0], line_width=1.3)
+    legend_above(fig, [("this star (reconstruction)", [own]), ("at the chosen Teff / logg", [line])])
     fig.add_tools(HoverTool(renderers=[line], tooltips=[("λ", "@wavelength{0.00} Å"), ("flux", "@flux{0.0000}")], mode="vline"))
-    fig.legend.location = "bottom_right"
     return json_item(fig)
 
 
@@ -106,9 +107,7 @@ def twins_overlay_item(*, wavelength, query_flux, query_label: str, twins: list[
     fig.xaxis.visible = False
     query_line = fig.line(wavelength, query, color="#101828", line_width=1.3)
     twin_line = fig.line("wavelength", "flux", source=chosen, color=Category10_10[3], alpha=0.85, line_width=1.1)
-    legend = Legend(items=[(query_label, [query_line]), ("the chosen twin", [twin_line])], orientation="horizontal",
-                    label_text_font_size="9pt", click_policy="hide")
-    fig.add_layout(legend, "above")
+    legend_above(fig, [(query_label, [query_line]), ("the chosen twin", [twin_line])])
     difference = figure(height=170, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom",
                         x_range=fig.x_range, x_axis_label="wavelength (Å)", y_axis_label="twin − query",
                         name="twins-difference")

@@ -6,6 +6,8 @@ from bokeh.models import ColumnDataSource, HoverTool, LinearAxis, Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
+from portal.plots.legend import legend_above
+
 
 def loss_curves_item(records: list[dict], kind: str) -> dict | None:
     """json_item of the loss curves: reconstruction (train, validation) and the discriminators'
@@ -31,7 +33,7 @@ def loss_curves_item(records: list[dict], kind: str) -> dict | None:
         fig.line(epochs, ce, y_range_name="ce", legend_label="discriminator CE", color=Category10_10[3],
                  line_dash="dashed", line_width=2)
     fig.add_tools(HoverTool(tooltips=[("epoch", "@epoch"), ("value", "@value{0.0000}")]))
-    fig.legend.location = "top_right"
+    legend_above(fig)
     return json_item(fig)
 
 
@@ -45,5 +47,5 @@ def _bhb(records: list[dict]) -> dict:
         fig.line("step", "f1", source=source, legend_label=stage, color=colour, line_width=2)
         fig.scatter("step", "f1", source=source, color=colour, size=6)
     fig.add_tools(HoverTool(tooltips=[("stage epoch", "@epoch"), ("val F1", "@f1{0.000}"), ("loss", "@loss{0.000}")]))
-    fig.legend.location = "bottom_right"
+    legend_above(fig)
     return json_item(fig)
