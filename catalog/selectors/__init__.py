@@ -13,5 +13,5 @@ from catalog.selectors.stars import (  # noqa: F401
     LABEL_FIELDS, SORTABLE, StarQuery, StarQueryError, balmer_lines_unmeasured, bhb_candidates, spectrum_arrays,
     balmer_measurements, first_image, map_points, star_detail, star_images, star_labels, star_spectra, stars_search,
     survey_wavelength,
-    with_parameters,
+    with_parameters, xue_agreement,
 )

@@ -159,6 +159,25 @@ def bhb_candidates(*, threshold: float = 0.5, version: ModelVersion | None = Non
 
 
 
+def xue_agreement(*, top: int = 50, version: ModelVersion | None = None) -> dict | None:
+    """How the classical Balmer-line selection reads the model's best candidates: of the ``top``
+    highest-scored stars with measured Balmer lines, how many pass the Xue et al. 2011 cuts; beside
+    it the same rate among the catalog's stars that a catalogue labels BHB (the rate a candidate list
+    as pure as that catalogue would show). None without an active BHB model.
+    {"top", "top_pass", "labelled", "labelled_pass"} (counts of stars)."""
+    from catalog.models import BHBLabel
+    from catalog.selectors.models import active_version
+
+    version = version or active_version(ModelVersion.Kind.BHB)
+    if version is None:
+        return None
+    best = [c.xue_bhb for c in bhb_candidates(threshold=0.0, version=version).filter(xue_bhb__isnull=False)[:top]]
+    labelled = (BalmerLines.objects.filter(xue_bhb__isnull=False, spectrum__survey__code__in=BALMER_SURVEYS,
+                                           spectrum__star__bhb_labels__is_bhb=True)
+                .values("spectrum__star").distinct())
+    return {"top": len(best), "top_pass": sum(best), "labelled": labelled.count(),
+            "labelled_pass": labelled.filter(xue_bhb=True).count()}
+
 
 def balmer_measurements(star: Star) -> dict | None:
     """The Balmer lines of the star's first SDSS spectrum (``BalmerLines.as_dict``: D0.2 and fm of

@@ -215,7 +215,8 @@ def bhb_candidates(request):
                 for c in candidates[:100_000]]
         return _export(rows, "csv", f"bhb-candidates-{threshold:.2f}")
     return render(request, "catalog/bhb.html", {"form": form, "threshold": threshold, "page": _page(request, candidates),
-                                                "version": selectors.active_version("bhb")})
+                                                "version": selectors.active_version("bhb"),
+                                                "xue": selectors.xue_agreement(top=50)})
 
 
 @require_GET
