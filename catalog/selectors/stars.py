@@ -165,7 +165,6 @@ def xue_agreement(*, top: int = 50, version: ModelVersion | None = None) -> dict
     it the same rate among the catalog's stars that a catalogue labels BHB (the rate a candidate list
     as pure as that catalogue would show). None without an active BHB model.
     {"top", "top_pass", "labelled", "labelled_pass"} (counts of stars)."""
-    from catalog.models import BHBLabel
     from catalog.selectors.models import active_version
 
     version = version or active_version(ModelVersion.Kind.BHB)
