@@ -10,7 +10,7 @@ from tests.factories import ModelVersionFactory, StarFactory, SurveyFactory
 pytestmark = pytest.mark.django_db
 
 
-def _fill(n: int = 5000):
+def _fill(n: int = 5000, index: bool = True):
     """n spectra of one star, each with a random latent; inserted server-side to keep the test fast.
 
     Below a few thousand rows PostgreSQL rightly prefers a sequential scan, so the table must be
@@ -31,7 +31,8 @@ def _fill(n: int = 5000):
                FROM catalog_spectrum s WHERE s.star_id = %s""",
             [version.pk, star.pk],
         )
-    services.embedding_index_build(version=version)
+    if index:
+        services.embedding_index_build(version=version)
     return version
 
 

@@ -6,6 +6,8 @@ delivered twice leaves exactly one row per spectrum (or star).
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from django.db import connection, transaction
 
@@ -13,6 +15,8 @@ from catalog.bulk_copy import copy_rows
 from catalog.models import LATENT_DIM, ModelVersion
 
 _CHUNK_LOCK_NAMESPACE = 7_215
+_INDEX_LOCK_NAMESPACE = 7_216
+INDEX_LOCK_POLL_S = 0.5  # s between tries for another build's index lock
 
 
 def embeddings_write(*, version: ModelVersion, lo: int, hi: int, spectrum_ids: np.ndarray, latents: np.ndarray,
@@ -57,23 +61,41 @@ def bhb_scores_write(*, version: ModelVersion, lo: int, hi: int, star_ids: np.nd
 def embedding_index_build(*, version: ModelVersion) -> None:
     """Build the version's partial HNSW index (L2, m=24, ef_construction=128) once its embeddings
     are in. CONCURRENTLY, so fills and searches of other versions go on; an invalid leftover of an
-    interrupted build is dropped and rebuilt."""
+    interrupted build is dropped and rebuilt.
+
+    Builds of one version take turns on an advisory lock: a task delivered twice (Celery delivers
+    at least once) waits for the first build and finds the index made, instead of taking the first
+    one's unfinished index for a leftover and dropping it under it (which deadlocks)."""
     name = version.index_name
     # CONCURRENTLY cannot run inside a transaction; inside one (a caller's atomic block) build it plainly.
     concurrently = "" if connection.in_atomic_block else "CONCURRENTLY "
+    key = [_INDEX_LOCK_NAMESPACE, int(version.pk)]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = %s",
-                       [name])
-        row = cursor.fetchone()
-        if row and row[0]:
-            return
-        if row:
-            cursor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
-        if not concurrently:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks would block CREATE INDEX
-        cursor.execute(f"CREATE INDEX {concurrently}{name} ON catalog_embedding USING hnsw (vector vector_l2_ops) "
-                       f"WITH (m = 24, ef_construction = 128) WHERE model_version_id = {int(version.pk)}")
-        cursor.execute("ANALYZE catalog_embedding")
+        if concurrently:
+            # A session lock, polled: a statement waiting on the lock would itself be a transaction that
+            # the other build's CREATE INDEX CONCURRENTLY waits for (a deadlock).
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            while not cursor.fetchone()[0]:
+                time.sleep(INDEX_LOCK_POLL_S)
+                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        else:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
+        try:
+            cursor.execute("SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+                           "WHERE c.relname = %s", [name])
+            row = cursor.fetchone()
+            if row and row[0]:
+                return
+            if row:
+                cursor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
+            if not concurrently:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks would block CREATE INDEX
+            cursor.execute(f"CREATE INDEX {concurrently}{name} ON catalog_embedding USING hnsw (vector vector_l2_ops) "
+                           f"WITH (m = 24, ef_construction = 128) WHERE model_version_id = {int(version.pk)}")
+            cursor.execute("ANALYZE catalog_embedding")
+        finally:
+            if concurrently:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 def embedding_index_drop(*, version: ModelVersion) -> None:
