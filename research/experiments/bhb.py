@@ -58,11 +58,9 @@ class SeedConfigMismatch(ConfigError):
     """A seed directory holds results or checkpoints from a different config."""
 
 
-def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
-        report_only: bool = False) -> dict | None:
-    """Run (or reuse) every seed of the config, or just ``only_seeds``; returns the report, or None
-    when some seed of the config is unfinished (no report is written then). ``report_only`` trains
-    nothing and reports over the seeds finished so far (a look at a run in progress)."""
+def seed_plan(config: dict, only_seeds: list[int] | None = None) -> tuple[dict, list[int], dict]:
+    """(data settings with their defaults, the config's seeds, the fingerprint a seed's results are
+    kept under: code version, data, model and training). ConfigError for seeds not in the config."""
     data = {"n_bhb": 4985, "n_other": 3128, "seed": 0, **config.get("data", {})}
     seeds = list(config.get("seeds", [0, 1, 2, 3, 4]))
     unknown = sorted(set(only_seeds or []) - set(seeds))
@@ -70,14 +68,29 @@ def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
         raise ConfigError(f"seed(s) {unknown} are not in the config's seeds {seeds}")
     fingerprint = json.loads(json.dumps({"code": CODE_VERSION, "data": data, "model": config.get("model", {}),
                                          "training": config.get("training", {})}, default=float))
+    return data, seeds, fingerprint
+
+
+def generated_sample(data: dict, log=print):
+    """The generated BHB set of the config's ``data`` (the same stars for every seed)."""
+    started = time.perf_counter()
+    sample = bhb_sample(data["n_bhb"], data["n_other"], np.random.default_rng(data["seed"]))
+    log(f"data: {len(sample.is_bhb)} stars ({int(sample.is_bhb.sum())} BHB) in {time.perf_counter() - started:.0f} s")
+    return sample
+
+
+def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
+        report_only: bool = False) -> dict | None:
+    """Run (or reuse) every seed of the config, or just ``only_seeds``; returns the report, or None
+    when some seed of the config is unfinished (no report is written then). ``report_only`` trains
+    nothing and reports over the seeds finished so far (a look at a run in progress)."""
+    data, seeds, fingerprint = seed_plan(config, only_seeds)
     directories = {seed: out / "seeds" / f"seed_{seed}" for seed in seeds}
     for directory in directories.values():  # every seed checked before anything is written
         _check_seed_config(directory, fingerprint)
     todo = [] if report_only else [seed for seed in (only_seeds or seeds) if not (directories[seed] / "result.json").exists()]
     if todo:
-        started = time.perf_counter()
-        sample = bhb_sample(data["n_bhb"], data["n_other"], np.random.default_rng(data["seed"]))
-        log(f"data: {len(sample.is_bhb)} stars ({sample.is_bhb.sum()} BHB) in {time.perf_counter() - started:.0f} s")
+        sample = generated_sample(data, log)
         for seed in todo:
             _write_text(directories[seed] / "config.json", json.dumps(fingerprint, indent=2))
             _run_seed(sample, config, seed, directories[seed], log)

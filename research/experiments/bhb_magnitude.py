@@ -30,12 +30,12 @@ import numpy as np
 
 from ml.batmm import BATMMConfig
 from ml.bhb_report import by_magnitude, threshold_for_purity, xue_selection
-from ml.bhb_train import CODE_VERSION, BHBTrainer, BHBTrainingConfig, metrics
+from ml.bhb_train import BHBTrainer, BHBTrainingConfig, metrics
 from ml.calibration import expected_calibration_error, fit_temperature, sigmoid
 from ml.data import split_indices
 from ml.files import write_atomically
-from ml.synth.bhb import bhb_sample
 from research.experiments._cli import ConfigError, run_experiment
+from research.experiments.bhb import generated_sample, seed_plan
 
 METHODS = ("BATMM", "VGG1D (spectrum)", "Xue et al. cuts")
 
@@ -46,22 +46,14 @@ def run(config: dict, out: Path, log=print, only_seeds: list[int] | None = None,
     None. ``report_only`` trains nothing and reports over the seeds written so far; ``scores_from``
     takes BATMM's test scores from a finished ``research.experiments.bhb`` run of the same config
     and trains VGG1D alone (nothing, with ``train_spectrum`` False: those seeds have no VGG1D rows)."""
-    data = {"n_bhb": 4985, "n_other": 3128, "seed": 0, **config.get("data", {})}
-    seeds = list(config.get("seeds", [0, 1, 2, 3, 4]))
-    unknown = sorted(set(only_seeds or []) - set(seeds))
-    if unknown:
-        raise ConfigError(f"seed(s) {unknown} are not in the config's seeds {seeds}")
-    fingerprint = json.loads(json.dumps({"code": CODE_VERSION, "data": data, "model": config.get("model", {}),
-                                         "training": config.get("training", {})}, default=float))
+    data, seeds, fingerprint = seed_plan(config, only_seeds)
     paths = {seed: out / "seeds" / f"seed_{seed}.json" for seed in seeds}
     for path in paths.values():
         if path.exists() and json.loads(path.read_text())["config"] != fingerprint:
             raise ConfigError(f"{path} was written with another config or code version; remove it or choose another --out")
     todo = [] if report_only else [seed for seed in (only_seeds or seeds) if not paths[seed].exists()]
     if todo:
-        started = time.perf_counter()
-        sample = bhb_sample(data["n_bhb"], data["n_other"], np.random.default_rng(data["seed"]))
-        log(f"data: {len(sample.is_bhb)} stars ({int(sample.is_bhb.sum())} BHB) in {time.perf_counter() - started:.0f} s")
+        sample = generated_sample(data, log)
         for seed in todo:
             if scores_from is None:
                 record = _run_seed(sample, config, seed, device, log)
