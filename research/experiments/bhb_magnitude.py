@@ -183,9 +183,26 @@ def summarise(records: list[dict]) -> dict:
             "ece": _mean_sd([r["ece"] for r in records]), "ece_uncalibrated": _mean_sd([r["ece_uncalibrated"] for r in records]),
             "purity_95_completeness": _mean_sd([r["purity_95"]["completeness"] for r in records]),
             "purity_95_threshold": _mean_sd([r["purity_95"]["threshold"] for r in records]),
-            "seconds": _mean_sd([r["seconds"] for r in records if "VGG1D (spectrum)" in r["by_magnitude"]]),
-            "device": records[0]["device"],
+            "trained_on": _trained_on([r for r in records if "VGG1D (spectrum)" in r["by_magnitude"]]),
             "scores_from": str(Path(records[0]["scores_from"]).parent.parent) if records[0].get("scores_from") else None}
+
+
+def _trained_on(records: list[dict]) -> dict:
+    """Seeds and mean seconds per seed on each device, e.g. {"cpu": {"seeds": [0, 1], "seconds": 1500.0}}."""
+    devices: dict = {}
+    for record in records:
+        devices.setdefault(record["device"], []).append(record)
+    return {device: {"seeds": [r["seed"] for r in group], "seconds": float(np.mean([r["seconds"] for r in group]))}
+            for device, group in devices.items()}
+
+
+def _trained_on_text(trained_on: dict, every_seed: bool) -> str:
+    """"cpu, 1,500 s per seed" or, where the devices differ, "cpu (seeds 0, 1; 1,500 s per seed) and cuda (…)"."""
+    if len(trained_on) == 1 and every_seed:
+        (device, run), = trained_on.items()
+        return f"{device}, {run['seconds']:,.0f} s per seed"
+    return " and ".join(f"{device} (seed{'s' * (len(run['seeds']) > 1)} {', '.join(map(str, run['seeds']))}; {run['seconds']:,.0f} s per seed)"
+                        for device, run in trained_on.items())
 
 
 def _cell(value: dict, digits: int = 3) -> str:
@@ -198,13 +215,13 @@ def _cell(value: dict, digits: int = 3) -> str:
 def markdown(report: dict) -> str:
     seeds = report["seeds"]
     if report["scores_from"]:
-        trained = "" if report["seconds"]["mean"] is None else f", {report['seconds']['mean']:.0f} s per seed"
+        trained = _trained_on_text(report["trained_on"], report["method_seeds"]["VGG1D (spectrum)"] == seeds)
         how = (f"BATMM's test scores are those stored by `{report['scores_from']}` (temperature scaling moves neither "
                f"the 0.5 threshold nor the ranking; the 95 % purity threshold below is on those raw scores); VGG1D "
-               f"trained afresh on {report['device']}{trained}; the ECE's temperature is fitted on one half of the "
+               f"trained afresh on {trained or 'no device (none of these seeds)'}; the ECE's temperature is fitted on one half of the "
                f"test stars and measured on the other (that run kept no validation scores).")
     else:
-        how = f"Trained on {report['device']}, {report['seconds']['mean']:.0f} s per seed."
+        how = f"Trained on {_trained_on_text(report['trained_on'], True)}."
     lines = [f"# BHB purity and completeness by g magnitude (seeds {', '.join(map(str, seeds))}: "
              f"{len(seeds)} of the config's {report['seeds_in_config']})", "",
              f"Generated set {report['data']['n_bhb']} BHB + {report['data']['n_other']} other; test split (10 %); "
