@@ -1,7 +1,7 @@
 """The catalog: stars, their spectra, images and labels, and the models trained on them.
 
-Units: ra/dec in degrees (ICRS); wavelengths in Ångström (vacuum for APOGEE, air for SDSS as
-published); Teff in K; logg in dex (cgs); abundances in dex. Spectra and images are stored as
+Units: ra/dec in degrees (ICRS); wavelengths in vacuum Ångström (as APOGEE, Gaia RVS and SDSS
+DR8+ publish them); Teff in K; logg in dex (cgs); abundances in dex. Spectra and images are stored as
 little-endian float32 ``bytea`` (see :mod:`catalog.arrays`).
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ from catalog.selectors.twins import (  # noqa: F401
     twins_for_latent, twins_for_star,
 )
 from catalog.selectors.stars import (  # noqa: F401
-    LABEL_FIELDS, SORTABLE, StarQuery, StarQueryError, balmer_lines_unmeasured, bhb_candidates, spectrum_arrays,
+    LABEL_FIELDS, SORTABLE, StarQuery, StarQueryError, balmer_lines_unmeasured, bhb_candidates, spectra_by_id, spectrum_arrays,
     balmer_measurements, first_image, map_points, star_detail, star_images, star_labels, star_spectra, stars_search,
     survey_wavelength,
     with_parameters, xue_agreement,

@@ -135,6 +135,11 @@ def star_images(star: Star) -> list[Image]:
     return list(star.images.order_by("pk"))
 
 
+def spectra_by_id(spectrum_ids: list[int]) -> dict[int, Spectrum]:
+    """{id: Spectrum} with its star and survey loaded (absent ids are left out)."""
+    return Spectrum.objects.select_related("star", "survey").in_bulk(spectrum_ids)
+
+
 def spectrum_arrays(spectrum: Spectrum) -> dict:
     """{wavelength (Å), flux, error (or None), unit} as float32 arrays of one length."""
     wavelength = spectrum.survey.wavelength_array

@@ -1,10 +1,12 @@
-"""CSV and VOTable renderers for tabular endpoints (lists of flat rows, or {"results": [...]}).
-``?format=csv`` / ``?format=votable``, or the Accept header."""
+"""CSV and VOTable renderers for tabular endpoints (lists of flat rows, or {"results": [...]}),
+``?format=csv`` / ``?format=votable`` or the Accept header; and pass-through renderers for files the
+views encode themselves (FITS, ECSV, tar.gz)."""
 from __future__ import annotations
 
 import csv
 import functools
 import io
+import json
 
 from rest_framework.renderers import BaseRenderer
 
@@ -134,3 +136,32 @@ class VOTableRenderer(BaseRenderer):
         overflow = bool(isinstance(data, dict) and data.get("overflow"))
         info.pop("overflow", None)
         return votable_bytes(_rows(data), info=info, overflow=overflow)
+
+
+class _FileRenderer(BaseRenderer):
+    """A file the view has already encoded (bytes) passes through; an error body (a dict) is
+    answered as JSON instead, with the JSON content type, so that a client reads the reason."""
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, (bytes, bytearray)):
+            return bytes(data)
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return json.dumps(data, default=str).encode()
+
+
+class FITSRenderer(_FileRenderer):
+    media_type = "application/fits"
+    format = "fits"
+
+
+class ECSVRenderer(_FileRenderer):
+    media_type = "text/x-ecsv"
+    format = "ecsv"
+
+
+class TarballRenderer(_FileRenderer):
+    media_type = "application/gzip"
+    format = "tar.gz"

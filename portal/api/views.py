@@ -19,9 +19,9 @@ from catalog import inference, selectors
 from catalog.ingest.records import BadInput
 from catalog.model_config import ConfigError
 from catalog.models import BALMER_COLUMNS, ModelVersion, Star, TrainingRun
-from portal import uploads
+from portal import spectrum_files, uploads
 from portal.api import filters
-from portal.api.renderers import CSVRenderer, VOTableRenderer
+from portal.api.renderers import CSVRenderer, ECSVRenderer, FITSRenderer, TarballRenderer, VOTableRenderer
 from portal.api.serializers import (
     LabelsSerializer, ModelVersionSerializer, SpectrumMetaSerializer, StarSerializer, TrainingRunCreateSerializer,
     TrainingRunSerializer,
@@ -34,6 +34,14 @@ TABLE_RENDERERS = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer, VOTableRende
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+def _finite_list(values: np.ndarray) -> list:
+    """The values as JSON numbers, null where not finite (JSON has no NaN: a bad pixel)."""
+    values = np.asarray(values)
+    listed = values.astype(object)
+    listed[~np.isfinite(values)] = None
+    return listed.tolist()
 
 
 def _twin_rows(result) -> list[dict]:
@@ -97,21 +105,33 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
                            "source_file": i.source_file} for i in selectors.star_images(star)]
         return Response(data)
 
-    @extend_schema(parameters=[OpenApiParameter("survey", str)], responses=OpenApiTypes.OBJECT)
-    @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer])
+    @extend_schema(parameters=[OpenApiParameter("survey", str),
+                               OpenApiParameter("format", str, enum=["json", "fits", "ecsv"],
+                                                description="json (default), or a file: FITS binary table or ECSV")],
+                   responses=OpenApiTypes.OBJECT)
+    @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, FITSRenderer, ECSVRenderer])
     def spectrum(self, request, pk=None):
-        """The star's spectrum (the first of ``survey``, or its first): wavelength Å, flux and 1σ error."""
+        """The star's spectrum (the first of ``survey``, or its first): wavelength Å (vacuum), flux
+        and 1σ error; ``?format=fits`` or ``ecsv`` for a file (``portal.spectrum_files``)."""
         filters.reject_unknown(request.query_params, {"survey"})
         star = self.get_object()
         spectra = [s for s in selectors.star_spectra(star) if s.survey.code == request.query_params.get("survey", s.survey.code)]
         if not spectra:
             raise ValidationError({"survey": "this star has no spectrum from that survey"})
+        fmt = request.accepted_renderer.format
+        if fmt in spectrum_files.FORMATS:
+            spectra[0].star = star
+            record = spectrum_files.record_of(spectra[0])
+            return Response(spectrum_files.encode(record, fmt), headers={
+                "Content-Disposition": f'attachment; filename="{spectrum_files.file_name(record, fmt)}"'})
         arrays = selectors.spectrum_arrays(spectra[0])
+        files = {name: request.build_absolute_uri(f"{request.path}?survey={arrays['survey']}&format={name}")
+                 for name in spectrum_files.FORMATS}
         return Response({
-            "star": star.designation, "spectrum_id": spectra[0].pk, "survey": arrays["survey"],
+            "star": star.designation, "spectrum_id": spectra[0].pk, "survey": arrays["survey"], "air_or_vacuum": "vacuum",
             "units": {"wavelength": "Angstrom", "flux": arrays["unit"], "error": arrays["unit"]},
-            "wavelength": np.round(arrays["wavelength"], 4).tolist(), "flux": arrays["flux"].tolist(),
-            "error": None if arrays["error"] is None else arrays["error"].tolist()})
+            "wavelength": np.round(arrays["wavelength"], 4).tolist(), "flux": _finite_list(arrays["flux"]),
+            "error": None if arrays["error"] is None else _finite_list(arrays["error"]), "files": files})
 
     @extend_schema(parameters=TWIN_PARAMETERS, responses=OpenApiTypes.OBJECT)
     @action(detail=True)
@@ -124,6 +144,31 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
         except selectors.TwinSearchError as error:
             raise Conflict(str(error)) from None
         return Response(_twin_response(result, {"star": star.designation, "k": k}))
+
+    @extend_schema(parameters=[*TWIN_PARAMETERS, OpenApiParameter("files", str, enum=["fits", "ecsv"],
+                                                                   description="the spectra's format (default fits)")],
+                   responses={(200, "application/gzip"): OpenApiTypes.BINARY})
+    @action(detail=True, url_path="twins/spectra", renderer_classes=[TarballRenderer])
+    def twins_spectra(self, request, pk=None):
+        """The spectra of the star and of its twins (the spectra whose latents matched) as a
+        .tar.gz of FITS (or ECSV) files with a ``twins.ecsv`` index; the twins' parameters as for
+        ``twins/``."""
+        params = request.query_params.copy()
+        fmt = params.pop("files", ["fits"])[-1]
+        if fmt not in spectrum_files.FORMATS:
+            raise ValidationError({"files": f"use fits or ecsv, not {fmt!r}"})
+        star = self.get_object()
+        k, twin_filters = filters.twin_query(params)
+        try:
+            result = selectors.twins_for_star(star=star, k=k, filters=twin_filters)
+        except selectors.TwinSearchError as error:
+            raise Conflict(str(error)) from None
+        rows = _twin_rows(result)
+        spectra = selectors.spectra_by_id([result.query_spectrum_id] + [row["spectrum_id"] for row in rows])
+        query = spectrum_files.record_of(spectra[result.query_spectrum_id])
+        twins = [(spectrum_files.record_of(spectra[row["spectrum_id"]]), row) for row in rows]
+        return Response(spectrum_files.twins_tarball(query, twins, fmt), headers={
+            "Content-Disposition": f'attachment; filename="doppel-twins-{spectrum_files.safe_name(query.designation)}.tar.gz"'})
 
     @extend_schema(parameters=[OpenApiParameter("teff", float), OpenApiParameter("logg", float),
                                OpenApiParameter("fe_h", float), OpenApiParameter("alpha_fe", float)],
