@@ -176,6 +176,7 @@ USE_TZ = True
 
 # The largest spectrum file accepted for upload (web and API), plain or after gunzip, in bytes.
 UPLOAD_MAX_BYTES = envint("DOPPEL_UPLOAD_MAX_BYTES", 20_000_000)
+EXPORT_MAX_ROWS = envint("DOPPEL_EXPORT_MAX_ROWS", 1_000_000)  # rows in one streamed CSV/VOTable export
 FILE_UPLOAD_HANDLERS = [
     "portal.uploads.CappedUploadHandler",  # drops a file past UPLOAD_MAX_BYTES as it streams in
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

@@ -71,9 +71,9 @@ def test_star_detail_spectrum_units_and_404(client, stars):
 
 
 def test_csv_and_votable_renderers(client, stars):
-    csv = client.get("/api/stars/", {"format": "csv", "ra": "150", "dec": "2", "radius": "0.1"}).content.decode()
+    csv = client.get("/api/stars/", {"format": "csv", "ra": "150", "dec": "2", "radius": "0.1"}).getvalue().decode()
     assert csv.splitlines()[0].startswith("id,designation,ra,dec") and len(csv.splitlines()) == 3
-    votable = client.get("/api/stars/", {"format": "votable"}).content.decode()
+    votable = client.get("/api/stars/", {"format": "votable"}).getvalue().decode()
     assert 'ucd="pos.eq.ra;meta.main"' in votable and "2M20000000+0000000" in votable
 
 

@@ -25,7 +25,7 @@ def test_api_votable_keeps_ids_exact_and_units_readable(client):
     with_id = StarFactory(designation="A", gaia_source_id=SOURCE_ID, ra=10.0, dec=1.0)
     StarFactory(designation="B", gaia_source_id=None, ra=11.0, dec=1.0)
     LabelsFactory(star=with_id, teff=4500.0, logg=2.1, fe_h=-0.3)
-    votable, table = _table(client.get("/api/stars/", {"format": "votable", "ordering": "designation"}).content)
+    votable, table = _table(client.get("/api/stars/", {"format": "votable", "ordering": "designation"}).getvalue())
     data = table.to_table()
     assert data["gaia_source_id"].dtype.kind == "i" and int(data["gaia_source_id"][0]) == SOURCE_ID
     assert bool(data["gaia_source_id"].mask[1])  # missing: masked, not a placeholder
@@ -59,15 +59,13 @@ def test_maxrec_caps_the_cone_with_an_overflow_status(client):
     assert "MAXREC=-1 must be between 0 and 10000" in error
 
 
-def test_exports_are_the_whole_result_not_a_page(client, monkeypatch):
-    from portal.api import pagination
-
+def test_exports_are_the_whole_result_not_a_page(client, settings):
     for k in range(7):
         StarFactory(designation=f"E{k}", ra=20.0 + k, dec=0.0)
-    csv = client.get("/api/stars/", {"format": "csv", "limit": 2}).content.decode().strip().splitlines()
+    csv = client.get("/api/stars/", {"format": "csv", "limit": 2}).getvalue().decode().strip().splitlines()
     assert len(csv) == 1 + 7  # header + every star, whatever the page size
-    monkeypatch.setattr(pagination, "EXPORT_MAX", 5)
-    votable, table = _table(client.get("/api/stars/", {"format": "votable"}).content)
+    settings.EXPORT_MAX_ROWS = 5
+    votable, table = _table(client.get("/api/stars/", {"format": "votable"}).getvalue())
     assert len(table.array) == 5
     assert {info.name: info.value for info in votable.resources[0].infos}["QUERY_STATUS"] == "OVERFLOW"
     page = client.get("/api/stars/", {"limit": 2}).json()

@@ -1,15 +1,19 @@
 """limit/offset pagination with a hard cap: no request can ask for an unbounded page, and a limit
 or offset that is not a whole number in range is a 400 naming it (not silently the default).
 
+A page's answer names its neighbours in a ``Link`` header too (RFC 8288: ``first``, ``prev``,
+``next``), as well as in ``next`` and ``previous``.
+
 A CSV or VOTable export (``?format=csv|votable`` or the Accept header) is the whole result, not a
-page: up to ``EXPORT_MAX`` rows from ``offset``, with ``overflow`` true (and in a VOTable,
-``QUERY_STATUS = OVERFLOW``) when there were more."""
+page, streamed from ``offset`` (``portal.api.exports``; at most ``DOPPEL_EXPORT_MAX_ROWS`` rows)."""
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param
+
+from portal.api import exports
 
 EXPORT_FORMATS = ("csv", "votable")
-EXPORT_MAX = 100_000
 
 
 class BoundedPagination(LimitOffsetPagination):
@@ -35,18 +39,24 @@ class BoundedPagination(LimitOffsetPagination):
     def get_offset(self, request):
         return self._whole(request, self.offset_query_param, 0, None) or 0
 
-    def paginate_queryset(self, queryset, request, view=None):
-        renderer = getattr(request, "accepted_renderer", None)
-        self.export = getattr(renderer, "format", None) in EXPORT_FORMATS
-        if not self.export:
-            return super().paginate_queryset(queryset, request, view)
+    @staticmethod
+    def exporting(request) -> bool:
+        """Whether the request asks for the whole result as a file (CSV or VOTable)."""
+        return getattr(getattr(request, "accepted_renderer", None), "format", None) in EXPORT_FORMATS
+
+    def export(self, queryset, request, *, to_row, columns: dict[str, type], filename: str):
+        """The whole result from ``offset`` as a streamed CSV or VOTable (``to_row``: item → dict)."""
         self._whole(request, self.limit_query_param, 1, self.max_limit)  # still refused when malformed
-        offset = self.get_offset(request)
-        rows = list(queryset[offset : offset + EXPORT_MAX + 1])
-        self.overflow = len(rows) > EXPORT_MAX
-        return rows[:EXPORT_MAX]
+        rows, overflow = exports.rows_of(queryset, self.get_offset(request), to_row)
+        return exports.response(rows, columns, request.accepted_renderer.format, overflow=overflow,
+                                info={"request": request.get_full_path()}, filename=filename)
 
     def get_paginated_response(self, data):
-        if getattr(self, "export", False):
-            return Response({"overflow": self.overflow, "rows": len(data), "results": data})
-        return super().get_paginated_response(data)
+        response = super().get_paginated_response(data)
+        links = [(self.get_next_link(), "next"), (self.get_previous_link(), "prev")]
+        if self.offset:
+            links.append((remove_query_param(self.request.build_absolute_uri(), self.offset_query_param), "first"))
+        header = ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links if url)
+        if header:
+            response["Link"] = header
+        return response

@@ -36,6 +36,14 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+def serializer_columns(serializer) -> dict[str, type]:
+    """{field name: int | float | str | bool} of a serializer's fields, in order (an export's schema)."""
+    from rest_framework import serializers
+
+    kinds = ((serializers.BooleanField, bool), (serializers.IntegerField, int), (serializers.FloatField, float))
+    return {name: next((kind for cls, kind in kinds if isinstance(field, cls)), str) for name, field in serializer.fields.items()}
+
+
 def _finite_list(values: np.ndarray) -> list:
     """The values as JSON numbers, null where not finite (JSON has no NaN: a bad pixel)."""
     values = np.asarray(values)
@@ -94,6 +102,13 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(parameters=STAR_PARAMETERS)
     def list(self, request, *args, **kwargs):
+        if self.paginator.exporting(request):
+            queryset = self.get_queryset()
+            columns = serializer_columns(StarSerializer())
+            if "distance" in queryset.query.annotations:
+                columns["distance"] = float  # deg from the cone's centre
+            return self.paginator.export(queryset, request, to_row=StarSerializer().to_representation,
+                                         columns=columns, filename="doppel-stars")
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
@@ -243,11 +258,19 @@ class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(parameters=[OpenApiParameter("threshold", float, description="minimum P(BHB), 0–1")],
                    responses=OpenApiTypes.OBJECT)
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        rows = [{"star_id": s.star_id, "designation": s.star.designation, "ra": s.star.ra, "dec": s.star.dec,
-                 "score": s.score, "model_version": s.model_version_id, **{name: getattr(s, name) for name in BALMER_COLUMNS}}
-                for s in page]
-        return self.get_paginated_response(rows)
+        if self.paginator.exporting(request):
+            return self.paginator.export(self.get_queryset(), request, to_row=self._row, columns=self.COLUMNS,
+                                         filename="doppel-bhb-candidates")
+        return self.get_paginated_response([self._row(score) for score in self.paginate_queryset(self.get_queryset())])
+
+    COLUMNS = {"star_id": int, "designation": str, "ra": float, "dec": float, "score": float, "model_version": int,
+               "d02": float, "fm": float, "c": float, "b": float, "xue_bhb": bool}
+
+    @staticmethod
+    def _row(score) -> dict:
+        return {"star_id": score.star_id, "designation": score.star.designation, "ra": score.star.ra, "dec": score.star.dec,
+                "score": score.score, "model_version": score.model_version_id,
+                **{name: getattr(score, name) for name in BALMER_COLUMNS}}
 
 
 class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
