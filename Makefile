@@ -31,8 +31,8 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PY) -m pip install -q -e '.[test,research]'
+$(VENV)/.installed-test: pyproject.toml client/pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[test,research]' -e ./client
 	@touch $@
 
 install: $(VENV)/.installed

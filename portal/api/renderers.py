@@ -17,10 +17,19 @@ def _rows(data) -> list[dict]:
     if isinstance(data, dict) and "twins" in data:
         data = data["twins"]
     if isinstance(data, dict) and "error" in data:
-        return [{"error": str(data["error"].get("detail"))}]
+        return [{"error": error_text(data["error"].get("detail"))}]
     if isinstance(data, dict):
         data = [data]
     return [{k: v for k, v in row.items() if not isinstance(v, (list, dict))} for row in data or []]
+
+
+def error_text(detail) -> str:
+    """An API error's detail in words: ``{"k": ["must be …"]}`` → ``k: must be …``."""
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {error_text(value)}" for key, value in detail.items())
+    if isinstance(detail, (list, tuple)):
+        return "; ".join(error_text(value) for value in detail)
+    return str(detail)
 
 
 class CSVRenderer(BaseRenderer):

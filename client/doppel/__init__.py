@@ -1,0 +1,1 @@
+"""Doppel's Python client: ``from doppel.client import Doppel``."""
