@@ -1,45 +1,12 @@
 """Headless Chromium (Debian's ``chromium`` driven by Playwright) against a live test server:
 the star page mounts its Bokeh plots with no console errors, a twin search returns rows, and the
 upload form shows its errors. Skipped, with the reason, where Chromium or Playwright is missing."""
-import os
-import shutil
-
 import pytest
 
+from tests.browser_fixtures import BROWSER_MARKS, browser, page  # noqa: F401 (fixtures)
 from tests.conftest import build_active_disentangler
 
-CHROMIUM = os.environ.get("DOPPEL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM, reason="no chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an asyncio loop on this thread; the test's own database calls
-    # are still synchronous, so tell Django not to refuse them.
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # for this module only: removed below
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            yield browser
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
-    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-    yield page
-    context.close()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

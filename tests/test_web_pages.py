@@ -96,3 +96,24 @@ def test_models_page_is_public_and_read_only(client, active_disentangler):
     version = active_disentangler[0]
     assert f"preset <strong>twins</strong> · kept epoch {version.metrics['best_epoch']} of {version.metrics['epochs']}" in page
     assert "<form" not in page.split("<main>")[1]
+
+
+def test_lists_offer_send_to_samp_with_the_whole_list_as_a_votable(client, active_disentangler):
+    import html
+
+    star = active_disentangler[1][1].star
+
+    def votable_url(page: str) -> str:
+        return html.unescape(re.search(r'class="samp-send" data-votable="([^"]+)"', page).group(1))
+
+    search = client.get("/", {"q": star.designation, "ordering": "-teff", "page": "1"}).content.decode()
+    url = votable_url(search)
+    assert url.startswith("http://testserver/api/stars/?") and "page=" not in url and "ordering=-teff" in url
+    assert star.designation in client.get(url.removeprefix("http://testserver")).getvalue().decode()
+    twins = votable_url(client.get(f"/stars/{star.pk}/twins/", {"k": 4}).content.decode())
+    assert twins == f"http://testserver/stars/{star.pk}/twins/?k=4&format=votable"
+    version = ModelVersionFactory(kind="bhb", state="active")
+    BHBScoreFactory(model_version=version, star=star, score=0.9)
+    bhb = votable_url(client.get("/bhb/", {"threshold": 0.8}).content.decode())
+    assert bhb == "http://testserver/api/bhb-candidates/?threshold=0.8&format=votable"
+    assert "samp-send" not in client.get("/").content.decode()  # no list, no button

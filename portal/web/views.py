@@ -1,10 +1,13 @@
 """Web pages. Thin: forms → catalog.selectors / catalog.inference → templates + Bokeh items."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import numpy as np
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.cache import cache_control, cache_page
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -13,6 +16,7 @@ from catalog.ingest.records import BadInput
 from catalog.models import BALMER_COLUMNS, Star
 from catalog.targets import disentangler_checks
 from portal import plots, uploads
+from portal.api.filters import STAR_PARAMETERS
 from portal.api.renderers import CSVRenderer, votable_bytes
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
 from portal.web.forms import BHBThresholdForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
@@ -24,6 +28,13 @@ SORT_COLUMNS = [("designation", "star"), ("ra", "RA"), ("dec", "Dec"), ("teff", 
 
 def _page(request, items, size=PAGE_SIZE):
     return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+def _votable_url(request, path: str, params: dict) -> str:
+    """The absolute URL of a VOTable of ``path`` with the non-empty ``params``: what a SAMP client
+    (TOPCAT, Aladin) is sent to load."""
+    query = urlencode({**{key: value for key, value in params.items() if value not in (None, "")}, "format": "votable"})
+    return request.build_absolute_uri(f"{path}?{query}")
 
 
 @require_GET
@@ -42,9 +53,11 @@ def home(request):
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("ordering", None)
+    votable = _votable_url(request, reverse("star-list"), {**{k: v for k, v in request.GET.items() if k in STAR_PARAMETERS},
+                                                         "ordering": order}) if page is not None else None
     return render(request, "catalog/home.html", {
         "form": form, "page": page, "summary": selectors.catalog_summary(), "columns": columns, "order": order,
-        "query": query.urlencode()})
+        "query": query.urlencode(), "votable_url": votable})
 
 
 def _latent_context(star: Star) -> dict:
@@ -155,7 +168,7 @@ def star_twins(request, star_id: int):
                 return _export(rows, fmt, f"twins-{star.designation}")
             query_flux = selectors.spectra_flux(np.array([result.query_spectrum_id]))[0]
             context.update(result=result, rows=rows, plots={"overlay": _overlay(result, query_flux, star.designation, result.version)},
-                           export_query=request.GET.urlencode())
+                           export_query=request.GET.urlencode(), votable_url=_votable_url(request, request.path, request.GET.dict()))
     return render(request, "catalog/twins.html", context)
 
 
@@ -216,7 +229,9 @@ def bhb_candidates(request):
         return _export(rows, "csv", f"bhb-candidates-{threshold:.2f}")
     return render(request, "catalog/bhb.html", {"form": form, "threshold": threshold, "page": _page(request, candidates),
                                                 "version": selectors.active_version("bhb"),
-                                                "xue": selectors.xue_agreement(top=50)})
+                                                "xue": selectors.xue_agreement(top=50),
+                                                "votable_url": _votable_url(request, reverse("bhb-candidate-list"),
+                                                                            {"threshold": threshold})})
 
 
 @require_GET
