@@ -5,25 +5,52 @@ import io
 
 import numpy as np
 
-from portal.plots.spectrum import LINES
+from portal.plots.spectrum import LINES, with_gaps
 
 
-def spectrum_png(wavelength, flux, width_px: int = 240, height_px: int = 80) -> bytes:
-    import matplotlib
+THUMBNAIL_LINES = ("Hδ", "Hγ", "Hβ", "Hα")  # marked and named on SDSS thumbnails
 
-    matplotlib.use("Agg")
+
+def spectrum_png(wavelength, flux, width_px: int = 240, height_px: int = 96) -> bytes:
+    """A spectrum thumbnail as PNG bytes (``spectrum_figure``)."""
     from matplotlib import pyplot as plt
 
-    fig = plt.figure(figsize=(width_px / 80, height_px / 80), dpi=80)
-    axes = fig.add_axes([0, 0, 1, 1])
-    axes.plot(wavelength, flux, lw=0.6, color="#1d2330")
-    for line in (LINES["sdss"][name] for name in ("Hδ", "Hγ", "Hβ", "Hα")):  # vacuum Å, as SDSS spectra
-        axes.axvline(line, color="#2f5fd0", lw=0.5, alpha=0.5)
-    axes.set_axis_off()
+    fig = spectrum_figure(wavelength, flux, width_px, height_px)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     plt.close(fig)
     return out.getvalue()
+
+
+def spectrum_figure(wavelength, flux, width_px: int = 240, height_px: int = 96):
+    """Flux against wavelength with a labelled wavelength axis (vacuum Å), the Balmer lines in
+    range marked and named, breaks at detector gaps. wavelength, flux (n,); a matplotlib Figure
+    (close it after use)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    wavelength, flux = with_gaps(wavelength, flux)
+    fig = plt.figure(figsize=(width_px / 80, height_px / 80), dpi=80)
+    axes = fig.add_axes([0.02, 0.27, 0.96, 0.71])
+    axes.plot(wavelength, flux, lw=0.6, color="#1d2330")
+    low, high = np.nanmin(wavelength), np.nanmax(wavelength)
+    top = np.nanpercentile(flux, 99.5) if np.isfinite(flux).any() else 1.0
+    for name in THUMBNAIL_LINES:
+        line = LINES["sdss"][name]  # vacuum Å, as the spectra
+        if low <= line <= high:
+            axes.axvline(line, color="#2f5fd0", lw=0.5, alpha=0.5)
+            axes.text(line, top, name, fontsize=6, color="#2f5fd0", ha="center", va="bottom", clip_on=False)
+    axes.set_xlim(low, high)
+    axes.set_yticks([])
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    axes.tick_params(axis="x", labelsize=6, length=2, pad=1)
+    axes.set_xlabel("vacuum wavelength (Å)", fontsize=6, labelpad=1)
+    for side in ("top", "right", "left"):
+        axes.spines[side].set_visible(False)
+    return fig
 
 
 def cutout_png(cube: np.ndarray, size_px: int = 96) -> bytes:
