@@ -34,15 +34,16 @@ def spectrum_figure(wavelength, flux, width_px: int = 240, height_px: int = 96):
 
     wavelength, flux = with_gaps(wavelength, flux)
     fig = plt.figure(figsize=(width_px / 80, height_px / 80), dpi=80)
-    axes = fig.add_axes([0.02, 0.27, 0.96, 0.71])
+    axes = fig.add_axes([0.03, 0.27, 0.94, 0.5])
     axes.plot(wavelength, flux, lw=0.6, color="#1d2330")
     low, high = np.nanmin(wavelength), np.nanmax(wavelength)
-    top = np.nanpercentile(flux, 99.5) if np.isfinite(flux).any() else 1.0
-    for name in THUMBNAIL_LINES:
+    in_range = [name for name in THUMBNAIL_LINES if low <= LINES["sdss"][name] <= high]
+    for k, name in enumerate(in_range):
         line = LINES["sdss"][name]  # vacuum Å, as the spectra
-        if low <= line <= high:
-            axes.axvline(line, color="#2f5fd0", lw=0.5, alpha=0.5)
-            axes.text(line, top, name, fontsize=6, color="#2f5fd0", ha="center", va="bottom", clip_on=False)
+        axes.axvline(line, color="#2f5fd0", lw=0.5, alpha=0.5)
+        # names above the axes, staggered so that neighbours (Hδ, Hγ) do not overlap
+        axes.text(line, 1.02 + 0.18 * (k % 2), name, transform=axes.get_xaxis_transform(), fontsize=6,
+                  color="#2f5fd0", ha="center", va="bottom", clip_on=False)
     axes.set_xlim(low, high)
     axes.set_yticks([])
     axes.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
