@@ -82,3 +82,92 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 class TrainingRunCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ModelVersion.Kind.choices)
     config = serializers.DictField(required=False, default=dict)
+
+
+# -- Response shapes (the OpenAPI schema's; the views build these dicts directly) -----------------
+class ErrorDetailSerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="the HTTP status")
+    code = serializers.CharField(help_text="e.g. invalid, not_found, conflict, throttled")
+    detail = serializers.JSONField(help_text="the reason: a sentence, or {parameter: [reasons]}")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class ImageMetaSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    bands = serializers.CharField(help_text="e.g. ugriz")
+    height = serializers.IntegerField(help_text="pixels")
+    width = serializers.IntegerField(help_text="pixels")
+    pixel_scale = serializers.FloatField(allow_null=True, help_text="arcsec per pixel")
+    source_file = serializers.CharField()
+
+
+class StarDetailSerializer(StarSerializer):
+    labels = LabelsSerializer(many=True, help_text="one row per label source (grid, aspcap, …)")
+    spectra = SpectrumMetaSerializer(many=True)
+    images = ImageMetaSerializer(many=True)
+
+
+class SpectrumResponseSerializer(serializers.Serializer):
+    star = serializers.CharField(help_text="designation")
+    spectrum_id = serializers.IntegerField()
+    survey = serializers.CharField()
+    air_or_vacuum = serializers.ChoiceField(choices=["vacuum"])
+    units = serializers.DictField(child=serializers.CharField(), help_text="wavelength, flux, error")
+    wavelength = serializers.ListField(child=serializers.FloatField(), help_text="Å, vacuum")
+    flux = serializers.ListField(child=serializers.FloatField(allow_null=True), help_text="null at a bad pixel")
+    error = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True, help_text="1σ")
+    files = serializers.DictField(child=serializers.URLField(), help_text="the same spectrum as FITS and ECSV")
+
+
+class TwinRowSerializer(serializers.Serializer):
+    star_id = serializers.IntegerField()
+    designation = serializers.CharField()
+    spectrum_id = serializers.IntegerField(help_text="the spectrum whose latent matched")
+    survey = serializers.CharField()
+    distance = serializers.FloatField(help_text="L2 in the latent space (dimensionless)")
+    teff = serializers.FloatField(allow_null=True, help_text="K")
+    logg = serializers.FloatField(allow_null=True, help_text="dex")
+    fe_h = serializers.FloatField(allow_null=True, help_text="dex")
+    alpha_fe = serializers.FloatField(allow_null=True, help_text="dex")
+
+
+class TwinsResponseSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField(help_text="the disentangler version searched")
+    plan = serializers.ChoiceField(choices=["hnsw", "exact"], help_text="HNSW index, or an exact scan for selective filters")
+    query = serializers.DictField(help_text="what was asked: the star or the file, k, the parameters used")
+    latent = serializers.ListField(child=serializers.FloatField(), help_text="the query's z, 25 values")
+    count = serializers.IntegerField()
+    outside_training_range = serializers.BooleanField(allow_null=True)
+    beyond_range = serializers.DictField(child=serializers.FloatField(), help_text="{parameter: K or dex outside}")
+    nearest_distance = serializers.FloatField(allow_null=True, help_text="to the nearest other star, whatever the filters")
+    unlike_catalog = serializers.BooleanField(allow_null=True, help_text="nearest_distance above the catalog's 99th percentile")
+    warnings = serializers.ListField(child=serializers.CharField())
+    twins = TwinRowSerializer(many=True)
+
+
+class GeneratedSpectrumSerializer(serializers.Serializer):
+    star = serializers.CharField(help_text="designation")
+    model_version = serializers.IntegerField()
+    parameters = serializers.DictField(child=serializers.FloatField(), help_text="teff K, logg dex, …: what D(z, cp) drew")
+    outside_training_range = serializers.BooleanField()
+    training_range = serializers.DictField(help_text="{parameter: [low, high]}")
+    units = serializers.DictField(child=serializers.CharField())
+    wavelength = serializers.ListField(child=serializers.FloatField(), help_text="Å, vacuum")
+    flux = serializers.ListField(child=serializers.FloatField(), help_text="normalised")
+
+
+class BHBCandidateSerializer(serializers.Serializer):
+    star_id = serializers.IntegerField()
+    designation = serializers.CharField()
+    ra = serializers.FloatField(help_text="deg, ICRS")
+    dec = serializers.FloatField(help_text="deg, ICRS")
+    score = serializers.FloatField(help_text="calibrated P(BHB)")
+    model_version = serializers.IntegerField()
+    d02 = serializers.FloatField(allow_null=True, help_text="Hδ D0.2, Å")
+    fm = serializers.FloatField(allow_null=True, help_text="Hδ fm")
+    c = serializers.FloatField(allow_null=True, help_text="Hγ Sérsic c")
+    b = serializers.FloatField(allow_null=True, help_text="Hγ Sérsic b, Å")
+    xue_bhb = serializers.BooleanField(allow_null=True, help_text="selected by the Xue et al. 2011 cuts")

@@ -23,8 +23,9 @@ from portal import spectrum_files, uploads
 from portal.api import filters
 from portal.api.renderers import CSVRenderer, ECSVRenderer, FITSRenderer, TarballRenderer, VOTableRenderer
 from portal.api.serializers import (
-    LabelsSerializer, ModelVersionSerializer, SpectrumMetaSerializer, StarSerializer, TrainingRunCreateSerializer,
-    TrainingRunSerializer,
+    BHBCandidateSerializer, ErrorSerializer, GeneratedSpectrumSerializer, LabelsSerializer, ModelVersionSerializer,
+    SpectrumMetaSerializer, SpectrumResponseSerializer, StarDetailSerializer, StarSerializer, TrainingRunCreateSerializer,
+    TrainingRunSerializer, TwinsResponseSerializer,
 )
 from portal.api.throttling import LoginThrottle, token_expired
 
@@ -100,7 +101,7 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
             return selectors.with_parameters(Star.objects.all())
         return Star.objects.all()  # twins, spectrum, generate: no per-star parameter subqueries (hot path)
 
-    @extend_schema(parameters=STAR_PARAMETERS)
+    @extend_schema(parameters=STAR_PARAMETERS, responses={200: StarSerializer(many=True), 400: ErrorSerializer})
     def list(self, request, *args, **kwargs):
         if self.paginator.exporting(request):
             queryset = self.get_queryset()
@@ -111,6 +112,7 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
                                          columns=columns, filename="doppel-stars")
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(responses={200: StarDetailSerializer, 404: ErrorSerializer})
     def retrieve(self, request, *args, **kwargs):
         star = self.get_object()
         data = StarSerializer(star).data
@@ -123,7 +125,9 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(parameters=[OpenApiParameter("survey", str),
                                OpenApiParameter("format", str, enum=["json", "fits", "ecsv"],
                                                 description="json (default), or a file: FITS binary table or ECSV")],
-                   responses=OpenApiTypes.OBJECT)
+                   responses={(200, "application/json"): SpectrumResponseSerializer,
+                              (200, "application/fits"): OpenApiTypes.BINARY, (200, "text/x-ecsv"): OpenApiTypes.STR,
+                              400: ErrorSerializer, 404: ErrorSerializer})
     @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, FITSRenderer, ECSVRenderer])
     def spectrum(self, request, pk=None):
         """The star's spectrum (the first of ``survey``, or its first): wavelength Å (vacuum), flux
@@ -148,7 +152,8 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
             "wavelength": np.round(arrays["wavelength"], 4).tolist(), "flux": _finite_list(arrays["flux"]),
             "error": None if arrays["error"] is None else _finite_list(arrays["error"]), "files": files})
 
-    @extend_schema(parameters=TWIN_PARAMETERS, responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=TWIN_PARAMETERS, responses={200: TwinsResponseSerializer, 400: ErrorSerializer,
+                                                          404: ErrorSerializer, 409: ErrorSerializer})
     @action(detail=True)
     def twins(self, request, pk=None):
         """The k nearest stars in the active disentangled latent space (L2), with optional filters."""
@@ -162,7 +167,7 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(parameters=[*TWIN_PARAMETERS, OpenApiParameter("files", str, enum=["fits", "ecsv"],
                                                                    description="the spectra's format (default fits)")],
-                   responses={(200, "application/gzip"): OpenApiTypes.BINARY})
+                   responses={(200, "application/gzip"): OpenApiTypes.BINARY, 400: ErrorSerializer, 409: ErrorSerializer})
     @action(detail=True, url_path="twins/spectra", renderer_classes=[TarballRenderer])
     def twins_spectra(self, request, pk=None):
         """The spectra of the star and of its twins (the spectra whose latents matched) as a
@@ -187,7 +192,7 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("teff", float), OpenApiParameter("logg", float),
                                OpenApiParameter("fe_h", float), OpenApiParameter("alpha_fe", float)],
-                   responses=OpenApiTypes.OBJECT)
+                   responses={200: GeneratedSpectrumSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
     @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer])
     def generate(self, request, pk=None):
         """The decoder's spectrum of this star at other parameters (its latent z kept)."""
@@ -217,7 +222,7 @@ class TwinUploadView(APIView):
 
     @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary"}, "teff": {"type": "number"}, "logg": {"type": "number"},
-        "k": {"type": "integer"}}}}, responses=OpenApiTypes.OBJECT)
+        "k": {"type": "integer"}}}}, responses={200: TwinsResponseSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
@@ -256,7 +261,7 @@ class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.bhb_candidates(threshold=threshold)
 
     @extend_schema(parameters=[OpenApiParameter("threshold", float, description="minimum P(BHB), 0–1")],
-                   responses=OpenApiTypes.OBJECT)
+                   responses={200: BHBCandidateSerializer(many=True), 400: ErrorSerializer})
     def list(self, request, *args, **kwargs):
         if self.paginator.exporting(request):
             return self.paginator.export(self.get_queryset(), request, to_row=self._row, columns=self.COLUMNS,
