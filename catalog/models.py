@@ -6,6 +6,8 @@ little-endian float32 ``bytea`` (see :mod:`catalog.arrays`).
 """
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 from django.conf import settings
 from django.db import models
@@ -362,3 +364,38 @@ class BalmerLines(models.Model):
         """{d02 (Å), fm, c, b (Å), converged, xue_bhb, problem}."""
         return {"d02": self.d02, "fm": self.fm, "c": self.c, "b": self.b, "converged": self.converged,
                 "xue_bhb": self.xue_bhb, "problem": self.problem}
+
+
+class TapJob(models.Model):
+    """An asynchronous TAP query (IVOA UWS 1.1): its ADQL, its phase, and its result VOTable once
+    it has run. Jobs are destroyed (deleted) at ``destruction``, or when their owner deletes them."""
+
+    class Phase(models.TextChoices):
+        PENDING = "PENDING"
+        QUEUED = "QUEUED"
+        EXECUTING = "EXECUTING"
+        COMPLETED = "COMPLETED"
+        ERROR = "ERROR"
+        ABORTED = "ABORTED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.PENDING, db_index=True)
+    query = models.TextField(help_text="the ADQL as submitted")
+    maxrec = models.PositiveIntegerField(help_text="row cap for this job")
+    response_format = models.CharField(max_length=20, default="votable")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    destruction = models.DateTimeField(help_text="when the job and its result are deleted")
+    execution_duration = models.PositiveIntegerField(help_text="seconds the query may run")
+    result = models.JSONField(null=True, blank=True, help_text='{"columns": [[name, type]], "meta": {name: [ucd, unit]}, "rows": [[…]]}')
+    n_rows = models.PositiveIntegerField(null=True, blank=True)
+    overflow = models.BooleanField(default=False, help_text="MAXREC cut the result")
+    error = models.TextField(blank=True, help_text="why the query failed (phase ERROR)")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "TAP job"
+
+    def __str__(self) -> str:
+        return f"TAP job {self.pk} ({self.phase})"

@@ -177,6 +177,10 @@ USE_TZ = True
 # The largest spectrum file accepted for upload (web and API), plain or after gunzip, in bytes.
 UPLOAD_MAX_BYTES = envint("DOPPEL_UPLOAD_MAX_BYTES", 20_000_000)
 EXPORT_MAX_ROWS = envint("DOPPEL_EXPORT_MAX_ROWS", 1_000_000)  # rows in one streamed CSV/VOTable export
+# TAP (/tap): the row cap (MAXREC's default and most), and how long a query may run, sync and async.
+TAP_MAX_ROWS = envint("DOPPEL_TAP_MAX_ROWS", 100_000)
+TAP_SYNC_TIMEOUT_S = envint("DOPPEL_TAP_SYNC_TIMEOUT_S", 30)
+TAP_ASYNC_TIMEOUT_S = envint("DOPPEL_TAP_ASYNC_TIMEOUT_S", 600)
 FILE_UPLOAD_HANDLERS = [
     "portal.uploads.CappedUploadHandler",  # drops a file past UPLOAD_MAX_BYTES as it streams in
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

@@ -30,6 +30,7 @@ urlpatterns = [
     path("bhb/", web.bhb_candidates, name="bhb-candidates"),
     path("models/", web.models, name="models"),
     path("vo/scs", vo.cone_search, name="vo-scs"),
+    path("tap/", include("portal.tap")),
     path("api/", include("portal.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("admin/login/", admin_login),

@@ -28,6 +28,12 @@ CONTENT_TYPE = "text/xml; charset=utf-8"  # what SCS 1.03 names; VO clients acce
 
 
 def _error(message: str) -> HttpResponse:
+    return HttpResponse(error_votable(message), content_type=CONTENT_TYPE)
+
+
+def error_votable(message: str) -> bytes:
+    """A DALI error document: ``QUERY_STATUS = ERROR`` with the message as its text (what pyvo
+    and TOPCAT show), and SCS 1.03's INFO named "Error"."""
     from astropy.io.votable.tree import Info, Resource, VOTableFile
 
     votable = VOTableFile()
@@ -40,7 +46,7 @@ def _error(message: str) -> HttpResponse:
     votable.infos.append(Info(name="Error", ID="Error", value=message))
     out = io.BytesIO()
     votable.to_xml(out)
-    return HttpResponse(out.getvalue(), content_type=CONTENT_TYPE)
+    return out.getvalue()
 
 
 def _number(params, name: str) -> float:

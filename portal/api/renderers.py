@@ -7,6 +7,7 @@ import csv
 import functools
 import io
 import json
+import warnings
 
 from rest_framework.renderers import BaseRenderer
 
@@ -95,12 +96,13 @@ def _column(values: list, declared: type | None):
 
 def votable_bytes(rows: list[dict], name: str = "doppel", description: str = "",
                   empty_columns: dict[str, type] | None = None, info: dict | None = None,
-                  overflow: bool = False) -> bytes:
+                  overflow: bool = False, column_meta: dict[str, tuple[str, str]] | None = None) -> bytes:
     """A VOTable 1.4 (TABLEDATA) of flat rows: typed, masked columns (a missing value is masked,
     not a placeholder), UCDs and units on the columns we know, and an INFO per ``info`` item
     (what was asked: the query, the model version). ``empty_columns`` ({name: type}) gives the full
     schema when there are no rows; ``overflow`` adds the DALI ``QUERY_STATUS = OVERFLOW`` INFO (the
-    row cap truncated the result)."""
+    row cap truncated the result). ``column_meta`` ({name: (UCD, unit)}, the unit in VOUnit text)
+    describes columns beyond the known ones (TAP results)."""
     from astropy.io.votable import from_table
     from astropy.io.votable.tree import Info
     from astropy.table import Table
@@ -124,6 +126,13 @@ def votable_bytes(rows: list[dict], name: str = "doppel", description: str = "",
         meta = _column_meta().get(field.name)
         if meta:
             field.ucd = meta[0]
+        ucd, unit = (column_meta or {}).get(field.name, (None, None))
+        if ucd:
+            field.ucd = ucd
+        if unit:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "dex" and "log(cm.s**-2)" are kept as written
+                field.unit = unit
     out = io.BytesIO()
     votable.to_xml(out, tabledata_format="tabledata")
     return out.getvalue()

@@ -1,0 +1,146 @@
+"""ADQL queries against the ``doppel`` schema (TAP).
+
+ADQL is parsed and translated to PostgreSQL by queryparser (``queryparser-python3``); its geometry
+(``CONTAINS(POINT, CIRCLE)``, ``DISTANCE``) becomes the pg_sphere-style ``spoint``/``scircle``
+expressions that migration 0008 defines. The query may name only the ``doppel`` and ``tap_schema``
+tables, and runs in a read-only transaction, as the read-only role ``doppel_tap`` where it exists,
+under a statement timeout, read through a server-side cursor up to ``maxrec`` rows (one more tells
+whether it overflowed).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg2
+from django.db import DatabaseError, connection, transaction
+
+from catalog.tap_schema import TABLES
+
+TAP_SCHEMA_TABLES = ("schemas", "tables", "columns", "keys", "key_columns")
+# PostgreSQL type OIDs → the Python type of a result column
+_TYPES = {16: bool, 20: int, 21: int, 23: int, 700: float, 701: float, 1700: float}
+
+
+class _WithoutQueryparserChatter(logging.Filter):
+    """queryparser logs each parse step at INFO on the root logger: keep it out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "queryparser" not in record.pathname
+
+
+logging.getLogger().addFilter(_WithoutQueryparserChatter())
+
+
+class TapError(ValueError):
+    """An ADQL query that cannot run: the message says why, in words a user can act on."""
+
+
+@dataclass
+class TapResult:
+    columns: dict[str, type]  # name → int | float | str | bool, in order
+    rows: list[dict]
+    overflow: bool  # more rows than maxrec
+    meta: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (UCD, unit) of known columns
+    sql: str = ""
+
+
+def adql_to_sql(adql: str) -> tuple[str, list[tuple[str | None, str]]]:
+    """(PostgreSQL, the tables it reads as (schema or None, name)); TapError on bad ADQL."""
+    from queryparser.adql import ADQLQueryTranslator
+    from queryparser.exceptions import QueryError, QuerySyntaxError
+    from queryparser.postgresql import PostgreSQLQueryProcessor
+
+    if not adql or not adql.strip():
+        raise TapError("QUERY is empty: give an ADQL SELECT")
+    try:
+        sql = ADQLQueryTranslator(adql.strip().rstrip(";")).to_postgresql().strip().rstrip(";")
+        processor = PostgreSQLQueryProcessor()
+        processor.set_query(sql)
+        processor.process_query()
+    except QuerySyntaxError as error:
+        spots = "; ".join(f"line {line}, column {column + 1} near {text!r}" for line, column, text in error.syntax_errors)
+        raise TapError(f"ADQL syntax error at {spots}") from None
+    except (QueryError, ValueError, IndexError, AttributeError) as error:  # queryparser's other refusals
+        if "schema specification" in str(error):
+            raise TapError("name each table with its schema: doppel.stars, doppel.labels, …, TAP_SCHEMA.tables "
+                           "(see /tap/tables)") from None
+        raise TapError(f"the ADQL cannot be translated: {error}") from None
+    return sql, [(schema, name) for schema, name in processor.tables]
+
+
+def _check_tables(tables: list[tuple[str | None, str]]) -> None:
+    known = {t.name.split(".")[1] for t in TABLES}
+    for schema, name in tables:
+        schema, name = (schema or "").lower(), name.lower()
+        if (schema in ("", "doppel") and name in known) or (schema == "tap_schema" and name in TAP_SCHEMA_TABLES):
+            continue
+        raise TapError(f"unknown table {f'{schema}.' if schema else ''}{name}: query doppel."
+                       f"{{{', '.join(sorted(known))}}} or TAP_SCHEMA (see /tap/tables)")
+
+
+def _reason(error: Exception, timeout_s: float) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "statement timeout" in text:
+        return f"the query ran longer than {timeout_s:g} s: narrow it (a cone, TOP, a WHERE on an indexed column)"
+    if re.search(r"function (doppel\.)?s(poly|box|line|path|ellipse)\b", text):
+        return "of the ADQL regions only CIRCLE is supported (with POINT, CONTAINS and DISTANCE)"
+    return text.removeprefix("ERROR:").strip()
+
+
+def run_adql(adql: str, *, maxrec: int, timeout_s: float) -> TapResult:
+    """Run one ADQL query; at most ``maxrec`` rows (0: the schema only). TapError on any refusal."""
+    sql, tables = adql_to_sql(adql)
+    _check_tables(tables)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as setup:
+                setup.execute("SET TRANSACTION READ ONLY")
+                setup.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(timeout_s * 1000))])
+                setup.execute("SELECT set_config('search_path', 'doppel, tap_schema', true)")
+                setup.execute("SELECT 1 FROM pg_roles WHERE rolname = 'doppel_tap'")
+                if setup.fetchone():
+                    setup.execute("SET LOCAL ROLE doppel_tap")
+            cursor = connection.connection.cursor(name=f"tap_{uuid.uuid4().hex}")
+            try:
+                cursor.execute(sql)
+                fetched = cursor.fetchmany(maxrec + 1)
+                description = cursor.description
+            finally:
+                cursor.close()
+    except (DatabaseError, psycopg2.Error) as error:  # Django's, or the named cursor's own
+        raise TapError(_reason(error, timeout_s)) from None
+    names = _unique([column.name for column in description])
+    columns = {name: _TYPES.get(column.type_code, str) for name, column in zip(names, description)}
+    rows = [dict(zip(names, [_plain(value) for value in row])) for row in fetched[:maxrec]]
+    return TapResult(columns=columns, rows=rows, overflow=len(fetched) > maxrec, meta=_known_columns(names), sql=sql)
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made unique (a join's two star_id become star_id and star_id_2)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+def _plain(value):
+    """Database values as VOTable cells: Decimal → float, anything exotic → its text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "as_integer_ratio"):  # Decimal
+        return float(value)
+    return str(value)
+
+
+def _known_columns(names: list[str]) -> dict[str, tuple[str, str]]:
+    meta = {}
+    for name in names:
+        column = next((c for t in TABLES for c in t.columns if c.name == name), None)
+        if column is not None:
+            meta[name] = (column.ucd, column.unit)
+    return meta

@@ -1,0 +1,107 @@
+"""What TAP serves: the tables of the ``doppel`` schema (views over the catalog, created by migration
+0008) with their columns' types, units and UCDs. ``TAP_SCHEMA`` and VOSI ``/tap/tables`` are both
+written from this one description.
+
+Each column: (name, ADQL datatype, unit, UCD, description); ``principal`` columns are what a client
+shows first, ``indexed`` ones are cheap to filter on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    datatype: str  # ADQL/VOTable: BIGINT, INTEGER, DOUBLE, REAL, BOOLEAN, VARCHAR
+    unit: str = ""
+    ucd: str = ""
+    description: str = ""
+    principal: bool = False
+    indexed: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # schema-qualified, as in ADQL
+    description: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def _parameters(prefix: str = "") -> tuple[Column, ...]:
+    return (
+        Column("teff", "DOUBLE", "K", "phys.temperature.effective", f"{prefix}effective temperature", True),
+        Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", f"{prefix}surface gravity, log10 cgs", True),
+        Column("fe_h", "DOUBLE", "dex", "phys.abund.Fe", f"{prefix}[Fe/H]", True),
+        Column("alpha_fe", "DOUBLE", "dex", "phys.abund", f"{prefix}[alpha/Fe]"),
+    )
+
+
+STAR_ID = Column("star_id", "BIGINT", "", "meta.id;meta.main", "Doppel star id", True, True)
+SPECTRUM_ID = Column("spectrum_id", "BIGINT", "", "meta.id", "Doppel spectrum id", True, True)
+
+TABLES = (
+    Table("doppel.stars", "Every star: position, survey identifiers, the preferred labels (ASPCAP, then grid, then "
+          "synthetic) and the active BATMM's P(BHB).", (
+              STAR_ID,
+              Column("designation", "VARCHAR", "", "meta.id", "designation (APOGEE id, SDSS J name or generator name)", True, True),
+              Column("ra", "DOUBLE", "deg", "pos.eq.ra;meta.main", "right ascension, ICRS", True, True),
+              Column("dec", "DOUBLE", "deg", "pos.eq.dec;meta.main", "declination, ICRS", True, True),
+              Column("apogee_id", "VARCHAR", "", "meta.id.cross", "APOGEE identifier"),
+              Column("gaia_source_id", "BIGINT", "", "meta.id.cross", "Gaia DR3 source_id", indexed=True),
+              Column("sdss_plate", "INTEGER", "", "meta.id.part", "SDSS plate"),
+              Column("sdss_mjd", "INTEGER", "d", "time.epoch", "SDSS MJD of the plate"),
+              Column("sdss_fiber", "INTEGER", "", "meta.id.part", "SDSS fiber"),
+              *_parameters(),
+              Column("bhb_score", "DOUBLE", "", "stat.probability", "calibrated P(BHB) from the active BATMM", True),
+          )),
+    Table("doppel.labels", "Stellar labels, one row per star and label source.", (
+        STAR_ID,
+        Column("source", "VARCHAR", "", "meta.ref", "label source: aspcap, grid, synthetic, a catalogue", True),
+        Column("teff", "DOUBLE", "K", "phys.temperature.effective", "effective temperature", True),
+        Column("teff_err", "DOUBLE", "K", "stat.error;phys.temperature.effective", "its 1-sigma error"),
+        Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "surface gravity", True),
+        Column("logg_err", "DOUBLE", "log(cm.s**-2)", "stat.error;phys.gravity", "its 1-sigma error"),
+        Column("fe_h", "DOUBLE", "dex", "phys.abund.Fe", "[Fe/H]", True),
+        Column("fe_h_err", "DOUBLE", "dex", "stat.error;phys.abund.Fe", "its 1-sigma error"),
+        Column("alpha_fe", "DOUBLE", "dex", "phys.abund", "[alpha/Fe]"),
+        Column("alpha_fe_err", "DOUBLE", "dex", "stat.error;phys.abund", "its 1-sigma error"),
+    )),
+    Table("doppel.spectra", "Spectra held by the catalog (metadata; the fluxes are at /api/stars/{star_id}/spectrum/).", (
+        SPECTRUM_ID, STAR_ID,
+        Column("survey", "VARCHAR", "", "meta.id;instr", "apogee, gaia_rvs or sdss", True),
+        Column("snr", "DOUBLE", "", "stat.snr", "median S/N per pixel", True),
+        Column("source_file", "VARCHAR", "", "meta.file", "file the spectrum was ingested from"),
+    )),
+    Table("doppel.bhb_scores", "P(BHB) of every star with an SDSS spectrum and a cutout, from the active BATMM.", (
+        STAR_ID,
+        Column("model_version", "INTEGER", "", "meta.version", "BATMM model version", True),
+        Column("score", "DOUBLE", "", "stat.probability", "calibrated P(BHB)", True, True),
+    )),
+    Table("doppel.balmer_lines", "Balmer-line measurements of SDSS spectra (Xue et al. 2008 Sersic fits).", (
+        SPECTRUM_ID, STAR_ID,
+        Column("d02", "DOUBLE", "Angstrom", "spect.line.width", "H delta full width at 20 % below the continuum", True),
+        Column("fm", "DOUBLE", "", "spect.line.intensity", "H delta core flux relative to the continuum", True),
+        Column("c", "DOUBLE", "", "stat.fit.param", "H gamma Sersic shape c", True),
+        Column("b", "DOUBLE", "Angstrom", "stat.fit.param", "H gamma Sersic scale width b", True),
+        Column("converged", "BOOLEAN", "", "meta.code.qual", "both fits converged"),
+        Column("xue_bhb", "BOOLEAN", "", "meta.code.class", "passes the Xue et al. 2011 BHB cuts", True),
+    )),
+    Table("doppel.latents", "The active disentangler's latent z (25 values) of each spectrum, with the Teff and "
+          "logg it was encoded at; nearest neighbours in z are chemical twins.", (
+              SPECTRUM_ID, STAR_ID,
+              Column("model_version", "INTEGER", "", "meta.version", "disentangler model version", True),
+              Column("teff", "DOUBLE", "K", "phys.temperature.effective", "Teff the spectrum was encoded at", True),
+              Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "logg the spectrum was encoded at", True),
+              *(Column(f"z_{k:02d}", "REAL", "", "src.var", f"latent component {k}", True) for k in range(1, 26)),
+          )),
+)
+
+
+def table(name: str) -> Table | None:
+    """The table of that ADQL name (case-insensitive, ``doppel.`` optional)."""
+    wanted = name.lower() if "." in name else f"doppel.{name.lower()}"
+    return next((t for t in TABLES if t.name == wanted), None)
