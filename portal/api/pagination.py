@@ -8,7 +8,6 @@ A CSV or VOTable export (``?format=csv|votable`` or the Accept header) is the wh
 page, streamed from ``offset`` (``portal.api.exports``; at most ``DOPPEL_EXPORT_MAX_ROWS`` rows)."""
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param
 
 from portal.api import exports
