@@ -34,6 +34,8 @@ def test_the_client_page_runs_against_a_live_server(live_server, served, tmp_pat
     assert len(namespace["twins"]) == 5 and len(namespace["from_file"]) == 5
     assert namespace["from_file"]["designation"][0] == source.star.designation  # the file's own star comes first
     assert len(namespace["spectrum"].flux) == 7214 and namespace["spectrum"].spectral_axis.unit == "Angstrom"
+    assert len(namespace["hot_giants"]) == 5 and list(namespace["hot_giants"]["teff"]) == sorted(
+        namespace["hot_giants"]["teff"], reverse=True)
     assert len(namespace["candidates"]) == 0  # no BHB model here: an empty table, not an error
     printed = capsys.readouterr().out
     assert "refused: 400 k: k must be between 1 and 100" in printed
@@ -48,6 +50,8 @@ def test_errors_name_the_reason(live_server, served):
     assert missing.value.status == 404
     with pytest.raises(DoppelError, match="no spectrum from that survey"):
         doppel.spectrum(int(served[1][0].star_id), survey="sdss")
+    with pytest.raises(DoppelError, match="ADQL syntax error"):
+        doppel.tap("SELECT FROM doppel.stars")
     with pytest.raises(DoppelError) as unreachable:
         Doppel("http://127.0.0.1:9", timeout=2).search()
     assert unreachable.value.status is None and "cannot reach" in str(unreachable.value)

@@ -152,6 +152,21 @@ class Doppel:
         return self._table("/api/bhb-candidates/", {"threshold": threshold})
 
 
+    # -- TAP --------------------------------------------------------------------------------------
+    def tap(self, adql: str, maxrec: int | None = None):
+        """An ADQL query on the server's TAP service (synchronous; tables ``doppel.stars``,
+        ``doppel.labels``, ``doppel.spectra``, ``doppel.bhb_scores``, ``doppel.balmer_lines``,
+        ``doppel.latents``, ``TAP_SCHEMA.*``) as a Table; ``meta["overflow"]`` is True where
+        ``maxrec`` (or the server's cap) cut it. For long queries use pyvo's async jobs on
+        ``{url}/tap``."""
+        fields = {"QUERY": adql, "LANG": "ADQL", "REQUEST": "doQuery"}
+        if maxrec is not None:
+            fields["MAXREC"] = str(maxrec)
+        request = Request(f"{self.url}/tap/sync", data=urlencode(fields).encode(), method="POST",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return _votable(self._send(request))
+
+
 def read_spectrum(source):
     """A Doppel spectrum file (FITS, from a path or file object) as a ``specutils.Spectrum``."""
     import astropy.units as u
@@ -218,7 +233,8 @@ def _votable(content: bytes):
             votable.resources[0].tables else None
     infos = {info.name: info.value for info in votable.resources[0].infos} if votable.resources else {}
     if infos.get("QUERY_STATUS") == "ERROR":
-        raise DoppelError(400, next((i.content for i in votable.resources[0].infos if i.name == "QUERY_STATUS"), "error"))
+        raise DoppelError(400, next((i.content for i in votable.resources[0].infos if i.name == "QUERY_STATUS"), None)
+                          or "error")
     if table is None:
         raise DoppelError(None, "the answer holds no table")
     table.meta.update({key: _info_value(value) for key, value in infos.items() if key != "QUERY_STATUS"})
