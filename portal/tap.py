@@ -181,6 +181,7 @@ def async_jobs(request):
         query, maxrec, fmt = _query_parameters(params)
     except BadRequest as error:
         return _error(str(error))
+    services.jobs_destroy_expired()  # jobs past their destruction time go as new ones come
     with transaction.atomic():
         job = services.job_create(query=query, maxrec=maxrec, execution_duration=settings.TAP_ASYNC_TIMEOUT_S,
                                   response_format=fmt)

@@ -151,3 +151,18 @@ def test_the_read_only_role_reads_only_the_tap_schemas(db):
 def test_queries_cannot_write(db):
     with pytest.raises(TapError):
         run_adql("DELETE FROM doppel.stars", maxrec=10, timeout_s=10)
+
+
+def test_jobs_past_their_destruction_time_are_deleted(client, db):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    old = TapJob.objects.create(query="SELECT 1", maxrec=10, execution_duration=10,
+                                destruction=timezone.now() - dt.timedelta(seconds=1))
+    kept = TapJob.objects.create(query="SELECT 1", maxrec=10, execution_duration=10,
+                                 destruction=timezone.now() + dt.timedelta(days=1))
+    assert client.post("/tap/async", {"QUERY": CONE}).status_code == 303
+    assert not TapJob.objects.filter(pk=old.pk).exists() and TapJob.objects.filter(pk=kept.pk).exists()
+    destruction = client.get(f"/tap/async/{kept.pk}/destruction").content.decode()
+    assert destruction == kept.destruction.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
