@@ -110,6 +110,7 @@ _DECODERS = {
     "text": lambda b: bytes(b).decode(),
     "bytea": bytes,
     "jsonb": lambda b: json.loads(bytes(b[1:])),
+    "vector": lambda b: np.frombuffer(bytes(b[4:]), ">f4").astype(np.float32),  # int16 dim, int16 unused, float4s
 }
 
 

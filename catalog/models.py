@@ -399,3 +399,26 @@ class TapJob(models.Model):
 
     def __str__(self) -> str:
         return f"TAP job {self.pk} ({self.phase})"
+
+
+class Peculiarity(models.Model):
+    """How peculiar one spectrum's chemistry is under one disentangler version (``ml.peculiar``):
+    its mean distance to its k nearest latents over the mean of its neighbours' own (1 ordinary,
+    larger more isolated). Written for every latent of a version before it can be activated, so
+    the ranking switches with the version."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="peculiarities")
+    spectrum = models.ForeignKey(Spectrum, on_delete=models.CASCADE, related_name="peculiarities")
+    star = models.ForeignKey(Star, on_delete=models.CASCADE, related_name="peculiarities")
+    score = models.FloatField(help_text="neighbour distance over the neighbours' own; 1 = ordinary")
+    spread = models.FloatField(help_text="mean distance to the k nearest latents (latent units)")
+    teff = models.FloatField(null=True, blank=True, help_text="K, as encoded")
+    logg = models.FloatField(null=True, blank=True, help_text="dex, as encoded")
+
+    class Meta:
+        verbose_name_plural = "peculiarities"
+        constraints = [models.UniqueConstraint(fields=["model_version", "spectrum"], name="peculiarity_unique_version_spectrum")]
+        indexes = [models.Index(fields=["model_version", "-score"], name="peculiarity_version_score")]
+
+    def __str__(self) -> str:
+        return f"{self.spectrum} under v{self.model_version_id}: {self.score:.2f}"

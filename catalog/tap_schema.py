@@ -90,6 +90,15 @@ TABLES = (
         Column("converged", "BOOLEAN", "", "meta.code.qual", "both fits converged"),
         Column("xue_bhb", "BOOLEAN", "", "meta.code.class", "passes the Xue et al. 2011 BHB cuts", True),
     )),
+    Table("doppel.peculiarity", "How peculiar each spectrum's chemistry is under the active disentangler: its mean "
+          "distance to its 20 nearest latents over its neighbours' own (1 ordinary, larger more isolated).", (
+              SPECTRUM_ID, STAR_ID,
+              Column("model_version", "INTEGER", "", "meta.version", "disentangler model version", True),
+              Column("score", "DOUBLE", "", "stat.value", "peculiarity score", True, True),
+              Column("spread", "DOUBLE", "", "stat.value", "mean distance to the 20 nearest latents"),
+              Column("teff", "DOUBLE", "K", "phys.temperature.effective", "Teff the spectrum was encoded at", True),
+              Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "logg the spectrum was encoded at", True),
+          )),
     Table("doppel.latents", "The active disentangler's latent z (25 values) of each spectrum, with the Teff and "
           "logg it was encoded at; nearest neighbours in z are chemical twins.", (
               SPECTRUM_ID, STAR_ID,

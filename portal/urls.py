@@ -28,6 +28,7 @@ urlpatterns = [
     path("twins/upload/", web.twins_upload, name="twins-upload-page"),
     path("latent-map/", web.latent_map, name="latent-map"),
     path("bhb/", web.bhb_candidates, name="bhb-candidates"),
+    path("peculiar/", web.peculiar_stars, name="peculiar-stars"),
     path("models/", web.models, name="models"),
     path("vo/scs", vo.cone_search, name="vo-scs"),
     path("tap/", include("portal.tap")),

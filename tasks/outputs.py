@@ -103,3 +103,17 @@ def build_latent_map(self, version_id: int) -> dict:
         return {"version": version_id, "skipped": "no map for this version"}
     points = services.latent_map_build(version=version)
     return {"version": version_id, "points": points} if points else {"version": version_id, "skipped": "too few embeddings"}
+
+
+@shared_task(bind=True, name="tasks.outputs.score_peculiarity")
+def score_peculiarity(self, version_id: int) -> dict:
+    """Peculiarity scores of every latent of a filled disentangler (before it can be activated)."""
+    version = selectors.model_version(version_id)
+    if version is None or version.kind != ModelVersion.Kind.DISENTANGLER or version.state not in _DONE:
+        return {"version": version_id, "skipped": "no peculiarity for this version"}
+    try:
+        scored = services.peculiarity_fill(version=version)
+    except services.TooManyLatents as error:
+        services.run_note(version=version, message=f"peculiarity not scored: {error}")
+        return {"version": version_id, "skipped": str(error)}
+    return {"version": version_id, "scored": scored}

@@ -1,6 +1,6 @@
 """The retrain chain and the admin's one-step operations.
 
-    retrain(kind, config) = train → fill (or score) → latent map → activate-if-the-gate-passes
+    retrain(kind, config) = train → fill (or score) → latent map → peculiarity → activate-if-the-gate-passes
 
 ``start_retrain`` validates the config *before* anything is queued (so a form or the API can
 show the error), creates the version, and sends the chain once the transaction commits.
@@ -13,7 +13,7 @@ from django.db import transaction
 
 from catalog import selectors, services
 from catalog.models import ModelVersion
-from tasks.outputs import build_latent_map, fill_embeddings, score_bhb
+from tasks.outputs import build_latent_map, fill_embeddings, score_bhb, score_peculiarity
 from tasks.training import train_bhb, train_disentangler
 
 Kind = ModelVersion.Kind
@@ -21,7 +21,8 @@ Kind = ModelVersion.Kind
 
 def retrain_chain(version: ModelVersion):
     if version.kind == Kind.DISENTANGLER:
-        steps = [train_disentangler.si(version.pk), fill_embeddings.si(version.pk), build_latent_map.si(version.pk)]
+        steps = [train_disentangler.si(version.pk), fill_embeddings.si(version.pk), build_latent_map.si(version.pk),
+                 score_peculiarity.si(version.pk)]
     else:
         steps = [train_bhb.si(version.pk), score_bhb.si(version.pk)]
     return chain(*steps, activate_if_better.si(version.pk))

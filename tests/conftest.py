@@ -89,7 +89,7 @@ def build_active_disentangler(**grid):
     """Train (in-process, 3 epochs), fill, index, map and activate a toy disentangler; returns
     (version, spectra). Works inside a test transaction (no worker, no read-ahead thread)."""
     from catalog import selectors, services
-    from tasks.outputs import build_latent_map, finish_outputs
+    from tasks.outputs import build_latent_map, finish_outputs, score_peculiarity
     from tasks.training import train_disentangler
     from tests.factories import TOY_TRAINING, toy_grid
 
@@ -102,8 +102,9 @@ def build_active_disentangler(**grid):
         services.embeddings_fill_range(version=version, lo=lo, hi=hi)
     finish_outputs.apply(args=[version.pk]).get()
     version.refresh_from_db()
-    services.activate(version=version)
     build_latent_map.apply(args=[version.pk]).get()
+    score_peculiarity.apply(args=[version.pk]).get()
+    services.activate(version=version)
     version.refresh_from_db()
     return version, spectra
 

@@ -166,3 +166,21 @@ def test_jobs_past_their_destruction_time_are_deleted(client, db):
     assert not TapJob.objects.filter(pk=old.pk).exists() and TapJob.objects.filter(pk=kept.pk).exists()
     destruction = client.get(f"/tap/async/{kept.pk}/destruction").content.decode()
     assert destruction == kept.destruction.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_query_inside_a_transaction_leaves_the_session_as_it_was(db):
+    StarFactory()
+
+    def session():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user, current_setting('search_path'), current_setting('statement_timeout'), "
+                           "current_setting('transaction_read_only')")
+            return cursor.fetchone()
+
+    before = session()
+    assert len(run_adql("SELECT star_id FROM doppel.stars", maxrec=10, timeout_s=5).rows) == 1
+    assert session() == before
+    StarFactory()  # still a writable session as the application's user
+    with pytest.raises(TapError):
+        run_adql("SELECT mass FROM doppel.stars", maxrec=10, timeout_s=5)
+    assert session() == before

@@ -94,15 +94,18 @@ def run_adql(adql: str, *, maxrec: int, timeout_s: float) -> TapResult:
     """Run one ADQL query; at most ``maxrec`` rows (0: the schema only). TapError on any refusal."""
     sql, tables = adql_to_sql(adql)
     _check_tables(tables)
+    nested = connection.in_atomic_block  # inside a caller's transaction (a test): a savepoint
     try:
-        with transaction.atomic():
-            with connection.cursor() as setup:
+        with transaction.atomic(), connection.cursor() as setup:
+            if not nested:  # a transaction of its own: read-only (in a savepoint it would outlive the query)
                 setup.execute("SET TRANSACTION READ ONLY")
-                setup.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(timeout_s * 1000))])
-                setup.execute("SELECT set_config('search_path', 'doppel, tap_schema', true)")
-                setup.execute("SELECT 1 FROM pg_roles WHERE rolname = 'doppel_tap'")
-                if setup.fetchone():
-                    setup.execute("SET LOCAL ROLE doppel_tap")
+            setup.execute("SELECT current_setting('search_path'), current_setting('statement_timeout')")
+            search_path, statement_timeout = setup.fetchone()
+            setup.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(timeout_s * 1000))])
+            setup.execute("SELECT set_config('search_path', 'doppel, tap_schema', true)")
+            setup.execute("SELECT 1 FROM pg_roles WHERE rolname = 'doppel_tap'")
+            if setup.fetchone():
+                setup.execute("SET LOCAL ROLE doppel_tap")
             cursor = connection.connection.cursor(name=f"tap_{uuid.uuid4().hex}")
             try:
                 cursor.execute(sql)
@@ -110,6 +113,10 @@ def run_adql(adql: str, *, maxrec: int, timeout_s: float) -> TapResult:
                 description = cursor.description
             finally:
                 cursor.close()
+            # a savepoint keeps SET LOCAL until the caller's transaction ends: put everything back
+            setup.execute("RESET ROLE")
+            setup.execute("SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)",
+                          [search_path, statement_timeout])
     except (DatabaseError, psycopg2.Error) as error:  # Django's, or the named cursor's own
         raise TapError(_reason(error, timeout_s)) from None
     names = _unique([column.name for column in description])

@@ -90,3 +90,21 @@ def twin_query(params) -> tuple[int, TwinFilters]:
         if bounds and bounds[0] > bounds[1]:
             raise ValidationError({name: "the minimum is above the maximum"})
     return k, filters
+
+
+PECULIAR_PARAMETERS = {"min_score", "survey", "teff_min", "teff_max", "logg_min", "logg_max"}
+
+
+def peculiar_query(params) -> dict:
+    """Keyword arguments of ``catalog.selectors.peculiar_stars`` from the query parameters."""
+    reject_unknown(params, PECULIAR_PARAMETERS)
+    min_score = number(params, "min_score")
+    if min_score is not None and min_score < 0:
+        raise ValidationError({"min_score": "must be 0 or more (1 is an ordinary star)"})
+    ranges = {}
+    for name in ("teff", "logg"):
+        low, high = number(params, f"{name}_min"), number(params, f"{name}_max")
+        if low is not None and high is not None and low > high:
+            raise ValidationError({name: "the minimum is above the maximum"})
+        ranges[name] = (low, high)
+    return {"min_score": min_score, "survey": survey(params), **ranges}

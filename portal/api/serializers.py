@@ -171,3 +171,14 @@ class BHBCandidateSerializer(serializers.Serializer):
     c = serializers.FloatField(allow_null=True, help_text="Hγ Sérsic c")
     b = serializers.FloatField(allow_null=True, help_text="Hγ Sérsic b, Å")
     xue_bhb = serializers.BooleanField(allow_null=True, help_text="selected by the Xue et al. 2011 cuts")
+
+
+class PeculiarStarSerializer(serializers.Serializer):
+    star_id = serializers.IntegerField()
+    designation = serializers.CharField()
+    spectrum_id = serializers.IntegerField()
+    survey = serializers.CharField()
+    score = serializers.FloatField(help_text="mean neighbour distance in z over the neighbours' own; 1 = ordinary")
+    teff = serializers.FloatField(allow_null=True, help_text="K, as encoded")
+    logg = serializers.FloatField(allow_null=True, help_text="dex, as encoded")
+    model_version = serializers.IntegerField()

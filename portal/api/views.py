@@ -23,7 +23,7 @@ from portal import spectrum_files, uploads
 from portal.api import filters
 from portal.api.renderers import CSVRenderer, ECSVRenderer, FITSRenderer, TarballRenderer, VOTableRenderer
 from portal.api.serializers import (
-    BHBCandidateSerializer, ErrorSerializer, GeneratedSpectrumSerializer, LabelsSerializer, ModelVersionSerializer,
+    BHBCandidateSerializer, ErrorSerializer, PeculiarStarSerializer, GeneratedSpectrumSerializer, LabelsSerializer, ModelVersionSerializer,
     SpectrumMetaSerializer, SpectrumResponseSerializer, StarDetailSerializer, StarSerializer, TrainingRunCreateSerializer,
     TrainingRunSerializer, TwinsResponseSerializer,
 )
@@ -276,6 +276,36 @@ class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return {"star_id": score.star_id, "designation": score.star.designation, "ra": score.star.ra, "dec": score.star.dec,
                 "score": score.score, "model_version": score.model_version_id,
                 **{name: getattr(score, name) for name in BALMER_COLUMNS}}
+
+
+class PeculiarStarViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Spectra by peculiarity under the active disentangler, most peculiar first: how far a star's
+    latent sits from its 20 nearest over how far they sit from theirs (1 ordinary). Filters:
+    min_score, survey, teff_min/max, logg_min/max."""
+
+    renderer_classes = TABLE_RENDERERS
+    serializer_class = PeculiarStarSerializer
+    COLUMNS = {"star_id": int, "designation": str, "spectrum_id": int, "survey": str, "score": float, "teff": float,
+               "logg": float, "model_version": int}
+
+    def get_queryset(self):
+        return selectors.peculiar_stars(**filters.peculiar_query(self.request.query_params))
+
+    @staticmethod
+    def _row(item) -> dict:
+        return {"star_id": item.star_id, "designation": item.star.designation, "spectrum_id": item.spectrum_id,
+                "survey": item.spectrum.survey.code, "score": item.score, "teff": item.teff, "logg": item.logg,
+                "model_version": item.model_version_id}
+
+    @extend_schema(parameters=[OpenApiParameter("min_score", float, description="lowest score (1 = ordinary)"),
+                               OpenApiParameter("survey", str),
+                               *[OpenApiParameter(f"{name}_{end}", float) for name in ("teff", "logg") for end in ("min", "max")]],
+                   responses={200: PeculiarStarSerializer(many=True), 400: ErrorSerializer})
+    def list(self, request, *args, **kwargs):
+        if self.paginator.exporting(request):
+            return self.paginator.export(self.get_queryset(), request, to_row=self._row, columns=self.COLUMNS,
+                                         filename="doppel-peculiar-stars")
+        return self.get_paginated_response([self._row(item) for item in self.paginate_queryset(self.get_queryset())])
 
 
 class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):

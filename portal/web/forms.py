@@ -120,3 +120,29 @@ class SpectrumUploadForm(TwinFilterForm):
 class BHBThresholdForm(forms.Form):
     threshold = forms.FloatField(min_value=0.0, max_value=1.0, required=False, initial=0.5,
                                  widget=forms.NumberInput(attrs={"type": "range", "min": 0, "max": 1, "step": 0.01}))
+
+
+class PeculiarForm(forms.Form):
+    """Filters of the peculiar-stars page (the API's parameters)."""
+
+    min_score = forms.FloatField(required=False, min_value=0.0, label="score ≥", initial=None,
+                                 help_text="1 is an ordinary star")
+    survey = forms.ChoiceField(required=False, choices=SURVEYS)
+    teff_min = forms.FloatField(required=False, label="Teff ≥ (K)")
+    teff_max = forms.FloatField(required=False, label="Teff ≤ (K)")
+    logg_min = forms.FloatField(required=False, label="logg ≥")
+    logg_max = forms.FloatField(required=False, label="logg ≤")
+
+    def clean(self):
+        data = super().clean()
+        for name in ("teff", "logg"):
+            low, high = data.get(f"{name}_min"), data.get(f"{name}_max")
+            if low is not None and high is not None and low > high:
+                self.add_error(f"{name}_min", "the minimum is above the maximum")
+        return data
+
+    def query(self) -> dict:
+        """Keyword arguments of ``catalog.selectors.peculiar_stars``."""
+        data = self.cleaned_data
+        return {"min_score": data.get("min_score"), "survey": data.get("survey") or "",
+                "teff": (data.get("teff_min"), data.get("teff_max")), "logg": (data.get("logg_min"), data.get("logg_max"))}

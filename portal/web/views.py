@@ -16,10 +16,10 @@ from catalog.ingest.records import BadInput
 from catalog.models import BALMER_COLUMNS, Star
 from catalog.targets import disentangler_checks
 from portal import plots, uploads
-from portal.api.filters import STAR_PARAMETERS
+from portal.api.filters import PECULIAR_PARAMETERS, STAR_PARAMETERS
 from portal.api.renderers import CSVRenderer, votable_bytes
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
-from portal.web.forms import BHBThresholdForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
+from portal.web.forms import BHBThresholdForm, PeculiarForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
 
 PAGE_SIZE = 25
 SORT_COLUMNS = [("designation", "star"), ("ra", "RA"), ("dec", "Dec"), ("teff", "Teff"), ("logg", "logg"),
@@ -79,6 +79,7 @@ def star_detail(request, star_id: int):
     spectra = selectors.star_spectra(star)
     context = {"star": star, "labels": selectors.star_labels(star), "spectra": spectra, "images": selectors.star_images(star),
                "bhb_score": star.bhb_score, "balmer": selectors.balmer_measurements(star),
+               "peculiarity": selectors.star_peculiarity(star.pk),
                **_latent_context(star)}
     reconstruction, generated = None, None
     if context.get("latent") is not None:
@@ -232,6 +233,23 @@ def bhb_candidates(request):
                                                 "xue": selectors.xue_agreement(top=50),
                                                 "votable_url": _votable_url(request, reverse("bhb-candidate-list"),
                                                                             {"threshold": threshold})})
+
+
+@require_GET
+def peculiar_stars(request):
+    """Spectra ranked by peculiarity under the active disentangler, with filters."""
+    form = PeculiarForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        rows = selectors.peculiar_stars().none()  # the form shows what to fix
+    else:
+        rows = selectors.peculiar_stars(**(form.query() if form.is_bound else {}))
+    query = request.GET.copy()
+    query.pop("page", None)
+    api_params = {k: v for k, v in request.GET.items() if k in PECULIAR_PARAMETERS}
+    return render(request, "catalog/peculiar.html", {
+        "form": form, "page": _page(request, rows), "version": selectors.active_version("disentangler"),
+        "query": query.urlencode(), "votable_url": _votable_url(request, reverse("peculiar-star-list"), api_params),
+        "csv_url": reverse("peculiar-star-list") + "?" + urlencode({**api_params, "format": "csv"})})
 
 
 @require_GET

@@ -1,0 +1,66 @@
+"""Peculiarity scores of a version's latents: written by the chain's task before activation,
+ranked by the API (with filters, streamed exports) and the page, shown on the star page, in TAP."""
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from catalog import services
+from catalog.models import Peculiarity
+from catalog.selectors.tap import run_adql
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_latent_is_scored_and_an_outlier_ranks_first(active_disentangler):
+    version, spectra = active_disentangler
+    scores = Peculiarity.objects.filter(model_version=version)
+    assert scores.count() == len(spectra) and np.median(list(scores.values_list("score", flat=True))) == pytest.approx(1.0, abs=0.3)
+    # plant an outlier: move one latent far away, score again
+    from catalog.models import Embedding
+
+    moved = Embedding.objects.filter(model_version=version).order_by("spectrum_id").first()
+    moved.vector = np.asarray(moved.vector, np.float32) + 50.0
+    moved.save()
+    assert services.peculiarity_fill(version=version) == len(spectra)
+    top = Peculiarity.objects.filter(model_version=version).order_by("-score").first()
+    assert top.spectrum_id == moved.spectrum_id and top.score > 3
+
+
+def test_the_api_ranks_filters_and_exports(client, active_disentangler):
+    version, spectra = active_disentangler
+    page = client.get("/api/peculiar-stars/", {"limit": 5}).json()
+    scores = [row["score"] for row in page["results"]]
+    assert page["count"] == len(spectra) and scores == sorted(scores, reverse=True)
+    assert page["results"][0]["model_version"] == version.pk and page["results"][0]["survey"] == "apogee"
+    cool = client.get("/api/peculiar-stars/", {"teff_max": 4500, "min_score": 0.5, "limit": 1000}).json()["results"]
+    assert cool and all(row["teff"] <= 4500 and row["score"] >= 0.5 for row in cool)
+    exported = list(csv.DictReader(io.StringIO(client.get("/api/peculiar-stars/", {"format": "csv"}).getvalue().decode())))
+    assert len(exported) == len(spectra) and float(exported[0]["score"]) == pytest.approx(scores[0])
+    bad = client.get("/api/peculiar-stars/", {"min_score": -1})
+    assert bad.status_code == 400 and "must be 0 or more" in str(bad.json()["error"]["detail"])
+    assert client.get("/api/peculiar-stars/", {"teff_min": 5000, "teff_max": 4000}).status_code == 400
+
+
+def test_the_pages(client, active_disentangler):
+    version, spectra = active_disentangler
+    top = Peculiarity.objects.filter(model_version=version).order_by("-score").first()
+    page = client.get("/peculiar/").content.decode()
+    assert top.star.designation in page and "disentangler v" in page and "samp-send" in page
+    filtered = client.get("/peculiar/", {"teff_min": 5000, "teff_max": 4000}).content.decode()
+    assert "the minimum is above the maximum" in filtered
+    star = client.get(f"/stars/{top.star_id}/").content.decode()
+    assert 'id="peculiarity"' in star and "rank\n      1 of" in star
+
+
+def test_without_an_active_model_the_list_is_empty(client):
+    assert client.get("/api/peculiar-stars/").json()["count"] == 0
+    assert "No disentangler is active" in client.get("/peculiar/").content.decode()
+
+
+def test_tap_serves_the_active_scores(active_disentangler):
+    version, spectra = active_disentangler
+    result = run_adql("SELECT TOP 3 spectrum_id, score FROM doppel.peculiarity ORDER BY score DESC", maxrec=10, timeout_s=10)
+    best = list(Peculiarity.objects.filter(model_version=version).order_by("-score").values_list("spectrum_id", flat=True)[:3])
+    assert [row["spectrum_id"] for row in result.rows] == best
