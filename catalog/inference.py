@@ -107,6 +107,48 @@ def generate_at(star: Star, parameters: dict[str, float]) -> Generated:
                      outside_training_range=outside, training_range=ranges, version_id=version.pk)
 
 
+@dataclass
+class PeculiarityExplanation:
+    wavelength: np.ndarray  # (P,) Å, vacuum
+    difference: np.ndarray  # (P,) D(z_star, cp) − D(mean z of its neighbours, cp), normalised flux
+    features: list[dict]  # the strongest, named after the nearest identified line (ml.peculiar.strongest_features)
+    parameters: dict[str, float]  # cp: the star's own
+    neighbours: int
+    version_id: int
+
+
+def peculiarity_explanation(star: Star, k: int = 20) -> PeculiarityExplanation:
+    """What sets the star apart: the decoder's spectrum of its latent minus that of the mean latent
+    of its k nearest, both at the star's own parameters, so only chemistry differs; its strongest
+    features named after the nearest line of the survey's line list."""
+    from catalog import selectors
+    from ml.peculiar import strongest_features
+    from ml.synth.lines import named_lines
+
+    version, model = active_disentangler()
+    own = star_parameters(star, version)
+    if own is None:
+        raise InferenceError(f"{star.designation} has no labels to draw it with")
+    try:
+        spectrum_id, latent = selectors.star_latent(star=star, version=version)
+        neighbours = selectors.twins_for_star(star=star, k=k, version=version)
+    except selectors.TwinSearchError as error:
+        raise InferenceError(str(error)) from None
+    around = selectors.latents_of(version=version, spectrum_ids=[row.spectrum_id for row in neighbours.rows])
+    names = _conditional(version)
+    cp = np.array([[own[n] for n in names]] * 2, np.float32)
+    drawn = model.generate(np.stack([latent, around.mean(axis=0)]).astype(np.float32), cp)
+    difference = drawn[0] - drawn[1]
+    wavelength = selectors.survey_wavelength(version.config.get("survey"))
+    try:
+        lines = named_lines(version.config.get("survey"))
+    except ValueError:  # a survey without an identified line list: unnamed features
+        lines = []
+    return PeculiarityExplanation(wavelength=wavelength, difference=difference,
+                                  features=strongest_features(wavelength, difference, lines), parameters=own,
+                                  neighbours=len(around), version_id=version.pk)
+
+
 def too_large(name: str, size: int | None = None) -> str:
     """The one message for a file over ``DOPPEL_UPLOAD_MAX_BYTES`` (web, API and the upload handler)."""
     limit = settings.UPLOAD_MAX_BYTES

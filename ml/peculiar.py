@@ -71,3 +71,28 @@ def precision_at(scores: np.ndarray, truth: np.ndarray, k: int) -> float:
     """The fraction of the k highest-scored rows that are truly peculiar (truth (n,) bool)."""
     top = np.argsort(-np.asarray(scores), kind="stable")[:k]
     return float(np.asarray(truth, bool)[top].mean())
+
+
+def strongest_features(wavelength: np.ndarray, difference: np.ndarray, lines: list[tuple[str, float]],
+                       n: int = 5, tolerance_pixels: float = 1.5) -> list[dict]:
+    """The ``n`` largest |difference| peaks (a local extremum each, at least 3 pixels apart), each
+    named after the nearest of ``lines`` ((label, Å)) within ``tolerance_pixels`` local pixel
+    widths, else None: [{"wavelength" Å, "difference", "line", "line_wavelength" Å}], strongest
+    first. wavelength, difference (P,)."""
+    wavelength, difference = np.asarray(wavelength, float), np.asarray(difference, float)
+    size = np.abs(np.nan_to_num(difference))
+    peaks = [i for i in range(len(size)) if size[i] > 0 and size[i] >= size[max(i - 1, 0)] and size[i] >= size[min(i + 1, len(size) - 1)]]
+    chosen: list[int] = []
+    for i in sorted(peaks, key=lambda i: -size[i]):
+        if all(abs(i - j) >= 3 for j in chosen):
+            chosen.append(i)
+        if len(chosen) == n:
+            break
+    step = np.gradient(wavelength) if len(wavelength) > 1 else np.ones(1)
+    features = []
+    for i in chosen:
+        near = min(lines, key=lambda line: abs(line[1] - wavelength[i]), default=None)
+        named = near is not None and abs(near[1] - wavelength[i]) <= tolerance_pixels * abs(step[i])
+        features.append({"wavelength": float(wavelength[i]), "difference": float(difference[i]),
+                         "line": near[0] if named else None, "line_wavelength": float(near[1]) if named else None})
+    return features

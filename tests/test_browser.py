@@ -19,6 +19,7 @@ def test_star_page_renders_its_bokeh_plots(live_server, page, catalog):
     page.goto(f"{live_server.url}/stars/{star.pk}/")
     page.wait_for_selector(f"#spectrum-{catalog[1][0].pk} canvas", state="attached", timeout=20_000)
     page.wait_for_selector("#generated canvas", state="attached", timeout=20_000)
+    page.wait_for_selector("#peculiarity-plot canvas", state="attached", timeout=20_000)
     assert page.console_errors == []
     # Moving a slider asks the decoder for a new spectrum and flags extrapolation.
     page.eval_on_selector("#slider-teff", "(el) => { el.value = el.max; el.dispatchEvent(new Event('change')); }")

@@ -64,3 +64,29 @@ def test_tap_serves_the_active_scores(active_disentangler):
     result = run_adql("SELECT TOP 3 spectrum_id, score FROM doppel.peculiarity ORDER BY score DESC", maxrec=10, timeout_s=10)
     best = list(Peculiarity.objects.filter(model_version=version).order_by("-score").values_list("spectrum_id", flat=True)[:3])
     assert [row["spectrum_id"] for row in result.rows] == best
+
+
+def test_the_star_page_explains_what_sets_a_star_apart(client, active_disentangler):
+    from catalog import inference
+
+    version, spectra = active_disentangler
+    star = spectra[3].star
+    explained = inference.peculiarity_explanation(star)
+    assert explained.difference.shape == explained.wavelength.shape and explained.neighbours == 20
+    assert 1 <= len(explained.features) <= 5
+    sizes = [abs(f["difference"]) for f in explained.features]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == pytest.approx(np.abs(explained.difference).max())
+    page = client.get(f"/stars/{star.pk}/").content.decode()
+    assert 'id="peculiarity-plot"' in page and "peculiarity-plot-item" in page and "Strongest differences" in page
+
+
+def test_features_are_named_after_the_nearest_line():
+    from ml.peculiar import strongest_features
+
+    wavelength = np.linspace(15150.0, 15170.0, 41)  # 0.5 Å pixels
+    difference = np.zeros(41)
+    difference[18] = -0.2  # 15159.0 Å: Mn I
+    difference[30] = 0.05  # 15165.0 Å: no line within 0.75 Å
+    features = strongest_features(wavelength, difference, [("Mn I", 15159.0), ("K I", 15163.1)])
+    assert features[0] == {"wavelength": 15159.0, "difference": -0.2, "line": "Mn I", "line_wavelength": 15159.0}
+    assert features[1]["line"] is None and len(features) == 2

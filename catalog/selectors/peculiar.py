@@ -72,3 +72,13 @@ def star_peculiarity(star_id: int, version: ModelVersion | None = None) -> dict 
     scored = Peculiarity.objects.filter(model_version=version)
     return {"score": mine.score, "spectrum_id": mine.spectrum_id, "of": scored.count(),
             "rank": scored.filter(score__gt=mine.score).count() + 1}
+
+
+def latents_of(*, version: ModelVersion, spectrum_ids: list[int]) -> np.ndarray:
+    """The version's latents of those spectra, (n, 25) float32 in the order given (absent ones left out)."""
+    from catalog.models import Embedding
+
+    found = dict(Embedding.objects.filter(model_version=version, spectrum_id__in=spectrum_ids)
+                 .values_list("spectrum_id", "vector"))
+    rows = [np.asarray(found[i], np.float32) for i in spectrum_ids if i in found]
+    return np.stack(rows) if rows else np.zeros((0, 25), np.float32)

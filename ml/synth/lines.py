@@ -113,6 +113,15 @@ class LineList:
         return len(self.wavelength)
 
 
+def named_lines(band: str) -> list[tuple[str, float]]:
+    """The band's identified atomic lines as (label, vacuum Å), e.g. ("Mn I", 15159.0): what a
+    feature of an APOGEE ('apogee') or Gaia RVS ('gaia_rvs') spectrum is named after."""
+    named = {"apogee": _H_BAND, "gaia_rvs": _RVS_BAND}.get(band)
+    if named is None:
+        raise ValueError(f"unknown band {band!r}; expected 'apogee' or 'gaia_rvs'")
+    return [(f"{element} {'I' * stage}", wavelength) for element, stage, wavelength, _chi, _eta in named]
+
+
 def line_list(band: str, wavelength_min: float, wavelength_max: float, seed: int = 20180101) -> LineList:
     """The lines of ``band`` ('apogee' or 'gaia_rvs') that fall inside [min, max] Å."""
     if band not in _MOLECULES:

@@ -125,3 +125,21 @@ def twins_overlay_item(*, wavelength, query_flux, query_label: str, twins: list[
                        difference: Array.from(flux, (value, i) => value - query[i])};
     """))
     return json_item(column(menu, fig, difference, sizing_mode="stretch_width"))
+
+
+def peculiarity_item(*, wavelength, difference, features: list[dict], title: str) -> dict:
+    """The decoder's difference spectrum of a peculiar star (its latent minus its neighbours' mean,
+    at its own parameters), its strongest features marked and named after their lines."""
+    fig = figure(height=260, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom", title=title,
+                 x_axis_label="wavelength (Å)", y_axis_label="Δ normalised flux", name="peculiarity")
+    wavelength, difference = with_gaps(wavelength, difference)
+    line = fig.line(wavelength, difference, color=Category10_10[3], line_width=1.1)
+    fig.add_layout(Span(location=0, dimension="width", line_color="#98a2b3", line_dash="dashed"))
+    for feature in features:
+        fig.add_layout(Span(location=feature["wavelength"], dimension="height", line_color="#2f5fd0", line_alpha=0.35))
+        fig.add_layout(Label(x=feature["wavelength"], y=feature["difference"], text=feature["line"] or "?",
+                             text_font_size="9pt", text_color="#2f5fd0", x_offset=3,
+                             y_offset=4 if feature["difference"] >= 0 else -14))
+    legend_above(fig, [("this star − its neighbours (decoder, same Teff and logg)", [line])])
+    fig.add_tools(HoverTool(renderers=[line], tooltips=[("λ", "@x{0.00} Å"), ("Δ", "@y{0.0000}")], mode="vline"))
+    return json_item(fig)

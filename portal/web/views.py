@@ -105,6 +105,17 @@ def star_detail(request, star_id: int):
                                "train_low": number(low, name), "train_high": number(high, name),
                                "step": "10" if name == "teff" else "0.05"}
                               for name, (low, high) in reconstruction.training_range.items()]
+    if context.get("peculiarity"):
+        try:
+            explained = inference.peculiarity_explanation(star)
+        except inference.InferenceError as error:
+            context["model_note"] = str(error)
+        else:
+            context["peculiar_features"] = explained.features
+            plots_items["peculiarity-plot"] = plots.peculiarity_item(
+                wavelength=explained.wavelength, difference=explained.difference, features=explained.features,
+                title=f"What sets it apart: its spectrum minus its {explained.neighbours} nearest twins' (decoder, "
+                      f"at its own parameters)")
     context["plots"] = plots_items
     return render(request, "catalog/star.html", context)
 
