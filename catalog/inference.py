@@ -149,6 +149,37 @@ def peculiarity_explanation(star: Star, k: int = 20) -> PeculiarityExplanation:
                                   neighbours=len(around), version_id=version.pk)
 
 
+def group_explanation(group: int) -> PeculiarityExplanation:
+    """What a chemical group shares: the decoder's spectrum of the group's mean latent minus that of
+    the whole catalog's mean latent, both at the group's median parameters; strongest features named."""
+    from catalog import selectors
+    from ml.peculiar import strongest_features
+    from ml.synth.lines import named_lines
+
+    version, model = active_disentangler()
+    members = list(selectors.group_members(group, version).values_list("spectrum_id", "teff", "logg"))
+    if not members:
+        raise InferenceError(f"there is no group {group} under the active disentangler")
+    every = selectors.version_latents(version)
+    inside = np.isin(every.spectrum_ids, [m[0] for m in members])
+    names = _conditional(version)
+    columns = {"teff": every.teff, "logg": every.logg}
+    if any(name not in columns for name in names):
+        raise InferenceError("this model is conditioned on more than Teff and logg: no group spectrum")
+    cp = np.array([[float(np.nanmedian(columns[name][inside])) for name in names]] * 2, np.float32)
+    drawn = model.generate(np.stack([every.latents[inside].mean(axis=0), every.latents.mean(axis=0)]).astype(np.float32), cp)
+    difference = drawn[0] - drawn[1]
+    wavelength = selectors.survey_wavelength(version.config.get("survey"))
+    try:
+        lines = named_lines(version.config.get("survey"))
+    except ValueError:
+        lines = []
+    return PeculiarityExplanation(wavelength=wavelength, difference=difference,
+                                  features=strongest_features(wavelength, difference, lines),
+                                  parameters=dict(zip(names, cp[0].tolist())), neighbours=int(inside.sum()),
+                                  version_id=version.pk)
+
+
 def too_large(name: str, size: int | None = None) -> str:
     """The one message for a file over ``DOPPEL_UPLOAD_MAX_BYTES`` (web, API and the upload handler)."""
     limit = settings.UPLOAD_MAX_BYTES

@@ -422,3 +422,24 @@ class Peculiarity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.spectrum} under v{self.model_version_id}: {self.score:.2f}"
+
+
+class GroupMember(models.Model):
+    """A spectrum's chemical group under one disentangler version (``ml.groups``: HDBSCAN of the
+    version's latents). Stars in no dense region have no row. Written before the version can be
+    activated, so the groups switch with it."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="group_members")
+    spectrum = models.ForeignKey(Spectrum, on_delete=models.CASCADE, related_name="group_memberships")
+    star = models.ForeignKey(Star, on_delete=models.CASCADE, related_name="group_memberships")
+    group = models.PositiveIntegerField(help_text="group number within the version, 0 the largest")
+    probability = models.FloatField(help_text="membership strength, 0–1 (HDBSCAN)")
+    teff = models.FloatField(null=True, blank=True, help_text="K, as encoded")
+    logg = models.FloatField(null=True, blank=True, help_text="dex, as encoded")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model_version", "spectrum"], name="group_member_unique_version_spectrum")]
+        indexes = [models.Index(fields=["model_version", "group"], name="group_member_version_group")]
+
+    def __str__(self) -> str:
+        return f"{self.spectrum} in group {self.group} of v{self.model_version_id}"

@@ -99,6 +99,15 @@ TABLES = (
               Column("teff", "DOUBLE", "K", "phys.temperature.effective", "Teff the spectrum was encoded at", True),
               Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "logg the spectrum was encoded at", True),
           )),
+    Table("doppel.chemical_groups", "Chemical groups of the active disentangler: HDBSCAN of its latents; stars in no "
+          "dense region are not listed.", (
+              SPECTRUM_ID, STAR_ID,
+              Column("model_version", "INTEGER", "", "meta.version", "disentangler model version", True),
+              Column("group_id", "INTEGER", "", "meta.id;meta.dataset", "group number, 0 the largest", True, True),
+              Column("probability", "DOUBLE", "", "stat.probability", "membership strength (HDBSCAN)", True),
+              Column("teff", "DOUBLE", "K", "phys.temperature.effective", "Teff the spectrum was encoded at", True),
+              Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "logg the spectrum was encoded at", True),
+          )),
     Table("doppel.latents", "The active disentangler's latent z (25 values) of each spectrum, with the Teff and "
           "logg it was encoded at; nearest neighbours in z are chemical twins.", (
               SPECTRUM_ID, STAR_ID,

@@ -29,6 +29,8 @@ urlpatterns = [
     path("latent-map/", web.latent_map, name="latent-map"),
     path("bhb/", web.bhb_candidates, name="bhb-candidates"),
     path("peculiar/", web.peculiar_stars, name="peculiar-stars"),
+    path("groups/", web.chemical_groups, name="chemical-groups"),
+    path("groups/<int:group>/", web.chemical_group, name="chemical-group"),
     path("models/", web.models, name="models"),
     path("vo/scs", vo.cone_search, name="vo-scs"),
     path("tap/", include("portal.tap")),

@@ -107,13 +107,16 @@ def build_latent_map(self, version_id: int) -> dict:
 
 @shared_task(bind=True, name="tasks.outputs.score_peculiarity")
 def score_peculiarity(self, version_id: int) -> dict:
-    """Peculiarity scores of every latent of a filled disentangler (before it can be activated)."""
+    """Peculiarity scores and chemical groups of every latent of a filled disentangler (before it
+    can be activated, so both switch with it)."""
     version = selectors.model_version(version_id)
     if version is None or version.kind != ModelVersion.Kind.DISENTANGLER or version.state not in _DONE:
         return {"version": version_id, "skipped": "no peculiarity for this version"}
-    try:
-        scored = services.peculiarity_fill(version=version)
-    except services.TooManyLatents as error:
-        services.run_note(version=version, message=f"peculiarity not scored: {error}")
-        return {"version": version_id, "skipped": str(error)}
-    return {"version": version_id, "scored": scored}
+    result = {"version": version_id}
+    for name, fill in (("scored", services.peculiarity_fill), ("groups", services.groups_fill)):
+        try:
+            result[name] = fill(version=version)
+        except services.TooManyLatents as error:
+            services.run_note(version=version, message=f"{name}: skipped, {error}")
+            result[name] = None
+    return result

@@ -82,3 +82,31 @@ def latents_of(*, version: ModelVersion, spectrum_ids: list[int]) -> np.ndarray:
                  .values_list("spectrum_id", "vector"))
     rows = [np.asarray(found[i], np.float32) for i in spectrum_ids if i in found]
     return np.stack(rows) if rows else np.zeros((0, 25), np.float32)
+
+
+def chemical_groups(version: ModelVersion | None = None) -> list[dict]:
+    """The active (or given) disentangler's groups, largest first: [{"group", "size", "teff_min",
+    "teff_max", "logg_min", "logg_max", "probability" (mean membership)}] (K, dex)."""
+    from django.db.models import Avg, Count, Max, Min
+
+    from catalog.models import GroupMember
+    from catalog.selectors.models import active_version
+
+    version = version or active_version(ModelVersion.Kind.DISENTANGLER)
+    if version is None:
+        return []
+    return list(GroupMember.objects.filter(model_version=version).values("group")
+                .annotate(size=Count("id"), teff_min=Min("teff"), teff_max=Max("teff"), logg_min=Min("logg"),
+                          logg_max=Max("logg"), probability=Avg("probability")).order_by("group"))
+
+
+def group_members(group: int, version: ModelVersion | None = None) -> QuerySet:
+    """The group's members under the active (or given) version, strongest members first."""
+    from catalog.models import GroupMember
+    from catalog.selectors.models import active_version
+
+    version = version or active_version(ModelVersion.Kind.DISENTANGLER)
+    if version is None:
+        return GroupMember.objects.none()
+    return (GroupMember.objects.filter(model_version=version, group=group).select_related("star", "spectrum__survey")
+            .order_by("-probability", "spectrum_id"))

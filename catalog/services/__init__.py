@@ -11,7 +11,7 @@ from catalog.services.ingest import (  # noqa: F401
 from catalog.services.outputs import (  # noqa: F401
     bhb_scores_write, embedding_index_build, embedding_index_drop, embeddings_write,
 )
-from catalog.services.peculiar import TooManyLatents, peculiarity_fill  # noqa: F401
+from catalog.services.peculiar import TooManyLatents, groups_fill, peculiarity_fill  # noqa: F401
 from catalog.services.retention import PruneReport, snapshots_prune, versions_prune  # noqa: F401
 from catalog.services.registry import (  # noqa: F401
     Claim, RegistryError, activate, activation_decision, is_cancelled, latent_map_store, model_version_create,

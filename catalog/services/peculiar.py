@@ -1,4 +1,5 @@
-"""Writes for peculiar stars: score every latent of a disentangler version (``ml.peculiar``)."""
+"""Writes for peculiar stars and chemical groups: score every latent of a disentangler version
+(``ml.peculiar``) and group them (``ml.groups``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -43,3 +44,29 @@ def peculiarity_fill(*, version: ModelVersion, k: int = NEIGHBOURS) -> int:
 
 def _number(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
+
+
+GROUP_MIN_SIZE = 20  # HDBSCAN's min_cluster_size: the smallest group worth naming
+GROUP_LIMIT = 200_000  # latents grouped at most (HDBSCAN's memory and time on 2 cores)
+
+
+def groups_fill(*, version: ModelVersion, min_cluster_size: int = GROUP_MIN_SIZE) -> int:
+    """HDBSCAN groups of the version's latents, numbered by size (0 the largest), replacing earlier
+    ones in one transaction; the number of groups."""
+    from ml.groups import chemical_groups
+
+    latents = version_latents(version)
+    if len(latents.spectrum_ids) > GROUP_LIMIT:
+        raise TooManyLatents(f"{len(latents.spectrum_ids):,} latents: grouping takes at most {GROUP_LIMIT:,}")
+    groups = chemical_groups(latents.latents, min_cluster_size=min_cluster_size)
+    found, sizes = np.unique(groups.labels[groups.labels >= 0], return_counts=True)
+    renumber = {int(label): number for number, label in enumerate(found[np.argsort(-sizes, kind="stable")])}
+    members = np.flatnonzero(groups.labels >= 0)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM catalog_groupmember WHERE model_version_id = %s", [version.pk])
+        copy_rows(cursor.cursor, "catalog_groupmember",
+                  ["model_version_id", "spectrum_id", "star_id", '"group"', "probability", "teff", "logg"],
+                  ["int8", "int8", "int8", "int4", "float8", "float8", "float8"],
+                  ((version.pk, int(latents.spectrum_ids[i]), int(latents.star_ids[i]), renumber[int(groups.labels[i])],
+                    float(groups.probabilities[i]), _number(latents.teff[i]), _number(latents.logg[i])) for i in members))
+    return len(found)

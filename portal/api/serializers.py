@@ -182,3 +182,24 @@ class PeculiarStarSerializer(serializers.Serializer):
     teff = serializers.FloatField(allow_null=True, help_text="K, as encoded")
     logg = serializers.FloatField(allow_null=True, help_text="dex, as encoded")
     model_version = serializers.IntegerField()
+
+
+class ChemicalGroupSerializer(serializers.Serializer):
+    group = serializers.IntegerField(help_text="0 the largest")
+    size = serializers.IntegerField(help_text="spectra in the group")
+    teff_min = serializers.FloatField(allow_null=True, help_text="K")
+    teff_max = serializers.FloatField(allow_null=True, help_text="K")
+    logg_min = serializers.FloatField(allow_null=True, help_text="dex")
+    logg_max = serializers.FloatField(allow_null=True, help_text="dex")
+    probability = serializers.FloatField(help_text="mean membership strength")
+
+
+class GroupMemberSerializer(serializers.Serializer):
+    star_id = serializers.IntegerField()
+    designation = serializers.CharField()
+    spectrum_id = serializers.IntegerField()
+    survey = serializers.CharField()
+    group = serializers.IntegerField()
+    probability = serializers.FloatField()
+    teff = serializers.FloatField(allow_null=True, help_text="K, as encoded")
+    logg = serializers.FloatField(allow_null=True, help_text="dex, as encoded")

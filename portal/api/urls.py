@@ -10,6 +10,7 @@ router = DefaultRouter()
 router.register("stars", views.StarViewSet, basename="star")
 router.register("bhb-candidates", views.BHBCandidateViewSet, basename="bhb-candidate")
 router.register("peculiar-stars", views.PeculiarStarViewSet, basename="peculiar-star")
+router.register("chemical-groups", views.ChemicalGroupViewSet, basename="chemical-group")
 router.register("models", views.ModelVersionViewSet, basename="model")
 router.register("training-runs", views.TrainingRunViewSet, basename="training-run")
 

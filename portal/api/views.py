@@ -23,7 +23,7 @@ from portal import spectrum_files, uploads
 from portal.api import filters
 from portal.api.renderers import CSVRenderer, ECSVRenderer, FITSRenderer, TarballRenderer, VOTableRenderer
 from portal.api.serializers import (
-    BHBCandidateSerializer, ErrorSerializer, PeculiarStarSerializer, GeneratedSpectrumSerializer, LabelsSerializer, ModelVersionSerializer,
+    BHBCandidateSerializer, ChemicalGroupSerializer, ErrorSerializer, GroupMemberSerializer, PeculiarStarSerializer, GeneratedSpectrumSerializer, LabelsSerializer, ModelVersionSerializer,
     SpectrumMetaSerializer, SpectrumResponseSerializer, StarDetailSerializer, StarSerializer, TrainingRunCreateSerializer,
     TrainingRunSerializer, TwinsResponseSerializer,
 )
@@ -306,6 +306,44 @@ class PeculiarStarViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return self.paginator.export(self.get_queryset(), request, to_row=self._row, columns=self.COLUMNS,
                                          filename="doppel-peculiar-stars")
         return self.get_paginated_response([self._row(item) for item in self.paginate_queryset(self.get_queryset())])
+
+
+class ChemicalGroupViewSet(viewsets.GenericViewSet):
+    """Chemical groups of the active disentangler (HDBSCAN of its latents), largest first, with
+    their Teff and logg span (a good chemical group spans a wide one); ``{group}/members/`` lists a
+    group's stars, strongest members first (paginated; ``?format=csv|votable`` streams them all)."""
+
+    renderer_classes = TABLE_RENDERERS
+    serializer_class = GroupMemberSerializer
+    MEMBER_COLUMNS = {"star_id": int, "designation": str, "spectrum_id": int, "survey": str, "group": int,
+                      "probability": float, "teff": float, "logg": float}
+
+    @extend_schema(responses={200: ChemicalGroupSerializer(many=True)})
+    def list(self, request):
+        filters.reject_unknown(request.query_params, set())
+        return Response(selectors.chemical_groups())
+
+    @staticmethod
+    def _member(item) -> dict:
+        return {"star_id": item.star_id, "designation": item.star.designation, "spectrum_id": item.spectrum_id,
+                "survey": item.spectrum.survey.code, "group": item.group, "probability": item.probability,
+                "teff": item.teff, "logg": item.logg}
+
+    @extend_schema(responses={200: GroupMemberSerializer(many=True), 404: ErrorSerializer})
+    @action(detail=True)
+    def members(self, request, pk=None):
+        filters.reject_unknown(request.query_params, set())
+        try:
+            group = int(pk)
+        except ValueError:
+            raise NotFound("no such group") from None
+        members = selectors.group_members(group)
+        if not members.exists():
+            raise NotFound(f"there is no group {group} under the active disentangler")
+        if self.paginator.exporting(request):
+            return self.paginator.export(members, request, to_row=self._member, columns=self.MEMBER_COLUMNS,
+                                         filename=f"doppel-group-{group}")
+        return self.get_paginated_response([self._member(item) for item in self.paginate_queryset(members)])
 
 
 class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -264,6 +264,34 @@ def peculiar_stars(request):
 
 
 @require_GET
+def chemical_groups(request):
+    """The active disentangler's chemical groups, largest first, with their Teff and logg span."""
+    return render(request, "catalog/groups.html", {"version": selectors.active_version("disentangler"),
+                                                   "groups": selectors.chemical_groups()})
+
+
+@require_GET
+def chemical_group(request, group: int):
+    """One group: what its members share (the decoder's mean-latent difference spectrum) and its members."""
+    members = selectors.group_members(group)
+    if not members.exists():
+        raise Http404("no such group under the active disentangler")
+    context = {"group": group, "page": _page(request, members), "plots": {},
+               "summary": next((g for g in selectors.chemical_groups() if g["group"] == group), None),
+               "votable_url": _votable_url(request, reverse("chemical-group-members", args=[group]), {})}
+    try:
+        explained = inference.group_explanation(group)
+    except inference.InferenceError as error:
+        context["model_note"] = str(error)
+    else:
+        context["features"] = explained.features
+        context["plots"]["group-plot"] = plots.peculiarity_item(
+            wavelength=explained.wavelength, difference=explained.difference, features=explained.features,
+            title=f"What group {group} shares: its mean latent minus the catalog's (decoder, at its median Teff and logg)")
+    return render(request, "catalog/group.html", context)
+
+
+@require_GET
 def models(request):
     versions = list(selectors.model_versions()[:50])
     curves = {v.pk: plots.loss_curves_item(selectors.loss_curves(v), v.kind) for v in versions[:10]}
