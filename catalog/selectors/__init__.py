@@ -5,7 +5,7 @@ from catalog.selectors.datasets import (  # noqa: F401
 )
 from catalog.selectors.models import active_version, model_version, embeddings_complete, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
 from catalog.selectors.peculiar import (  # noqa: F401
-    chemical_groups, group_members, latents_of, peculiar_stars, star_peculiarity, version_latents,
+    chemical_groups, group_members, injected_peculiar, latents_of, peculiar_stars, star_peculiarity, version_latents,
 )
 from catalog.selectors.summary import catalog_summary  # noqa: F401
 from catalog.selectors.twins import (  # noqa: F401

@@ -1,6 +1,7 @@
 """Reads for peculiar stars: a version's latents (to score them) and the ranked list."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,3 +111,19 @@ def group_members(group: int, version: ModelVersion | None = None) -> QuerySet:
         return GroupMember.objects.none()
     return (GroupMember.objects.filter(model_version=version, group=group).select_related("star", "spectrum__survey")
             .order_by("-probability", "spectrum_id"))
+
+
+INJECTED = r"^SYN[A-Z]?-\d{3}-\d{4}-\d{4}P$"  # a generated star made peculiar on purpose (generate_grid --peculiar)
+
+
+def injected_peculiar(*, top: int = 50, version: ModelVersion | None = None) -> dict | None:
+    """How many generated stars were made peculiar on purpose, and how many of them are among the
+    ``top`` most peculiar spectra: {"injected", "top", "found"}; None when there are none."""
+    from catalog.models import Star
+
+    injected = Star.objects.filter(designation__regex=INJECTED).count()
+    if not injected:
+        return None
+    best = peculiar_stars(version=version)[:top]
+    return {"injected": injected, "top": len(best),
+            "found": sum(bool(re.match(INJECTED, row.star.designation)) for row in best)}

@@ -358,7 +358,7 @@ def grid_load(*, batches: Iterable, survey_code: str, label_source: str = "grid"
             star_ids = reserve_ids(raw, "catalog_star", n)
             copy_rows(raw, "catalog_star", _STAR_COLUMNS, _STAR_TYPES, (
                 (star_ids[k], batch.designation[k], float(batch.ra[k]), float(batch.dec[k]), "", None, None, None, None,
-                 int(batch.group[k])) for k in range(n)))
+                 int(batch.group[k]) if batch.group[k] >= 0 else None) for k in range(n)))  # -1: no twin
             spectrum_ids = reserve_ids(raw, "catalog_spectrum", n)
             flux = np.ascontiguousarray(batch.flux, dtype="<f4")
             error = None if batch.error is None else np.ascontiguousarray(batch.error, dtype="<f4")

@@ -45,10 +45,21 @@ class GridSpec:
     snr: float | None = None  # None = noiseless (S/N ∞)
     seed: int = 0
     prefix: str = ""
+    # Peculiar stars: this many stars (drawn at random) get one element enhanced by a uniform draw
+    # from peculiar_dex, on top of their profile; they then have no twin (group -1) and their
+    # designations end in "P".
+    peculiar: int = 0
+    peculiar_dex: tuple[float, float] = (0.3, 1.0)
+    peculiar_elements: tuple[str, ...] = ("Mn", "V", "Co", "Ce")
 
     def __post_init__(self):
         if self.n_profiles < 1:
             raise ValueError("n_profiles must be at least 1")
+        if not 0 <= self.peculiar <= len(self):
+            raise ValueError(f"peculiar must be between 0 and the {len(self)} stars of the grid")
+        unknown = [e for e in self.peculiar_elements if e not in X_FE_ELEMENTS]
+        if unknown:
+            raise ValueError(f"peculiar elements {unknown} are not modelled; choose from {', '.join(X_FE_ELEMENTS)}")
         if self.snr is not None and self.snr <= 0:
             raise ValueError("snr must be positive (or None for noiseless)")
         for name in ("teff", "logg"):
@@ -110,6 +121,10 @@ def iter_grid(spec: GridSpec, model: SpectrumModel, batch_size: int = 256) -> It
     noise_rng = np.random.default_rng(spec.seed + 1)
     prefix = spec.prefix or {"apogee": "SYNA", "gaia_rvs": "SYNR"}.get(spec.band, "SYN")
     total = spec.n_profiles * n_points
+    peculiar_rng = np.random.default_rng(spec.seed + 2)  # its own stream: the grid is unchanged without it
+    peculiar_index = np.sort(peculiar_rng.choice(total, size=spec.peculiar, replace=False))
+    peculiar_element = peculiar_rng.choice(list(spec.peculiar_elements), size=spec.peculiar)
+    peculiar_boost = peculiar_rng.uniform(*spec.peculiar_dex, size=spec.peculiar)
     for start in range(0, total, batch_size):
         index = np.arange(start, min(start + batch_size, total))
         group, point = index // n_points, index % n_points
@@ -119,16 +134,24 @@ def iter_grid(spec: GridSpec, model: SpectrumModel, batch_size: int = 256) -> It
             for element, gain in ALPHA_GAIN.items():
                 chosen[f"{element}_Fe"] = chosen[f"{element}_Fe"] + gain * (grid_values["alpha_fe"] - chosen["alpha_fe"])
         chosen.update({name: value for name, value in grid_values.items() if name in ("fe_h", "alpha_fe")})
+        group = group.astype(np.int64)
+        peculiar = np.zeros(len(index), bool)
+        for position in np.flatnonzero(np.isin(index, peculiar_index)):
+            k = int(np.searchsorted(peculiar_index, index[position]))
+            chosen[f"{peculiar_element[k]}_Fe"][position] += peculiar_boost[k]
+            group[position], peculiar[position] = -1, True
         flux, error = model(grid_values["teff"], grid_values["logg"], x_h_matrix(chosen), snr=spec.snr,
                             rng=noise_rng, return_error=True)
         labels = {"teff": grid_values["teff"], "logg": grid_values["logg"],
                   "fe_h": chosen["fe_h"], "alpha_fe": chosen["alpha_fe"]}
         labels.update({f"{element}_Fe": chosen[f"{element}_Fe"] for element in X_FE_ELEMENTS})
-        ra = (centre_ra[group] + noise_rng.normal(0, 2.0, len(index))) % 360.0
-        dec = np.clip(centre_dec[group] + noise_rng.normal(0, 2.0, len(index)), -90, 90)
+        profile = index // n_points  # the star's own profile (its sky region), whatever its group
+        ra = (centre_ra[profile] + noise_rng.normal(0, 2.0, len(index))) % 360.0
+        dec = np.clip(centre_dec[profile] + noise_rng.normal(0, 2.0, len(index)), -90, 90)
         yield GridBatch(
-            designation=[f"{prefix}-{spec.seed:03d}-{g:04d}-{p:04d}" for g, p in zip(group, point)],
-            group=group.astype(np.int64), ra=ra, dec=dec,
+            designation=[f"{prefix}-{spec.seed:03d}-{g:04d}-{p:04d}{'P' if odd else ''}"
+                         for g, p, odd in zip(profile, point, peculiar)],
+            group=group, ra=ra, dec=dec,
             labels={key: np.asarray(value, dtype=np.float32) for key, value in labels.items()},
             flux=flux, error=error, snr=spec.snr,
         )

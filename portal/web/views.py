@@ -259,6 +259,7 @@ def peculiar_stars(request):
     api_params = {k: v for k, v in request.GET.items() if k in PECULIAR_PARAMETERS}
     return render(request, "catalog/peculiar.html", {
         "form": form, "page": _page(request, rows), "version": selectors.active_version("disentangler"),
+        "injected": selectors.injected_peculiar(top=50),
         "query": query.urlencode(), "votable_url": _votable_url(request, reverse("peculiar-star-list"), api_params),
         "csv_url": reverse("peculiar-star-list") + "?" + urlencode({**api_params, "format": "csv"})})
 

@@ -1,6 +1,6 @@
 """manage.py demo_build — the demo catalog, built through the real paths (safe to re-run):
 
-1. a 60-profile APOGEE-like grid at S/N 100 (12,600 spectra), loaded with binary COPY;
+1. a 60-profile APOGEE-like grid at S/N 100 (12,600 spectra, 12 of them made peculiar), loaded with binary COPY;
 2. a BHB / non-BHB sample (spec-*.fits + img-*.fits, named after real Xue stars when the tables
    are present), written to $DOPPEL_VAR/demo/bhb and ingested through the FITS readers;
 3. labels: the grid truth, the sample's truth, and the real Xue 2011 / Xue 2008 catalogues;
@@ -14,6 +14,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from catalog.models import Star
+
+
+# Stars of the demo grid made peculiar on purpose (one element +0.3 to +1.0 dex; designations end
+# in P), so that the peculiar-stars page has something to find; the page says so.
+DEMO_PECULIAR = 12
 
 
 class Command(BaseCommand):
@@ -33,6 +38,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"demo grid: {profiles} chemical profiles × 210 Teff/logg points at S/N 100 …")
             call_command("generate_grid", "--kind", "apogee", "--profiles", str(profiles), "--snr", "100", "--load",
+                         "--peculiar", str(DEMO_PECULIAR),
                          *progress, stdout=self.stdout)
         sample_dir = Path(settings.VAR_DIR) / "demo" / "bhb"
         if not (sample_dir / "truth.csv").exists():

@@ -26,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--profiles", type=int, default=None, help="chemical profiles (default 200)")
         parser.add_argument("--snr", type=float, default=0.0, help="S/N per pixel; 0 = noiseless")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--peculiar", type=int, default=0,
+                            help="stars given one element (Mn, V, Co or Ce) +0.3 to +1.0 dex; their designations end in P")
         parser.add_argument("--teff", type=_range, default=None, help="START:STOP:STEP in K")
         parser.add_argument("--logg", type=_range, default=None, help="START:STOP:STEP in dex")
         parser.add_argument("--model", default="analytic", help="'analytic' or a Payne emulator .npz path")
@@ -37,12 +39,13 @@ class Command(BaseCommand):
                             help=f"apogee: {'/'.join(GRID_FILE_FORMATS['apogee'])}; rvs: {'/'.join(GRID_FILE_FORMATS['gaia_rvs'])}")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, kind, profiles, snr, seed, teff, logg, model, labels, out, load, file_format, no_progress, **opts):
+    def handle(self, *args, kind, profiles, snr, seed, peculiar, teff, logg, model, labels, out, load, file_format,
+               no_progress, **opts):
         base = APOGEE_LIKE if kind == "apogee" else RVS_LIKE
         try:
             spec = GridSpec(band=base.band, n_profiles=base.n_profiles if profiles is None else profiles, teff=teff or base.teff,
                             logg=logg or base.logg, fe_h=base.fe_h, alpha_fe=base.alpha_fe,
-                            snr=snr if snr > 0 else None, seed=seed)
+                            snr=snr if snr > 0 else None, seed=seed, peculiar=peculiar)
             spectrum_model = self._model(model, base.band, labels)
         except (ValueError, OSError) as error:
             raise CommandError(str(error), returncode=2) from None
