@@ -53,12 +53,16 @@ def nearest_neighbours(latents: np.ndarray, k: int, batch: int = 512) -> tuple[n
 
 def peculiarity(distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """The score above from neighbour lists: distances (n, k) and indices (n, k) into the same n
-    rows → (n,) float64, ≥ 0. A neighbourhood of exact duplicates (every distance 0) scores 1."""
+    rows → (n,) float64, ≥ 0 and finite. Exact duplicates among themselves score 1."""
     distances = np.asarray(distances, np.float64)
     spread = distances.mean(axis=1)
     around = spread[np.asarray(indices)].mean(axis=1)
+    # A neighbourhood of duplicates (spread 0: latents collapsed onto one point) would make any star
+    # beside it infinitely peculiar; its spread counts as at least a thousandth of the typical one.
+    typical = np.median(spread[spread > 0]) if (spread > 0).any() else 0.0
+    around = np.maximum(around, 1e-3 * typical)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(around > 0, spread / around, np.where(spread > 0, np.inf, 1.0))
+        score = np.where(around > 0, spread / around, 1.0)
     return score
 
 

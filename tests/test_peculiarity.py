@@ -42,3 +42,13 @@ def test_duplicates_and_bad_k():
     assert np.all(peculiarity(*nearest_neighbours(same, 2)) == 1.0)
     with pytest.raises(ValueError, match="k must be between 1 and n - 1 = 4"):
         nearest_neighbours(same, 5)
+
+
+def test_a_star_beside_collapsed_latents_gets_a_finite_score():
+    rng = np.random.default_rng(2)
+    spread_out = rng.normal(0, 1, (100, 5))
+    collapsed = np.zeros((30, 5))  # thirty latents on one point, far from the rest
+    collapsed[:, 0] = 50.0
+    beside = np.array([[50.5, 0, 0, 0, 0]])
+    scores = peculiarity_scores(np.vstack([spread_out, collapsed, beside]), k=10)
+    assert np.isfinite(scores).all() and int(np.argmax(scores)) == 130
