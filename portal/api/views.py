@@ -315,6 +315,7 @@ class ChemicalGroupViewSet(viewsets.GenericViewSet):
 
     renderer_classes = TABLE_RENDERERS
     serializer_class = GroupMemberSerializer
+    lookup_value_regex = r"\d+"  # group numbers
     MEMBER_COLUMNS = {"star_id": int, "designation": str, "spectrum_id": int, "survey": str, "group": int,
                       "probability": float, "teff": float, "logg": float}
 
@@ -329,7 +330,8 @@ class ChemicalGroupViewSet(viewsets.GenericViewSet):
                 "survey": item.spectrum.survey.code, "group": item.group, "probability": item.probability,
                 "teff": item.teff, "logg": item.logg}
 
-    @extend_schema(responses={200: GroupMemberSerializer(many=True), 404: ErrorSerializer})
+    @extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="group number, 0 the largest")],
+                   responses={200: GroupMemberSerializer(many=True), 404: ErrorSerializer})
     @action(detail=True)
     def members(self, request, pk=None):
         filters.reject_unknown(request.query_params, set())
