@@ -68,3 +68,15 @@ def test_the_chain_task_scores_and_groups(active_disentangler):
     result = score_peculiarity.apply(args=[version.pk]).get()
     assert result["scored"] == len(spectra) and isinstance(result["groups"], int)
     assert GroupMember.objects.filter(model_version=version).values("group").distinct().count() == result["groups"]
+
+
+def test_the_latent_map_colours_by_group(client, grouped):
+    version, spectra, sizes = grouped
+    page = client.get("/latent-map/", {"colour": "group"}).content.decode()
+    assert "each chemical group" in page and "CategoricalColorMapper" in page
+    from catalog.selectors import map_points
+
+    ids = version.latent_map["spectrum_ids"]
+    values = map_points(ids, "group")["values"]
+    members = dict(GroupMember.objects.filter(model_version=version).values_list("spectrum_id", "group"))
+    assert values == [members.get(i) for i in ids] and any(v is not None for v in values)

@@ -202,9 +202,20 @@ def balmer_measurements(star: Star) -> dict | None:
 
 
 def map_points(spectrum_ids: list[int], parameter: str) -> dict:
-    """For a latent map: star ids, designations and one parameter (preferred labels) per spectrum."""
+    """For a latent map: star ids, designations and one parameter (preferred labels) per spectrum,
+    or with ``parameter`` "group" each spectrum's chemical group under the active disentangler
+    (None outside any)."""
+    if parameter == "group":
+        from catalog.models import GroupMember
+        from catalog.selectors.models import active_version
+
+        points = map_points(spectrum_ids, "teff")
+        version = active_version(ModelVersion.Kind.DISENTANGLER)
+        groups = dict(GroupMember.objects.filter(model_version=version, spectrum_id__in=spectrum_ids)
+                      .values_list("spectrum_id", "group")) if version else {}
+        return {**points, "values": [groups.get(i) for i in spectrum_ids]}
     if parameter not in LABEL_FIELDS:
-        raise StarQueryError(f"colour by one of {', '.join(LABEL_FIELDS)}")
+        raise StarQueryError(f"colour by one of {', '.join(LABEL_FIELDS)} or group")
     rows = dict((row[0], row[1:]) for row in with_parameters(Star.objects.filter(spectra__id__in=spectrum_ids))
                 .values_list("spectra__id", "pk", "designation", parameter))
     ordered = [rows.get(i, (None, "", None)) for i in spectrum_ids]

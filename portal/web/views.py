@@ -208,7 +208,7 @@ def twins_upload(request):
     return render(request, "catalog/upload.html", context)
 
 
-COLOURS = {"teff": "K", "logg": "dex", "fe_h": "dex", "alpha_fe": "dex"}
+COLOURS = {"teff": "K", "logg": "dex", "fe_h": "dex", "alpha_fe": "dex", "group": ""}
 
 
 @require_GET
