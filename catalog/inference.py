@@ -122,8 +122,6 @@ def peculiarity_explanation(star: Star, k: int = 20) -> PeculiarityExplanation:
     of its k nearest, both at the star's own parameters, so only chemistry differs; its strongest
     features named after the nearest line of the survey's line list."""
     from catalog import selectors
-    from ml.peculiar import strongest_features
-    from ml.synth.lines import named_lines
 
     version, model = active_disentangler()
     own = star_parameters(star, version)
@@ -138,23 +136,30 @@ def peculiarity_explanation(star: Star, k: int = 20) -> PeculiarityExplanation:
     names = _conditional(version)
     cp = np.array([[own[n] for n in names]] * 2, np.float32)
     drawn = model.generate(np.stack([latent, around.mean(axis=0)]).astype(np.float32), cp)
-    difference = drawn[0] - drawn[1]
+    return _explanation(version, drawn[0] - drawn[1], parameters=own, neighbours=len(around))
+
+
+def _explanation(version: ModelVersion, difference: np.ndarray, *, parameters: dict, neighbours: int) -> PeculiarityExplanation:
+    """A difference spectrum (P,) on the version's survey grid, its strongest features named after
+    the nearest identified line of that survey (unnamed where it has no line list)."""
+    from catalog import selectors
+    from ml.peculiar import strongest_features
+    from ml.synth.lines import named_lines
+
     wavelength = selectors.survey_wavelength(version.config.get("survey"))
     try:
         lines = named_lines(version.config.get("survey"))
-    except ValueError:  # a survey without an identified line list: unnamed features
+    except ValueError:
         lines = []
     return PeculiarityExplanation(wavelength=wavelength, difference=difference,
-                                  features=strongest_features(wavelength, difference, lines), parameters=own,
-                                  neighbours=len(around), version_id=version.pk)
+                                  features=strongest_features(wavelength, difference, lines), parameters=parameters,
+                                  neighbours=neighbours, version_id=version.pk)
 
 
 def group_explanation(group: int) -> PeculiarityExplanation:
     """What a chemical group shares: the decoder's spectrum of the group's mean latent minus that of
     the whole catalog's mean latent, both at the group's median parameters; strongest features named."""
     from catalog import selectors
-    from ml.peculiar import strongest_features
-    from ml.synth.lines import named_lines
 
     version, model = active_disentangler()
     members = list(selectors.group_members(group, version).values_list("spectrum_id", "teff", "logg"))
@@ -168,16 +173,8 @@ def group_explanation(group: int) -> PeculiarityExplanation:
         raise InferenceError("this model is conditioned on more than Teff and logg: no group spectrum")
     cp = np.array([[float(np.nanmedian(columns[name][inside])) for name in names]] * 2, np.float32)
     drawn = model.generate(np.stack([every.latents[inside].mean(axis=0), every.latents.mean(axis=0)]).astype(np.float32), cp)
-    difference = drawn[0] - drawn[1]
-    wavelength = selectors.survey_wavelength(version.config.get("survey"))
-    try:
-        lines = named_lines(version.config.get("survey"))
-    except ValueError:
-        lines = []
-    return PeculiarityExplanation(wavelength=wavelength, difference=difference,
-                                  features=strongest_features(wavelength, difference, lines),
-                                  parameters=dict(zip(names, cp[0].tolist())), neighbours=int(inside.sum()),
-                                  version_id=version.pk)
+    return _explanation(version, drawn[0] - drawn[1], parameters=dict(zip(names, cp[0].tolist())),
+                        neighbours=int(inside.sum()))
 
 
 def too_large(name: str, size: int | None = None) -> str:

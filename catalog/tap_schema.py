@@ -40,6 +40,9 @@ def _parameters(prefix: str = "") -> tuple[Column, ...]:
     )
 
 
+# the Teff and logg a latent was encoded at (the disentangler's conditional parameters)
+ENCODED_AT = (Column("teff", "DOUBLE", "K", "phys.temperature.effective", "Teff the spectrum was encoded at", True),
+              Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "logg the spectrum was encoded at", True))
 STAR_ID = Column("star_id", "BIGINT", "", "meta.id;meta.main", "Doppel star id", True, True)
 SPECTRUM_ID = Column("spectrum_id", "BIGINT", "", "meta.id", "Doppel spectrum id", True, True)
 
@@ -96,8 +99,7 @@ TABLES = (
               Column("model_version", "INTEGER", "", "meta.version", "disentangler model version", True),
               Column("score", "DOUBLE", "", "stat.value", "peculiarity score", True, True),
               Column("spread", "DOUBLE", "", "stat.value", "mean distance to the 20 nearest latents"),
-              Column("teff", "DOUBLE", "K", "phys.temperature.effective", "Teff the spectrum was encoded at", True),
-              Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "logg the spectrum was encoded at", True),
+              *ENCODED_AT,
           )),
     Table("doppel.chemical_groups", "Chemical groups of the active disentangler: HDBSCAN of its latents; stars in no "
           "dense region are not listed.", (
@@ -105,15 +107,13 @@ TABLES = (
               Column("model_version", "INTEGER", "", "meta.version", "disentangler model version", True),
               Column("group_id", "INTEGER", "", "meta.id;meta.dataset", "group number, 0 the largest", True, True),
               Column("probability", "DOUBLE", "", "stat.probability", "membership strength (HDBSCAN)", True),
-              Column("teff", "DOUBLE", "K", "phys.temperature.effective", "Teff the spectrum was encoded at", True),
-              Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "logg the spectrum was encoded at", True),
+              *ENCODED_AT,
           )),
     Table("doppel.latents", "The active disentangler's latent z (25 values) of each spectrum, with the Teff and "
           "logg it was encoded at; nearest neighbours in z are chemical twins.", (
               SPECTRUM_ID, STAR_ID,
               Column("model_version", "INTEGER", "", "meta.version", "disentangler model version", True),
-              Column("teff", "DOUBLE", "K", "phys.temperature.effective", "Teff the spectrum was encoded at", True),
-              Column("logg", "DOUBLE", "log(cm.s**-2)", "phys.gravity", "logg the spectrum was encoded at", True),
+              *ENCODED_AT,
               *(Column(f"z_{k:02d}", "REAL", "", "src.var", f"latent component {k}", True) for k in range(1, 26)),
           )),
 )

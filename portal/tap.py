@@ -118,7 +118,7 @@ def _xml(element: ET.Element, status: int = 200) -> HttpResponse:
 
 
 def _child(parent: ET.Element, name: str, text=None, **attributes) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{UWS}}}{name}", {k.replace("__", ":"): v for k, v in attributes.items()})
+    element = ET.SubElement(parent, f"{{{UWS}}}{name}", attributes)
     if text is None and name in ("ownerId", "quote", "startTime", "endTime"):
         element.set(f"{{{XSI}}}nil", "true")
     elif text is not None:

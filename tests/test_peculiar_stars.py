@@ -49,9 +49,14 @@ def test_the_pages(client, active_disentangler):
     page = client.get("/peculiar/").content.decode()
     assert top.star.designation in page and "disentangler v" in page and "samp-send" in page
     filtered = client.get("/peculiar/", {"teff_min": 5000, "teff_max": 4000}).content.decode()
-    assert "the minimum is above the maximum" in filtered
+    assert "the maximum is below the minimum" in filtered
+    Peculiarity.objects.filter(pk=top.pk).update(score=5.0)  # well above RANKED: the page ranks it
     star = client.get(f"/stars/{top.star_id}/").content.decode()
-    assert 'id="peculiarity"' in star and "rank\n      1 of" in star
+    assert 'id="peculiarity"' in star and f"rank\n      1 of {len(spectra)} spectra" in star
+    ordinary = Peculiarity.objects.filter(model_version=version).exclude(pk=top.pk).first()
+    Peculiarity.objects.filter(pk=ordinary.pk).update(score=1.0)
+    page = client.get(f"/stars/{ordinary.star_id}/").content.decode()
+    assert f"among {len(spectra)} spectra scored" in page and "rank\n" not in page
 
 
 def test_without_an_active_model_the_list_is_empty(client):

@@ -5,11 +5,15 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 
 from catalog.bulk_copy import read_rows
 from catalog.models import ModelVersion, Peculiarity
+
+
+RANKED = 1.5  # peculiarity from which the star page gives a star's rank
 
 
 @dataclass
@@ -60,8 +64,8 @@ def peculiar_stars(*, version: ModelVersion | None = None, min_score: float | No
 
 
 def star_peculiarity(star_id: int, version: ModelVersion | None = None) -> dict | None:
-    """{"score", "rank", "of", "spectrum_id"} of the star's most peculiar spectrum under the active
-    (or given) version; None without scores."""
+    """{"score", "rank" (None below ``RANKED``), "of", "spectrum_id"} of the star's most peculiar
+    spectrum under the active (or given) version; None without scores."""
     from catalog.selectors.models import active_version
 
     version = version or active_version(ModelVersion.Kind.DISENTANGLER)
@@ -71,8 +75,12 @@ def star_peculiarity(star_id: int, version: ModelVersion | None = None) -> dict 
     if mine is None:
         return None
     scored = Peculiarity.objects.filter(model_version=version)
-    return {"score": mine.score, "spectrum_id": mine.spectrum_id, "of": scored.count(),
-            "rank": scored.filter(score__gt=mine.score).count() + 1}
+    # A version's scores never change once written: their count is counted once (shared cache). The
+    # rank walks the (version, -score) index down to the star: cheap near the top, where it
+    # matters; an ordinary star (below RANKED) is not ranked, which would walk half the catalog.
+    of = cache.get_or_set(f"peculiarity-count-v{version.pk}", scored.count, 24 * 3600)
+    rank = scored.filter(score__gt=mine.score).count() + 1 if mine.score >= RANKED else None
+    return {"score": mine.score, "spectrum_id": mine.spectrum_id, "of": of, "rank": rank}
 
 
 def latents_of(*, version: ModelVersion, spectrum_ids: list[int]) -> np.ndarray:
@@ -120,10 +128,15 @@ def injected_peculiar(*, top: int = 50, version: ModelVersion | None = None) -> 
     """How many generated stars were made peculiar on purpose, and how many of them are among the
     ``top`` most peculiar spectra: {"injected", "top", "found"}; None when there are none."""
     from catalog.models import Star
+    from catalog.selectors.models import active_version
 
-    injected = Star.objects.filter(designation__regex=INJECTED).count()
-    if not injected:
-        return None
-    best = peculiar_stars(version=version)[:top]
-    return {"injected": injected, "top": len(best),
-            "found": sum(bool(re.match(INJECTED, row.star.designation)) for row in best)}
+    version = version or active_version(ModelVersion.Kind.DISENTANGLER)
+
+    def count() -> dict:  # a scan of every designation: once per version and hour (shared cache)
+        injected = Star.objects.filter(designation__regex=INJECTED).count()
+        best = peculiar_stars(version=version)[:top] if injected else []
+        return {"injected": injected, "top": len(best),
+                "found": sum(bool(re.match(INJECTED, row.star.designation)) for row in best)}
+
+    result = cache.get_or_set(f"peculiar-injected-v{version.pk if version else 0}-{top}", count, 3600)
+    return result if result["injected"] else None

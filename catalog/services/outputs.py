@@ -36,11 +36,12 @@ def embeddings_write(*, version: ModelVersion, lo: int, hi: int, spectrum_ids: n
         logg = np.full(n, np.nan) if logg is None else np.asarray(logg, float)
         copy_rows(cursor.cursor, "catalog_embedding", ["model_version_id", "spectrum_id", "vector", "teff", "logg"],
                   ["int8", "int8", "vector", "float8", "float8"],
-                  ((version.pk, int(i), z, _number(t), _number(g)) for i, z, t, g in zip(spectrum_ids, latents, teff, logg)))
+                  ((version.pk, int(i), z, finite_or_none(t), finite_or_none(g)) for i, z, t, g in zip(spectrum_ids, latents, teff, logg)))
     return len(spectrum_ids)
 
 
-def _number(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
+    """A float for a COPY row: None (SQL null) where it is NaN or infinite."""
     return None if not np.isfinite(value) else float(value)
 
 

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from catalog.bulk_copy import copy_rows
 from catalog.models import ModelVersion
 from catalog.selectors.peculiar import version_latents
+from catalog.services.outputs import finite_or_none
 
 NEIGHBOURS = 20  # k of the score
 EXACT_LIMIT = 300_000  # latents scored with the exact search (O(n²): about 10 minutes at the limit on 2 cores)
@@ -36,14 +37,11 @@ def peculiarity_fill(*, version: ModelVersion, k: int = NEIGHBOURS) -> int:
         copy_rows(cursor.cursor, "catalog_peculiarity",
                   ["model_version_id", "spectrum_id", "star_id", "score", "spread", "teff", "logg"],
                   ["int8", "int8", "int8", "float8", "float8", "float8", "float8"],
-                  ((version.pk, int(s), int(st), float(sc), float(sp), _number(t), _number(g))
+                  ((version.pk, int(s), int(st), float(sc), float(sp), finite_or_none(t), finite_or_none(g))
                    for s, st, sc, sp, t, g in zip(latents.spectrum_ids, latents.star_ids, scores, spread,
                                                  latents.teff, latents.logg)))
     return n
 
-
-def _number(value: float) -> float | None:
-    return None if not np.isfinite(value) else float(value)
 
 
 GROUP_MIN_SIZE = 20  # HDBSCAN's min_cluster_size: the smallest group worth naming
@@ -68,5 +66,5 @@ def groups_fill(*, version: ModelVersion, min_cluster_size: int = GROUP_MIN_SIZE
                   ["model_version_id", "spectrum_id", "star_id", '"group"', "probability", "teff", "logg"],
                   ["int8", "int8", "int8", "int4", "float8", "float8", "float8"],
                   ((version.pk, int(latents.spectrum_ids[i]), int(latents.star_ids[i]), renumber[int(groups.labels[i])],
-                    float(groups.probabilities[i]), _number(latents.teff[i]), _number(latents.logg[i])) for i in members))
+                    float(groups.probabilities[i]), finite_or_none(latents.teff[i]), finite_or_none(latents.logg[i])) for i in members))
     return len(found)

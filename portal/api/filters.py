@@ -67,8 +67,16 @@ def star_query(params) -> StarQuery:
         survey=survey(params), order=params.get("ordering", "designation"))
 
 
-def _range(params, name):
+def parameter_range(params, name: str) -> tuple[float | None, float | None]:
+    """(``name``_min, ``name``_max), either None; 400 when the minimum is above the maximum."""
     low, high = number(params, f"{name}_min"), number(params, f"{name}_max")
+    if low is not None and high is not None and low > high:
+        raise ValidationError({name: "the minimum is above the maximum"})
+    return low, high
+
+
+def _range(params, name):
+    low, high = parameter_range(params, name)
     if low is None and high is None:
         return None
     return (low if low is not None else -1e30, high if high is not None else 1e30)
@@ -85,10 +93,6 @@ def twin_query(params) -> tuple[int, TwinFilters]:
         raise ValidationError({"k": "k must be between 1 and 100"})
     filters = TwinFilters(teff=_range(params, "teff"), logg=_range(params, "logg"), survey=survey(params) or None,
                           exclude_same_group=_flag(params, "exclude_same_group"), include_self=_flag(params, "include_self"))
-    for name in ("teff", "logg"):
-        bounds = getattr(filters, name)
-        if bounds and bounds[0] > bounds[1]:
-            raise ValidationError({name: "the minimum is above the maximum"})
     return k, filters
 
 
@@ -101,10 +105,5 @@ def peculiar_query(params) -> dict:
     min_score = number(params, "min_score")
     if min_score is not None and min_score < 0:
         raise ValidationError({"min_score": "must be 0 or more (1 is an ordinary star)"})
-    ranges = {}
-    for name in ("teff", "logg"):
-        low, high = number(params, f"{name}_min"), number(params, f"{name}_max")
-        if low is not None and high is not None and low > high:
-            raise ValidationError({name: "the minimum is above the maximum"})
-        ranges[name] = (low, high)
-    return {"min_score": min_score, "survey": survey(params), **ranges}
+    return {"min_score": min_score, "survey": survey(params),
+            **{name: parameter_range(params, name) for name in ("teff", "logg")}}

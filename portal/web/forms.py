@@ -60,15 +60,13 @@ class StarSearchForm(forms.Form):
                          order=data["ordering"])
 
 
-class TwinFilterForm(forms.Form):
-    k = forms.IntegerField(min_value=1, max_value=100, initial=10, required=False, label="k")
+class ParameterRangeForm(forms.Form):
+    """Teff and logg ranges (K, dex), either end optional; a minimum above its maximum is a form error."""
+
     teff_min = forms.FloatField(required=False, label="Teff ≥ (K)")
     teff_max = forms.FloatField(required=False, label="Teff ≤ (K)")
     logg_min = forms.FloatField(required=False, label="logg ≥")
     logg_max = forms.FloatField(required=False, label="logg ≤")
-    survey = forms.ChoiceField(required=False, choices=SURVEYS)
-    exclude_same_group = forms.BooleanField(required=False, label="exclude the same synthetic group")
-    include_self = forms.BooleanField(required=False, label="include the star itself")
 
     def clean(self):
         data = super().clean()
@@ -77,6 +75,14 @@ class TwinFilterForm(forms.Form):
             if low is not None and high is not None and low > high:
                 self.add_error(f"{name}_max", "the maximum is below the minimum")
         return data
+
+
+class TwinFilterForm(ParameterRangeForm):
+    k = forms.IntegerField(min_value=1, max_value=100, initial=10, required=False, label="k")
+    survey = forms.ChoiceField(required=False, choices=SURVEYS)
+    exclude_same_group = forms.BooleanField(required=False, label="exclude the same synthetic group")
+    include_self = forms.BooleanField(required=False, label="include the star itself")
+    field_order = ["k", "teff_min", "teff_max", "logg_min", "logg_max", "survey"]
 
     def neighbours(self) -> int:
         return self.cleaned_data.get("k") or 10
@@ -122,24 +128,13 @@ class BHBThresholdForm(forms.Form):
                                  widget=forms.NumberInput(attrs={"type": "range", "min": 0, "max": 1, "step": 0.01}))
 
 
-class PeculiarForm(forms.Form):
+class PeculiarForm(ParameterRangeForm):
     """Filters of the peculiar-stars page (the API's parameters)."""
 
     min_score = forms.FloatField(required=False, min_value=0.0, label="score ≥", initial=None,
                                  help_text="1 is an ordinary star")
     survey = forms.ChoiceField(required=False, choices=SURVEYS)
-    teff_min = forms.FloatField(required=False, label="Teff ≥ (K)")
-    teff_max = forms.FloatField(required=False, label="Teff ≤ (K)")
-    logg_min = forms.FloatField(required=False, label="logg ≥")
-    logg_max = forms.FloatField(required=False, label="logg ≤")
-
-    def clean(self):
-        data = super().clean()
-        for name in ("teff", "logg"):
-            low, high = data.get(f"{name}_min"), data.get(f"{name}_max")
-            if low is not None and high is not None and low > high:
-                self.add_error(f"{name}_min", "the minimum is above the maximum")
-        return data
+    field_order = ["min_score", "survey"]
 
     def query(self) -> dict:
         """Keyword arguments of ``catalog.selectors.peculiar_stars``."""
