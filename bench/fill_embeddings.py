@@ -52,7 +52,8 @@ def model_version(n_train: int = 4000):
                        conditional=dataset.conditional, training=version.config["training"],
                        evaluation={**version.config["evaluation"], "probe_train_size": 200, "probe_test_size": 100},
                        checkpoint=artifact.with_name("checkpoint.pt"), artifact=artifact)
-    ModelVersion.objects.filter(pk=version.pk).update(state=ModelVersion.State.FILLING, artifact=str(artifact))
+    ModelVersion.objects.filter(pk=version.pk).update(state=ModelVersion.State.FILLING,
+                                                      artifact=services.artifact_store(artifact))
     version.refresh_from_db()
     return version
 

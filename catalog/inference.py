@@ -37,11 +37,11 @@ def active_disentangler() -> tuple[ModelVersion, object]:
     from catalog.selectors import active_version
 
     version = active_version(ModelVersion.Kind.DISENTANGLER)
-    if version is None or not version.artifact or not Path(version.artifact).exists():
+    if version is None or not version.artifact:
         raise NoActiveModel("no disentangler is active (or its artifact is missing): train and activate one first")
     try:
         return version, loaded_models.disentangler(version.artifact, "cpu")
-    except LegacyArtifact as error:
+    except (LegacyArtifact, loaded_models.ArtifactMissing) as error:
         raise NoActiveModel(f"the active disentangler cannot be loaded: {error}") from None
 
 

@@ -194,6 +194,21 @@ class BHBLabel(models.Model):
         return f"{self.star}: {'BHB' if self.is_bhb else 'non-BHB'} ({self.catalogue})"
 
 
+class Artifact(models.Model):
+    """A model artifact (``ml.artifacts``: weights as state dicts, scalers, config, history) stored
+    in the database under its sha256, so that every web process and worker, on any host, loads the
+    same bytes (each through its own local cache). Immutable: a version's artifact is never
+    rewritten, only replaced by a new row."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    data = models.BinaryField()
+    size = models.BigIntegerField(help_text="bytes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"artifact {self.sha256[:12]} ({self.size:,} bytes)"
+
+
 class ModelVersion(models.Model):
     class Kind(models.TextChoices):
         DISENTANGLER = "disentangler", "Disentangler (chemical twins)"
@@ -214,7 +229,8 @@ class ModelVersion(models.Model):
     config = models.JSONField(default=dict)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED, db_index=True)
     metrics = models.JSONField(default=dict, blank=True)
-    artifact = models.CharField(max_length=500, blank=True, help_text="path of the saved weights, scalers, config")
+    artifact = models.CharField(max_length=500, blank=True,
+                                help_text="sha256 of the saved weights, scalers and config (an Artifact row)")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)

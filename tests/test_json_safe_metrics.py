@@ -15,7 +15,7 @@ def test_non_finite_numbers_become_null_at_any_depth():
 
 
 @pytest.mark.django_db
-def test_a_version_finishes_with_a_nan_metric():
+def test_a_version_finishes_with_a_nan_metric(tmp_path):
     from catalog import services
     from catalog.models import ModelVersion
     from tests.factories import TOY_TRAINING, toy_grid
@@ -24,7 +24,8 @@ def test_a_version_finishes_with_a_nan_metric():
     version = services.model_version_create(kind="disentangler", config={"training": TOY_TRAINING})
     claim = services.training_claim(version_id=version.pk, task_id="t")
     services.run_record_epoch(run=claim.run, record={"epoch": 1, "val_probe_r2": math.nan}, progress=0.5, eta_s=None)
-    assert services.training_finish(version=claim.version, artifact="/nowhere", metrics={"far_auc": math.nan, "x": 1.0},
+    (tmp_path / "model.pt").write_bytes(b"weights")
+    assert services.training_finish(version=claim.version, artifact=tmp_path / "model.pt", metrics={"far_auc": math.nan, "x": 1.0},
                                     timings={})
     version = ModelVersion.objects.get(pk=version.pk)
     assert version.metrics == {"far_auc": None, "x": 1.0}

@@ -1,6 +1,6 @@
 """Artifacts load with weights_only=True: a pickled (older or tampered) file is never unpickled by
 the web process or a worker; it is refused with the command that converts it, and
-`manage.py convert_artifacts` rewrites the versions' files once."""
+`manage.py convert_artifacts` rewrites the versions' stored artifacts once."""
 import io
 
 import numpy as np
@@ -8,6 +8,8 @@ import pytest
 import torch
 from django.core.management import call_command
 
+from catalog import loaded_models, services
+from catalog.models import Artifact
 from ml import artifacts
 from tests.factories import ModelVersionFactory
 
@@ -43,12 +45,15 @@ def test_state_round_trips_with_its_types(tmp_path):
 def test_convert_artifacts_rewrites_older_files_once(tmp_path):
     old = tmp_path / "old.pt"
     torch.save({"config": {"latent_dim": 25}, "model": {"w": torch.ones(2)}, "scale": np.ones(3)}, old)
-    ModelVersionFactory(artifact=str(old))
-    ModelVersionFactory(artifact=str(tmp_path / "gone.pt"))
+    legacy = services.artifact_store(old)
+    version = ModelVersionFactory(artifact=legacy)
+    ModelVersionFactory(artifact="0" * 64)  # names an artifact that is not stored
     out = io.StringIO()
     call_command("convert_artifacts", stdout=out, stderr=io.StringIO())
     assert "1 converted, 0 already weights-only, 1 missing, 0 failed" in out.getvalue()
-    assert artifacts.load(old)["config"] == {"latent_dim": 25}
+    version.refresh_from_db()
+    assert version.artifact != legacy and not Artifact.objects.filter(sha256=legacy).exists()  # replaced, released
+    assert artifacts.load(loaded_models.artifact_path(version.artifact))["config"] == {"latent_dim": 25}
     again = io.StringIO()
     call_command("convert_artifacts", stdout=again, stderr=io.StringIO())
     assert "0 converted, 1 already weights-only" in again.getvalue()

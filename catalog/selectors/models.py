@@ -1,9 +1,9 @@
-"""Reads about model versions: the active one, completeness of a fill, training curves."""
+"""Reads about model versions: the active one, completeness of a fill, training curves, stored artifacts."""
 from __future__ import annotations
 
 from django.db import connection
 
-from catalog.models import BHBScore, Embedding, ModelVersion
+from catalog.models import Artifact, BHBScore, Embedding, ModelVersion
 
 
 def active_version(kind: str) -> ModelVersion | None:
@@ -59,3 +59,13 @@ def loss_curves(version: ModelVersion) -> list[dict]:
 def model_version(version_id: int) -> ModelVersion | None:
     """The version with this id, or None."""
     return ModelVersion.objects.filter(pk=version_id).first()
+
+
+def artifact_bytes(sha256: str) -> bytes | None:
+    """The stored artifact with this sha256, or None."""
+    data = Artifact.objects.filter(sha256=sha256).values_list("data", flat=True).first()
+    return None if data is None else bytes(data)
+
+
+def artifact_stored(sha256: str) -> bool:
+    return bool(sha256) and Artifact.objects.filter(sha256=sha256).exists()

@@ -1,4 +1,5 @@
 """Writes. One module per domain; import from here (``from catalog import services``)."""
+from catalog.services.artifacts import ConversionReport, artifact_release, artifact_store, artifacts_convert  # noqa: F401
 from catalog.services.balmer import balmer_lines_fill  # noqa: F401
 from catalog.services.datasets import BHBDataset, DisentanglerDataset, bhb_dataset, disentangler_dataset  # noqa: F401
 from catalog.services.fill import (  # noqa: F401

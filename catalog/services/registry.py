@@ -24,6 +24,7 @@ import math
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.db.models import F, TextField, Value
@@ -33,6 +34,7 @@ from django.utils import timezone
 from catalog import model_config
 from catalog.model_config import ConfigError
 from catalog.models import ModelVersion, TrainingRun
+from catalog.services.artifacts import artifact_store
 
 State = ModelVersion.State
 RunState = TrainingRun.State
@@ -176,18 +178,23 @@ def is_cancelled(*, version_id: int) -> bool:
     return ModelVersion.objects.filter(pk=version_id, state=State.CANCELLED).exists()
 
 
-def training_finish(*, version: ModelVersion, artifact: str, metrics: dict, timings: dict) -> bool:
-    """training → filling with the artifact and metrics. False if the version left ``training``
-    meanwhile (cancelled): then nothing is written."""
+def training_finish(*, version: ModelVersion, artifact: str | Path, metrics: dict, timings: dict) -> bool:
+    """training → filling with the metrics and the artifact file at ``artifact`` (stored in the
+    database in the same transaction, so that every host can load it). False if the version left
+    ``training`` meanwhile (cancelled): then nothing is written."""
     with transaction.atomic():
-        updated = ModelVersion.objects.filter(pk=version.pk, state=State.TRAINING).update(
-            state=State.FILLING, artifact=artifact, metrics=json_safe(metrics))
-        if updated:
-            run = version.latest_run
-            TrainingRun.objects.filter(pk=run.pk).update(
-                progress=1.0, phase="filling", timings={**run.timings, **timings},
-                logs=_append(f"{timezone.now():%Y-%m-%d %H:%M:%S} trained; artifact {artifact}\n"))
-    return bool(updated)
+        version_row = ModelVersion.objects.select_for_update().filter(pk=version.pk, state=State.TRAINING).first()
+        if version_row is None:
+            return False
+        digest = artifact_store(artifact)
+        ModelVersion.objects.filter(pk=version.pk).update(state=State.FILLING, artifact=digest,
+                                                         metrics=json_safe(metrics))
+        run = version.latest_run
+        TrainingRun.objects.filter(pk=run.pk).update(
+            progress=1.0, phase="filling", timings={**run.timings, **timings},
+            logs=_append(f"{timezone.now():%Y-%m-%d %H:%M:%S} trained; artifact sha256 {digest[:12]} "
+                         f"({Path(artifact).stat().st_size / 1e6:.1f} MB)\n"))
+    return True
 
 
 def version_fail(*, version_id: int, error: str) -> bool:

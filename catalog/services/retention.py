@@ -3,9 +3,11 @@
 Per kind, the active version, every version still in progress or ready, and the last
 ``DOPPEL_KEEP_ARCHIVED`` archived ones (by activation time) keep their embeddings or scores, HNSW
 index and artifact, so a rollback is instant. Older archived versions become ``pruned``; they and
-failed or cancelled versions lose their output rows, index and files (their metrics and run
-history stay). Each version is first marked in a short transaction that locks it, so one that is
-re-activated meanwhile is never touched, then emptied; a crash half-way is finished by the next run.
+failed or cancelled versions lose their output rows, index, files and stored artifact (unless
+another version names the same bytes); their metrics and run history stay. Each version is first
+marked in a short transaction that locks it, so one that is re-activated meanwhile is never
+touched, then emptied; a crash half-way is finished by the next run. Last, this host's copies of
+artifacts no longer stored are removed.
 
 The snapshot cache (``$DOPPEL_ARTIFACTS/datasets``) is held under ``DOPPEL_SNAPSHOT_CACHE_BYTES``,
 evicting the least recently used snapshots first (a snapshot's ``complete`` marker is touched when
@@ -20,7 +22,9 @@ from pathlib import Path
 
 from django.db import transaction
 
-from catalog.models import BHBScore, Embedding, ModelVersion
+from catalog import loaded_models
+from catalog.models import Artifact, BHBScore, Embedding, ModelVersion
+from catalog.services.artifacts import artifact_release
 from catalog.services.outputs import embedding_index_drop
 
 logger = logging.getLogger(__name__)
@@ -32,6 +36,7 @@ EMPTIED = (State.PRUNED, State.FAILED, State.CANCELLED)  # states whose outputs 
 class PruneReport:
     pruned: list[int] = field(default_factory=list)  # versions whose outputs were dropped this run
     rows_deleted: int = 0
+    copies_removed: int = 0  # this host's copies of artifacts no longer stored
 
 
 def _has_outputs(version: ModelVersion) -> bool:
@@ -40,7 +45,7 @@ def _has_outputs(version: ModelVersion) -> bool:
 
 
 def _mark(version_id: int, keep: set[int]) -> tuple[ModelVersion, str] | None:
-    """Lock the version; archived → pruned; its artifact path forgotten (returned, to delete).
+    """Lock the version; archived → pruned; its artifact forgotten (its sha256 returned, to release).
     None if it must be kept (e.g. re-activated meanwhile)."""
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
@@ -78,11 +83,25 @@ def versions_prune(*, keep_archived: int, artifact_root: str | Path) -> PruneRep
             deleted += BHBScore.objects.filter(model_version=version).delete()[0]
             shutil.rmtree(Path(artifact_root) / f"v{version.pk}", ignore_errors=True)
             if artifact:
-                Path(artifact).unlink(missing_ok=True)
+                artifact_release(artifact)
             report.pruned.append(version.pk)
             report.rows_deleted += deleted
             logger.info("pruned %s: %d output rows, its index and files dropped", version, deleted)
+    report.copies_removed = _forget_released(loaded_models.cache_folder(artifact_root))
     return report
+
+
+def _forget_released(folder: Path) -> int:
+    """Remove this host's copies of artifacts no longer stored; how many."""
+    if not folder.is_dir():
+        return 0
+    stored = set(Artifact.objects.values_list("sha256", flat=True))
+    removed = 0
+    for copy in folder.glob("*.pt"):
+        if copy.stem not in stored:
+            copy.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def snapshots_prune(*, cache_root: str | Path, max_bytes: int, keep: str | None = None) -> list[str]:

@@ -3,7 +3,7 @@
     python -m ml.disentangler.grid_eval GRID.npz --preset twins --minutes 20 --out DIR [--seed 0]
 
 GRID.npz holds ``flux`` (N, P) continuum-normalised spectra, ``teff`` (N,) K and ``logg`` (N,) dex;
-optionally ``group`` (N,) integer chemical-profile ids and chemistry columns (``fe_h``,
+optionally ``group`` (N,) integer chemical-profile ids (−1: a star with no twin) and chemistry columns (``fe_h``,
 ``alpha_fe``, any ``X_Fe``; (N,) dex). The preset trains on a random split by star (80/10/10), until
 its epoch cap or the time budget (wall time on this machine, all its cores), whichever comes first,
 and keeps the epoch its rule chooses. Chemistry never reaches the training.
@@ -92,7 +92,7 @@ def evaluate(grid: dict, latent: np.ndarray, split: dict, seed: int = 0, log=pri
         log(f"R² {name}: X {report['r2']['X'][name]:.3f}, z {report['r2']['z'][name]:.3f}")
     if "group" not in grid:
         return report
-    test = split["test"]
+    test = split["test"][grid["group"][split["test"]] >= 0]  # group −1: a star with no twin (an injected peculiar one)
     polydis = PolyDis().fit(flux[split["train"]], parameters[split["train"]])
     representations = {"X": flux[test], "PolyDis": polydis.transform(flux[test], parameters[test]), "z": latent[test]}
     if chemistry:

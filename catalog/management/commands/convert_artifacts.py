@@ -1,8 +1,9 @@
 """manage.py convert_artifacts — rewrite model artifacts written before weights-only artifacts.
 
-Doppel loads artifacts with ``torch.load(weights_only=True)`` and refuses older pickled files. Run
-this once after upgrading; it unpickles those files, so run it only on artifacts this installation
-wrote. Files already converted are left alone.
+Doppel loads artifacts with ``torch.load(weights_only=True)`` and refuses older pickled ones. Run
+this once after upgrading (after ``migrate``, which moves the artifact files into the database); it
+unpickles those artifacts, so run it only where this installation wrote them. Artifacts already
+converted are left alone.
 """
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,10 +15,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         report = artifacts_convert()
-        for path in report.converted:
-            self.stdout.write(f"converted {path}")
-        for path in report.missing:
-            self.stderr.write(f"missing   {path}")
+        for version in report.converted:
+            self.stdout.write(f"converted {version}")
+        for version in report.missing:
+            self.stderr.write(f"missing   {version}")
         for line in report.failed:
             self.stderr.write(f"FAILED    {line}")
         self.stdout.write(f"{len(report.converted)} converted, {len(report.current)} already weights-only, "

@@ -16,4 +16,5 @@ class Command(BaseCommand):
         report = services.versions_prune(keep_archived=settings.KEEP_ARCHIVED, artifact_root=settings.ARTIFACT_ROOT)
         evicted = services.snapshots_prune(cache_root=settings.ARTIFACT_ROOT, max_bytes=settings.SNAPSHOT_CACHE_BYTES)
         self.stdout.write(f"pruned {len(report.pruned)} version(s) ({', '.join(f'v{pk}' for pk in report.pruned) or 'none'}; "
-                          f"{report.rows_deleted} output rows); evicted {len(evicted)} training snapshot(s)")
+                          f"{report.rows_deleted} output rows); evicted {len(evicted)} training snapshot(s); removed "
+                          f"{report.copies_removed} local artifact copies")

@@ -1,0 +1,85 @@
+"""The validation set shared by ``bench/peculiar.py`` and ``bench/groups.py``.
+
+Per generator (the analytic model and the Payne emulator, ``bench/make_grids.py``): a grid of about
+15,000 APOGEE-format spectra in which 1 % of the stars have one element enhanced by +0.3 to +1.0 dex
+(their ``group`` is −1), at S/N 50 and the same stars noiseless; the ``twins`` preset trained on the
+S/N 50 grid for ``--minutes`` (``ml.disentangler.grid_eval``, chemistry never seen), and its latents
+of both grids. Everything is cached under ``WORK`` (grids, model, latents), so the second bench
+reuses what the first one built.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from make_grids import make  # noqa: E402
+
+from ml.disentangler import TrainedDisentangler  # noqa: E402
+from ml.disentangler.grid_eval import load_grid, run  # noqa: E402
+from ml.evaluate import PolyDis  # noqa: E402
+
+GENERATORS = ("analytic", "payne")
+SNRS = (math.inf, 50.0)
+PECULIAR_FRACTION = 0.01
+
+
+@dataclass
+class Injected:
+    """One generator at one S/N: the grid's arrays and three representations of its stars."""
+
+    generator: str
+    snr: float
+    grid: dict[str, np.ndarray]  # flux (N, P), teff, logg, group (N,): −1 = injected peculiar star
+    representations: dict[str, np.ndarray]  # "z", "PolyDis", "X": (N, D) each
+
+    @property
+    def peculiar(self) -> np.ndarray:
+        return self.grid["group"] < 0
+
+
+def _snr_name(snr: float) -> str:
+    return "inf" if math.isinf(snr) else f"{snr:g}"
+
+
+def prepare(work: Path, *, spectra: int = 15_000, minutes: float = 20.0, seed: int = 0,
+            generators=GENERATORS, log=print):
+    """Yield an :class:`Injected` per (generator, S/N), building and training what is not cached."""
+    for generator in generators:
+        paths = {}
+        for snr in SNRS:
+            folder = work / "grids" / f"snr{_snr_name(snr)}"
+            paths[snr] = folder / f"{generator}.npz"
+            if not paths[snr].exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                make(generator, spectra, snr, seed, folder, PECULIAR_FRACTION)
+        model_dir = work / "runs" / generator
+        if not (model_dir / "model.pt").exists():
+            log(f"training the twins preset on {paths[50.0]} for up to {minutes:g} min")
+            run(load_grid(paths[50.0]), preset="twins", minutes=minutes, out=model_dir, seed=seed, log=log)
+        model = None
+        for snr in SNRS:
+            grid = load_grid(paths[snr])
+            parameters = np.stack([grid["teff"], grid["logg"]], axis=1)
+            cached = model_dir / f"z_snr{_snr_name(snr)}.npy"
+            if not cached.exists():
+                model = model or TrainedDisentangler.load(model_dir / "model.pt", device="cpu")
+                np.save(cached, model.encode(grid["flux"], parameters))
+            polydis = PolyDis(seed=seed).fit(grid["flux"], parameters).transform(grid["flux"], parameters)
+            yield Injected(generator, snr, grid, {"z": np.load(cached), "PolyDis": polydis, "X": grid["flux"]})
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "injected",
+                        help="where the grids, models and latents are cached")
+    parser.add_argument("--minutes", type=float, default=20.0, help="training budget per generator")
+    parser.add_argument("--spectra", type=int, default=15_000, help="spectra per grid")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=GENERATORS, help="one generator")
