@@ -146,8 +146,8 @@ TORCH_THREADS = envint("DOPPEL_TORCH_THREADS", 0)
 # --------------------------------------------------------------------------- web
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise scans it at start-up, before collectstatic has run
+STATIC_ROOT = Path(envstr("DOPPEL_STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise scans it at start-up, before collectstatic has run
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

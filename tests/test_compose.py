@@ -1,4 +1,5 @@
-"""docker/compose.yaml parses and defines the production topology (compose cannot run in CI)."""
+"""docker/compose.yaml parses and defines the production topology (compose cannot run in CI): five
+services that share nothing but PostgreSQL and Redis, static files in the image."""
 import yaml
 
 from tests.conftest import ROOT
@@ -33,3 +34,23 @@ def test_web_runs_gunicorn_and_every_app_service_gets_the_service_urls():
     for name in ("web", "worker-cpu", "worker-gpu"):
         env = services[name]["environment"]
         assert "DATABASE_URL" in env and "CELERY_BROKER_URL" in env, name
+
+
+def test_services_share_nothing_but_the_database_and_the_broker():
+    compose = _compose()
+    for name in ("web", "worker-cpu", "worker-gpu"):
+        service = compose["services"][name]
+        assert "volumes" not in service, f"{name} mounts a volume: hosts would have to share it"
+        env = service["environment"]
+        assert env["DATABASE_URL"].startswith("${DATABASE_URL") and env["CELERY_BROKER_URL"].startswith("${CELERY_BROKER_URL")
+        assert all(dependency.get("required") is False for dependency in service["depends_on"].values())
+    assert set(compose["volumes"]) == {"pgdata", "redisdata"}
+    for name in ("db", "redis"):  # bundled on one host only; a managed service replaces them elsewhere
+        assert compose["services"][name]["profiles"] == ["bundled"]
+
+
+def test_static_files_are_built_into_the_image():
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    assert "DOPPEL_STATIC_ROOT=/app/static" in dockerfile and "collectstatic" in dockerfile
+    example = (ROOT / "docker" / ".env.example").read_text()
+    assert "DATABASE_URL=" in example and "CELERY_BROKER_URL=" in example
