@@ -249,6 +249,20 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} v{self.pk} ({self.state})"
 
+    def save(self, *args, **kwargs):
+        """Save; a new disentangler version also gets its partition of ``catalog_embedding``
+        (``catalog.partitions``), in the same transaction."""
+        from django.db import connection, transaction
+
+        from catalog import partitions
+
+        adding = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if adding and self.kind == self.Kind.DISENTANGLER:
+                with connection.cursor() as cursor:
+                    partitions.ensure(cursor, self.pk)
+
     @property
     def index_name(self) -> str:
         """The partial HNSW index over this version's embeddings (built after the fill)."""

@@ -27,11 +27,13 @@ def _filling(version_id: int) -> ModelVersion | None:
     return version if version.state == State.FILLING else None
 
 
-def _dispatch(task, version: ModelVersion, ranges: list[tuple[int, int]], chunk_task) -> dict:
-    services.run_phase(run=version.latest_run, phase="filling", log=f"filling in {len(ranges)} chunk(s)", progress=0.0)
+def _dispatch(task, version: ModelVersion, ranges: selectors.IdRanges, chunk_task) -> dict:
+    services.run_phase(run=version.latest_run, phase="filling",
+                       log=f"filling {ranges.total} in {len(ranges)} chunk(s)", progress=0.0)
     if not ranges:
         return finish_outputs(version.pk)
-    raise task.replace(chord(group(chunk_task.si(version.pk, lo, hi) for lo, hi in ranges), finish_outputs.si(version.pk)))
+    raise task.replace(chord(group(chunk_task.si(version.pk, lo, hi, ranges.total) for lo, hi in ranges),
+                             finish_outputs.si(version.pk)))
 
 
 @shared_task(bind=True, name="tasks.outputs.fill_embeddings")
@@ -44,9 +46,9 @@ def fill_embeddings(self, version_id: int) -> dict:
 
 
 @shared_task(bind=True, name="tasks.outputs.fill_embeddings_chunk")
-def fill_embeddings_chunk(self, version_id: int, lo: int, hi: int) -> dict:
+def fill_embeddings_chunk(self, version_id: int, lo: int, hi: int, total: int | None = None) -> dict:
     version = _filling(version_id)
-    if version is None or selectors.embeddings_complete(version, lo, hi):
+    if version is None or not selectors.embeddings_missing(version, lo, hi):
         return {"version": version_id, "range": [lo, hi], "written": 0}
     started = time.perf_counter()
 
@@ -54,7 +56,8 @@ def fill_embeddings_chunk(self, version_id: int, lo: int, hi: int) -> dict:
         if self.request.id:
             self.update_state(state="PROGRESS", meta={"version": version_id, "range": [lo, hi], "written": written})
 
-    written = services.embeddings_fill_range(version=version, lo=lo, hi=hi, on_batch=progress)
+    written = services.embeddings_fill_range(version=version, lo=lo, hi=hi, on_batch=progress,
+                                             total=total or selectors.embeddable_count(version.config))
     return {"version": version_id, "range": [lo, hi], "written": written, "seconds": time.perf_counter() - started}
 
 
@@ -68,12 +71,12 @@ def score_bhb(self, version_id: int) -> dict:
 
 
 @shared_task(bind=True, name="tasks.outputs.score_bhb_chunk")
-def score_bhb_chunk(self, version_id: int, lo: int, hi: int) -> dict:
+def score_bhb_chunk(self, version_id: int, lo: int, hi: int, total: int | None = None) -> dict:
     version = _filling(version_id)
     if version is None:
         return {"version": version_id, "range": [lo, hi], "written": 0}
-    return {"version": version_id, "range": [lo, hi],
-            "written": services.bhb_scores_fill_range(version=version, lo=lo, hi=hi)}
+    return {"version": version_id, "range": [lo, hi], "written": services.bhb_scores_fill_range(
+        version=version, lo=lo, hi=hi, total=total or selectors.bhb_eligible_count())}
 
 
 @shared_task(bind=True, name="tasks.outputs.finish_outputs")

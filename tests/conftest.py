@@ -98,8 +98,9 @@ def build_active_disentangler(**grid):
         "training": TOY_TRAINING, "evaluation": {"map_sample": 60}, "activation": {"mode": "always"}})
     train_disentangler.apply(args=[version.pk]).get()
     version.refresh_from_db()
-    for lo, hi in selectors.embeddable_ranges(version.config, 10_000):
-        services.embeddings_fill_range(version=version, lo=lo, hi=hi)
+    ranges = selectors.embeddable_ranges(version.config, 10_000)
+    for lo, hi in ranges:
+        services.embeddings_fill_range(version=version, lo=lo, hi=hi, total=ranges.total)
     finish_outputs.apply(args=[version.pk]).get()
     version.refresh_from_db()
     build_latent_map.apply(args=[version.pk]).get()

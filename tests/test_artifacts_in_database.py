@@ -1,7 +1,8 @@
 """Model artifacts live in the database: a worker and a web process that share nothing but the
 database and the broker (different DOPPEL_VAR, different artifact folders) train, fill, activate,
 find twins, draw a star and roll back; each host loads a version's bytes once into its own cache,
-checked against their hash; existing versions' files move into the database when migrating."""
+checked against their hash; existing versions' files move into the database, and their latents
+into per-version partitions, when migrating."""
 import hashlib
 import shutil
 import urllib.parse
@@ -11,11 +12,11 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from catalog import inference, loaded_models, selectors, services
+from catalog import inference, loaded_models, partitions, selectors, services
 from catalog.models import Artifact, ModelVersion
 from tasks.pipeline import start_retrain
 from tests.conftest import WorkerProcess
-from tests.factories import ModelVersionFactory, toy_grid
+from tests.factories import ModelVersionFactory, SpectrumFactory, toy_grid
 from tests.test_retrain_pipeline import config, wait_for
 
 State = ModelVersion.State
@@ -82,7 +83,9 @@ def test_a_damaged_or_missing_artifact_is_refused(tmp_path, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migrating_moves_existing_artifact_files_into_the_database(tmp_path):
+def test_migrating_moves_artifact_files_into_the_database_and_latents_into_partitions(tmp_path):
+    """Back to before both migrations (0010), with versions that name files and have latents and
+    an index, then forward again."""
     executor = MigrationExecutor(connection)
     executor.migrate([("catalog", "0010_chemical_groups")])
     try:
@@ -91,6 +94,14 @@ def test_migrating_moves_existing_artifact_files_into_the_database(tmp_path):
         (tmp_path / "disentangler.pt").write_bytes(b"saved weights")
         kept = Version.objects.create(kind="disentangler", state="active", artifact=str(tmp_path / "disentangler.pt"))
         gone = Version.objects.create(kind="disentangler", state="archived", artifact=str(tmp_path / "gone.pt"))
+        spectra = [SpectrumFactory() for _ in range(3)]
+        with connection.cursor() as cursor:
+            for version, count in ((kept, 3), (gone, 2)):
+                for spectrum in spectra[:count]:
+                    cursor.execute("INSERT INTO catalog_embedding (model_version_id, spectrum_id, vector) "
+                                   "VALUES (%s, %s, %s::vector)", [version.pk, spectrum.pk, str([0.5] * 25)])
+            cursor.execute(f"CREATE INDEX embedding_hnsw_v{kept.pk} ON catalog_embedding USING hnsw "
+                           f"(vector vector_l2_ops) WHERE model_version_id = {kept.pk}")
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
@@ -99,3 +110,11 @@ def test_migrating_moves_existing_artifact_files_into_the_database(tmp_path):
     assert kept.artifact == hashlib.sha256(b"saved weights").hexdigest()
     assert bytes(Artifact.objects.get(sha256=kept.artifact).data) == b"saved weights"
     assert gone.artifact == ""  # its file was already gone
+    with connection.cursor() as cursor:
+        for version, count in ((kept, 3), (gone, 2)):
+            cursor.execute(f"SELECT count(*) FROM {partitions.partition_name(version.pk)}")
+            assert cursor.fetchone()[0] == count
+        cursor.execute("SELECT tablename FROM pg_indexes WHERE indexname = %s", [kept.index_name])
+        assert cursor.fetchone() == (partitions.partition_name(kept.pk),)
+        cursor.execute("SELECT count(*) FROM doppel.latents")  # the TAP view, remade on the new table
+        assert cursor.fetchone()[0] == 3

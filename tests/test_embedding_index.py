@@ -1,9 +1,10 @@
-"""Nearest-neighbour queries on Embedding are answered by the HNSW index, not a scan."""
+"""Nearest-neighbour queries on Embedding are answered by the version's HNSW index, on the version's
+own partition, not a scan; dropping a version's partition leaves the others' rows and indexes."""
 import pytest
 from django.db import connection
 from pgvector.django import L2Distance
 
-from catalog import services
+from catalog import partitions, services
 from catalog.models import Embedding
 from tests.factories import ModelVersionFactory, StarFactory, SurveyFactory
 
@@ -48,12 +49,23 @@ def test_knn_query_uses_the_versions_hnsw_index():
         L2Distance("vector", target.vector))[:10].explain()
 
 
-def test_index_is_partial_hnsw_with_l2_operator_class():
+def test_index_is_hnsw_with_l2_operator_class_on_the_versions_partition():
     version = _fill(50)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [version.index_name])
-        definition = cursor.fetchone()[0]
+        cursor.execute("SELECT tablename, indexdef FROM pg_indexes WHERE indexname = %s", [version.index_name])
+        table, definition = cursor.fetchone()
+    assert table == partitions.partition_name(version.pk) == f"catalog_embedding_v{version.pk}"
     assert "USING hnsw" in definition and "vector_l2_ops" in definition
     assert "m='24'" in definition and "ef_construction='128'" in definition
-    assert f"WHERE (model_version_id = {version.pk})" in definition
     services.embedding_index_build(version=version)  # a second build is a no-op
+
+
+def test_dropping_a_versions_partition_leaves_the_other_versions_whole():
+    kept, dropped = _fill(40), _fill(30)
+    with connection.cursor() as cursor:
+        assert partitions.drop(cursor, dropped.pk) == 30
+        assert partitions.drop(cursor, dropped.pk) == 0  # already gone
+        cursor.execute("SELECT to_regclass(%s), to_regclass(%s)", [dropped.index_name, kept.index_name])
+        assert cursor.fetchone() == (None, kept.index_name)
+    assert Embedding.objects.filter(model_version=kept).count() == 40
+    assert not Embedding.objects.filter(model_version=dropped).exists()

@@ -1,9 +1,10 @@
 """Reads. Views, the API and tasks query the catalog through these functions only."""
 from catalog.selectors.datasets import (  # noqa: F401
-    bhb_dataset_size, bhb_eligible_count, bhb_inputs, bhb_star_ranges, embeddable_count, embeddable_ranges,
+    IdRanges, bhb_dataset_size, bhb_eligible_count, bhb_inputs, bhb_star_ranges, embeddable_count, embeddable_ranges,
+    embeddings_missing, unembedded_ranges,
     embeddable_spectra, spectra_flux,
 )
-from catalog.selectors.models import artifact_bytes, artifact_stored, active_version, model_version, embeddings_complete, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
+from catalog.selectors.models import artifact_bytes, artifact_stored, active_version, latent_sample, model_version, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
 from catalog.selectors.peculiar import (  # noqa: F401
     chemical_groups, group_members, injected_peculiar, latents_of, peculiar_stars, star_peculiarity, version_latents,
 )

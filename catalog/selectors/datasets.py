@@ -60,18 +60,52 @@ def embeddable_count(config: dict, training: bool = False, id_range: tuple[int, 
         return int(cursor.fetchone()[0])
 
 
-def _id_ranges(query: str, params: list, chunk: int) -> list[tuple[int, int]]:
-    """Ranges [lo, hi] of the ids ``query`` returns (in order), at most ``chunk`` ids each."""
+class IdRanges(list):
+    """Id ranges [(lo, hi), …] in order, and ``total``: how many ids they hold in all."""
+
+    def __init__(self, ranges=(), total: int = 0):
+        super().__init__(ranges)
+        self.total = total
+
+
+def _id_ranges(id_column: str, sql: str, params: list, chunk: int) -> IdRanges:
+    """Ranges [lo, hi] of the ids that ``SELECT id_column sql`` returns, at most ``chunk`` ids each.
+    The server numbers the ids and returns one row per range, so nothing per id crosses the wire
+    and no range is counted on its own."""
+    if chunk < 1:
+        raise ValueError("chunk must be at least 1")
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
-    return [(int(ids[start]), int(ids[min(start + chunk, len(ids)) - 1])) for start in range(0, len(ids), chunk)]
+        cursor.execute(f"SELECT min(id), max(id), count(*) FROM (SELECT {id_column} AS id, "
+                       f"(row_number() OVER (ORDER BY {id_column}) - 1) / %s AS part {sql}) numbered "
+                       "GROUP BY part ORDER BY part", [chunk, *params])
+        rows = cursor.fetchall()
+    return IdRanges([(int(lo), int(hi)) for lo, hi, _ in rows], total=sum(int(n) for _, _, n in rows))
 
 
-def embeddable_ranges(config: dict, chunk: int) -> list[tuple[int, int]]:
+def embeddable_ranges(config: dict, chunk: int) -> IdRanges:
     """Spectrum-id ranges [lo, hi] holding at most ``chunk`` embeddable spectra each, in id order."""
     sql, params = embeddable_sql(config, training=False)
-    return _id_ranges("SELECT s.id " + sql + " ORDER BY s.id", params, chunk)
+    return _id_ranges("s.id", sql, params, chunk)
+
+
+def unembedded_ranges(version, chunk: int) -> IdRanges:
+    """Like :func:`embeddable_ranges`, over the embeddable spectra that have no latent of
+    ``version`` yet (one pass: what a finished fill still has to do)."""
+    sql, params = embeddable_sql(version.config, training=False)
+    sql += (" AND NOT EXISTS (SELECT 1 FROM catalog_embedding e WHERE e.model_version_id = %s "
+            "AND e.spectrum_id = s.id)")
+    return _id_ranges("s.id", sql, [*params, version.pk], chunk)
+
+
+def embeddings_missing(version, lo: int, hi: int) -> bool:
+    """Whether an embeddable spectrum with id in [lo, hi] still lacks the version's latent (stops
+    at the first one)."""
+    sql, params = embeddable_sql(version.config, training=False)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 {sql} AND s.id BETWEEN %s AND %s AND NOT EXISTS "
+                       "(SELECT 1 FROM catalog_embedding e WHERE e.model_version_id = %s AND e.spectrum_id = s.id))",
+                       [*params, lo, hi, version.pk])
+        return bool(cursor.fetchone()[0])
 
 
 def embeddable_spectra(config: dict, lo: int, hi: int, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -160,9 +194,9 @@ def bhb_inputs(*, lo: int = 0, hi: int | None = None, catalogue: str | None = No
             np.asarray(labels, np.int64) if catalogue else None)
 
 
-def bhb_star_ranges(chunk: int) -> list[tuple[int, int]]:
+def bhb_star_ranges(chunk: int) -> IdRanges:
     """Star-id ranges [lo, hi] holding at most ``chunk`` stars with both modalities each."""
-    return _id_ranges("SELECT st.id " + BHB_INPUTS_SQL + " ORDER BY st.id", [], chunk)
+    return _id_ranges("st.id", BHB_INPUTS_SQL, [], chunk)
 
 
 def _fit_image(cube: np.ndarray, size: int) -> np.ndarray:

@@ -1,8 +1,11 @@
 """Reads about model versions: the active one, completeness of a fill, training curves, stored artifacts."""
 from __future__ import annotations
 
+import numpy as np
 from django.db import connection
 
+from catalog import partitions
+from catalog.bulk_copy import read_rows
 from catalog.models import Artifact, BHBScore, Embedding, ModelVersion
 
 
@@ -42,14 +45,6 @@ def version_progress(version: ModelVersion) -> dict:
             "complete": done == total and total > 0 and indexed}
 
 
-def embeddings_complete(version: ModelVersion, lo: int, hi: int) -> bool:
-    """Whether every embeddable spectrum with id in [lo, hi] has this version's latent."""
-    from catalog.selectors.datasets import embeddable_count
-
-    done = Embedding.objects.filter(model_version=version, spectrum_id__gte=lo, spectrum_id__lte=hi).count()
-    return done == embeddable_count(version.config, id_range=(lo, hi))
-
-
 def loss_curves(version: ModelVersion) -> list[dict]:
     """The latest run's per-epoch records ([{epoch, train_reconstruction, val_reconstruction, …}])."""
     run = version.latest_run
@@ -69,3 +64,29 @@ def artifact_bytes(sha256: str) -> bytes | None:
 
 def artifact_stored(sha256: str) -> bool:
     return bool(sha256) and Artifact.objects.filter(sha256=sha256).exists()
+
+
+def latent_sample(version: ModelVersion, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """About ``n`` (at most n) of the version's latents drawn at random, reproducibly: (spectrum ids
+    (m,) int64 ascending, latents (m, 25) float32). A Bernoulli sample of the version's partition,
+    sized from the planner's row estimate, so no sort over the version's rows."""
+    table = partitions.partition_name(version.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+        if row is None:
+            return np.zeros(0, np.int64), np.zeros((0, 25), np.float32)
+        estimate = row[0]
+        if estimate <= 0:  # never analysed
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            estimate = cursor.fetchone()[0]
+        percent = min(100.0, 100.0 * 1.5 * n / max(estimate, 1))
+        rows: list = []
+        read_rows(cursor.cursor, f"SELECT spectrum_id, vector FROM {table} TABLESAMPLE BERNOULLI ({percent:.6f}) "
+                                 f"REPEATABLE ({int(seed)})", ["int8", "vector"], rows.append)
+    if len(rows) > n:
+        keep = np.random.default_rng(seed).choice(len(rows), n, replace=False)
+        rows = [rows[k] for k in keep]
+    rows.sort(key=lambda r: r[0])
+    return (np.array([r[0] for r in rows], np.int64),
+            np.stack([r[1] for r in rows]).astype(np.float32) if rows else np.zeros((0, 25), np.float32))

@@ -1,8 +1,9 @@
 """Filling a version's outputs: latents for every embeddable spectrum, BHB scores for every star
 with both modalities, the per-version index, and the t-SNE latent map.
 
-Work is split into id ranges (``catalog.selectors.embeddable_ranges`` / ``bhb_star_ranges``); each
-range is idempotent (each batch replaces its id range in one transaction), so any number of workers
+Work is split into id ranges (``catalog.selectors.embeddable_ranges`` / ``bhb_star_ranges``,
+numbered by the server in one query; each range's task is told the fill's total for its progress,
+so nothing is counted per range); each range is idempotent (each batch replaces its id range in one transaction), so any number of workers
 can share them and a redelivered range does no harm. The Celery orchestration is in ``tasks.outputs``.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from django.db import connection, connections
 
 from catalog import loaded_models, selectors
-from catalog.models import Embedding, ModelVersion
+from catalog.models import ModelVersion
 from catalog.services.outputs import bhb_scores_write, embedding_index_build, embeddings_write
 from catalog.services.registry import latent_map_store, run_fill_progress, run_note, run_phase, version_complete_fill
 
@@ -59,12 +60,11 @@ def _read_ahead(batches, depth: int = 2):
     thread.join()
 
 
-def embeddings_fill_range(*, version: ModelVersion, lo: int, hi: int, batch: int = 4096,
+def embeddings_fill_range(*, version: ModelVersion, lo: int, hi: int, total: int, batch: int = 4096,
                           on_batch: Callable[[int], None] | None = None) -> int:
     """Encode and write the embeddable spectra with id in [lo, hi]; returns how many. Progress (the
-    fraction of the version's spectra embedded) goes to the run; ``on_batch(written so far)``."""
+    fraction of the ``total`` spectra of the fill) goes to the run; ``on_batch(written so far)``."""
     model = loaded_models.disentangler(version.artifact, WORKER_DEVICE)
-    total = selectors.embeddable_count(version.config)
     written, next_lo = 0, lo
     for ids, flux, parameters, teff_logg in _read_ahead(selectors.embeddable_spectra(version.config, lo, hi, batch=batch)):
         latents = model.encode_raw(flux, parameters, batch_size=batch)
@@ -79,12 +79,13 @@ def embeddings_fill_range(*, version: ModelVersion, lo: int, hi: int, batch: int
     return written
 
 
-def bhb_scores_fill_range(*, version: ModelVersion, lo: int, hi: int) -> int:
-    """Score and write the stars with id in [lo, hi] that have both modalities; returns how many."""
+def bhb_scores_fill_range(*, version: ModelVersion, lo: int, hi: int, total: int) -> int:
+    """Score and write the stars with id in [lo, hi] that have both modalities; returns how many.
+    Progress (the fraction of the ``total`` stars of the scoring) goes to the run."""
     scorer = loaded_models.bhb_scorer(version.artifact, WORKER_DEVICE)
     star_ids, spectra, images, _ = selectors.bhb_inputs(lo=lo, hi=hi)
     written = bhb_scores_write(version=version, lo=lo, hi=hi, star_ids=star_ids, scores=scorer.score(spectra, images))
-    run_fill_progress(version=version, written=written, total=selectors.bhb_eligible_count())
+    run_fill_progress(version=version, written=written, total=total)
     return written
 
 
@@ -93,17 +94,18 @@ def outputs_complete(*, version: ModelVersion, chunk: int) -> bool:
     version to ready. False when the version left the filling state meanwhile (cancelled);
     FillIncomplete when rows are still missing."""
     if version.kind == ModelVersion.Kind.DISENTANGLER:
-        for lo, hi in selectors.embeddable_ranges(version.config, chunk):
-            if not selectors.embeddings_complete(version, lo, hi):
-                embeddings_fill_range(version=version, lo=lo, hi=hi)
+        missing = selectors.unembedded_ranges(version, chunk)
+        for lo, hi in missing:
+            embeddings_fill_range(version=version, lo=lo, hi=hi, total=max(missing.total, 1))
         run_phase(run=version.latest_run, phase="indexing", log="building the HNSW index")
         started = time.perf_counter()
         embedding_index_build(version=version)
         run_note(version=version, message=f"index {version.index_name} built in {time.perf_counter() - started:.1f} s")
         nearest_neighbour_scale_store(version=version)
     elif not selectors.version_progress(version)["complete"]:
-        for lo, hi in selectors.bhb_star_ranges(chunk):
-            bhb_scores_fill_range(version=version, lo=lo, hi=hi)
+        ranges = selectors.bhb_star_ranges(chunk)
+        for lo, hi in ranges:
+            bhb_scores_fill_range(version=version, lo=lo, hi=hi, total=ranges.total)
     if version_complete_fill(version=version):
         return True
     version.refresh_from_db()
@@ -132,13 +134,10 @@ def latent_map_build(*, version: ModelVersion) -> int:
     from ml.evaluate import pca_features, tsne_map
 
     sample = int(version.config.get("evaluation", {}).get("map_sample", 3000))
-    rows = list(Embedding.objects.filter(model_version=version).order_by("?").values_list("spectrum_id", "vector")[:sample])
-    if len(rows) < 10:
+    ids, latents = selectors.latent_sample(version, sample)
+    if len(ids) < 10:
         return 0
-    rows.sort()
     started = time.perf_counter()
-    ids = np.array([r[0] for r in rows])
-    latents = np.stack([np.asarray(r[1], np.float32) for r in rows])
     flux = selectors.spectra_flux(ids)
     _, raw = pca_features(flux, flux, n_components=min(50, len(ids) - 1))
     latent_map_store(version=version, spectrum_ids=ids, latent_xy=tsne_map(latents), raw_xy=tsne_map(raw),

@@ -1,4 +1,5 @@
-"""Writes of model outputs: latents (Embedding), BHB scores, and the per-version HNSW index.
+"""Writes of model outputs: latents (Embedding, in the version's partition), BHB scores, and the
+per-version HNSW index.
 
 Both writers are idempotent per id range: the rows of the range are deleted and re-copied in one
 transaction, under an advisory lock on (version, range), so a chunk re-run after a lost worker or
@@ -11,6 +12,7 @@ import time
 import numpy as np
 from django.db import connection, transaction
 
+from catalog import partitions
 from catalog.bulk_copy import copy_rows
 from catalog.models import LATENT_DIM, ModelVersion
 
@@ -29,6 +31,7 @@ def embeddings_write(*, version: ModelVersion, lo: int, hi: int, spectrum_ids: n
         raise ValueError(f"latents must be finite, shape ({len(spectrum_ids)}, {LATENT_DIM}); got {latents.shape}")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHUNK_LOCK_NAMESPACE, (version.pk * 1_000_003 + lo) % 2**31])
+        partitions.ensure(cursor, version.pk)
         cursor.execute("DELETE FROM catalog_embedding WHERE model_version_id = %s AND spectrum_id BETWEEN %s AND %s",
                        [version.pk, lo, hi])
         n = len(spectrum_ids)
@@ -60,9 +63,9 @@ def bhb_scores_write(*, version: ModelVersion, lo: int, hi: int, star_ids: np.nd
 
 
 def embedding_index_build(*, version: ModelVersion) -> None:
-    """Build the version's partial HNSW index (L2, m=24, ef_construction=128) once its embeddings
-    are in. CONCURRENTLY, so fills and searches of other versions go on; an invalid leftover of an
-    interrupted build is dropped and rebuilt.
+    """Build the HNSW index (L2, m=24, ef_construction=128) of the version's partition once its
+    embeddings are in. CONCURRENTLY, so searches go on; an invalid leftover of an interrupted build
+    is dropped and rebuilt.
 
     Builds of one version take turns on an advisory lock: a task delivered twice (Celery delivers
     at least once) waits for the first build and finds the index made, instead of taking the first
@@ -91,9 +94,10 @@ def embedding_index_build(*, version: ModelVersion) -> None:
                 cursor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
             if not concurrently:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks would block CREATE INDEX
-            cursor.execute(f"CREATE INDEX {concurrently}{name} ON catalog_embedding USING hnsw (vector vector_l2_ops) "
-                           f"WITH (m = 24, ef_construction = 128) WHERE model_version_id = {int(version.pk)}")
-            cursor.execute("ANALYZE catalog_embedding")
+            table = partitions.ensure(cursor, version.pk)
+            cursor.execute(f"CREATE INDEX {concurrently}{name} ON {table} USING hnsw (vector vector_l2_ops) "
+                           f"WITH (m = 24, ef_construction = 128)")
+            cursor.execute(f"ANALYZE {table}")
         finally:
             if concurrently:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)

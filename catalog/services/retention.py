@@ -20,12 +20,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from catalog import loaded_models
-from catalog.models import Artifact, BHBScore, Embedding, ModelVersion
+from catalog import loaded_models, partitions
+from catalog.models import Artifact, BHBScore, Embedding, GroupMember, ModelVersion, Peculiarity
 from catalog.services.artifacts import artifact_release
-from catalog.services.outputs import embedding_index_drop
 
 logger = logging.getLogger(__name__)
 State = ModelVersion.State
@@ -78,9 +77,10 @@ def versions_prune(*, keep_archived: int, artifact_root: str | Path) -> PruneRep
             if marked is None:
                 continue
             version, artifact = marked
-            embedding_index_drop(version=version)
-            deleted = Embedding.objects.filter(model_version=version).delete()[0]
-            deleted += BHBScore.objects.filter(model_version=version).delete()[0]
+            with connection.cursor() as cursor:
+                deleted = partitions.drop(cursor, version.pk)  # its latents and index; no other version's rows
+            for table in (BHBScore, Peculiarity, GroupMember):
+                deleted += table.objects.filter(model_version=version).delete()[0]
             shutil.rmtree(Path(artifact_root) / f"v{version.pk}", ignore_errors=True)
             if artifact:
                 artifact_release(artifact)
