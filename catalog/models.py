@@ -250,7 +250,7 @@ class ModelVersion(models.Model):
         return f"{self.kind} v{self.pk} ({self.state})"
 
     def save(self, *args, **kwargs):
-        """Save; a new disentangler version also gets its partition of ``catalog_embedding``
+        """Save; a new version also gets its partitions of the output tables
         (``catalog.partitions``), in the same transaction."""
         from django.db import connection, transaction
 
@@ -259,9 +259,9 @@ class ModelVersion(models.Model):
         adding = self._state.adding
         with transaction.atomic():
             super().save(*args, **kwargs)
-            if adding and self.kind == self.Kind.DISENTANGLER:
+            if adding:
                 with connection.cursor() as cursor:
-                    partitions.ensure(cursor, self.pk)
+                    partitions.ensure_all(cursor, self.kind, self.pk)
 
     @property
     def index_name(self) -> str:

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from catalog import inference, loaded_models, partitions, selectors, services
-from catalog.models import Artifact, ModelVersion
+from catalog.models import Artifact, BHBScore, ModelVersion
 from tasks.pipeline import start_retrain
 from tests.conftest import WorkerProcess
 from tests.factories import ModelVersionFactory, SpectrumFactory, toy_grid
@@ -84,8 +84,8 @@ def test_a_damaged_or_missing_artifact_is_refused(tmp_path, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_migrating_moves_artifact_files_into_the_database_and_latents_into_partitions(tmp_path):
-    """Back to before both migrations (0010), with versions that name files and have latents and
-    an index, then forward again."""
+    """Back to before the migrations (0010), with versions that name files and have latents, an
+    index and scores, then forward again."""
     executor = MigrationExecutor(connection)
     executor.migrate([("catalog", "0010_chemical_groups")])
     try:
@@ -102,6 +102,11 @@ def test_migrating_moves_artifact_files_into_the_database_and_latents_into_parti
                                    "VALUES (%s, %s, %s::vector)", [version.pk, spectrum.pk, str([0.5] * 25)])
             cursor.execute(f"CREATE INDEX embedding_hnsw_v{kept.pk} ON catalog_embedding USING hnsw "
                            f"(vector vector_l2_ops) WHERE model_version_id = {kept.pk}")
+            cursor.execute("INSERT INTO catalog_peculiarity (model_version_id, spectrum_id, star_id, score, spread) "
+                           "VALUES (%s, %s, %s, 3.5, 0.2)", [kept.pk, spectra[0].pk, spectra[0].star_id])
+        bhb = Version.objects.create(kind="bhb", state="active")
+        old_apps.get_model("catalog", "BHBScore").objects.create(model_version_id=bhb.pk, star_id=spectra[0].star_id,
+                                                                  score=0.9)
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
@@ -112,9 +117,16 @@ def test_migrating_moves_artifact_files_into_the_database_and_latents_into_parti
     assert gone.artifact == ""  # its file was already gone
     with connection.cursor() as cursor:
         for version, count in ((kept, 3), (gone, 2)):
-            cursor.execute(f"SELECT count(*) FROM {partitions.partition_name(version.pk)}")
+            cursor.execute(f"SELECT count(*) FROM {partitions.partition_name(partitions.EMBEDDINGS, version.pk)}")
             assert cursor.fetchone()[0] == count
         cursor.execute("SELECT tablename FROM pg_indexes WHERE indexname = %s", [kept.index_name])
-        assert cursor.fetchone() == (partitions.partition_name(kept.pk),)
+        assert cursor.fetchone() == (partitions.partition_name(partitions.EMBEDDINGS, kept.pk),)
         cursor.execute("SELECT count(*) FROM doppel.latents")  # the TAP view, remade on the new table
         assert cursor.fetchone()[0] == 3
+        for table, version, view in (("catalog_peculiarity", kept, "doppel.peculiarity"),
+                                     ("catalog_bhbscore", bhb, "doppel.bhb_scores")):
+            cursor.execute(f"SELECT count(*) FROM {partitions.partition_name(table, version.pk)}")
+            assert cursor.fetchone()[0] == 1
+            cursor.execute(f"SELECT count(*) FROM {view}")  # remade, readable
+            assert cursor.fetchone()[0] == 1
+    assert BHBScore.objects.get().score == 0.9

@@ -54,7 +54,7 @@ def test_index_is_hnsw_with_l2_operator_class_on_the_versions_partition():
     with connection.cursor() as cursor:
         cursor.execute("SELECT tablename, indexdef FROM pg_indexes WHERE indexname = %s", [version.index_name])
         table, definition = cursor.fetchone()
-    assert table == partitions.partition_name(version.pk) == f"catalog_embedding_v{version.pk}"
+    assert table == partitions.partition_name(partitions.EMBEDDINGS, version.pk) == f"catalog_embedding_v{version.pk}"
     assert "USING hnsw" in definition and "vector_l2_ops" in definition
     assert "m='24'" in definition and "ef_construction='128'" in definition
     services.embedding_index_build(version=version)  # a second build is a no-op
@@ -63,8 +63,8 @@ def test_index_is_hnsw_with_l2_operator_class_on_the_versions_partition():
 def test_dropping_a_versions_partition_leaves_the_other_versions_whole():
     kept, dropped = _fill(40), _fill(30)
     with connection.cursor() as cursor:
-        assert partitions.drop(cursor, dropped.pk) == 30
-        assert partitions.drop(cursor, dropped.pk) == 0  # already gone
+        assert partitions.drop(cursor, partitions.EMBEDDINGS, dropped.pk) == 30
+        assert partitions.drop(cursor, partitions.EMBEDDINGS, dropped.pk) == 0  # already gone
         cursor.execute("SELECT to_regclass(%s), to_regclass(%s)", [dropped.index_name, kept.index_name])
         assert cursor.fetchone() == (None, kept.index_name)
     assert Embedding.objects.filter(model_version=kept).count() == 40

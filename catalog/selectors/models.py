@@ -70,7 +70,7 @@ def latent_sample(version: ModelVersion, n: int, seed: int = 0) -> tuple[np.ndar
     """About ``n`` (at most n) of the version's latents drawn at random, reproducibly: (spectrum ids
     (m,) int64 ascending, latents (m, 25) float32). A Bernoulli sample of the version's partition,
     sized from the planner's row estimate, so no sort over the version's rows."""
-    table = partitions.partition_name(version.pk)
+    table = partitions.partition_name(partitions.EMBEDDINGS, version.pk)
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [table])
         row = cursor.fetchone()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from django.db import connection, transaction
 
+from catalog import partitions
 from catalog.bulk_copy import copy_rows
 from catalog.models import ModelVersion
 from catalog.selectors.peculiar import version_latents
@@ -33,6 +34,7 @@ def peculiarity_fill(*, version: ModelVersion, k: int = NEIGHBOURS) -> int:
     scores = peculiarity(distances, indices)
     spread = distances.mean(axis=1)
     with transaction.atomic(), connection.cursor() as cursor:
+        partitions.ensure(cursor, "catalog_peculiarity", version.pk)
         cursor.execute("DELETE FROM catalog_peculiarity WHERE model_version_id = %s", [version.pk])
         copy_rows(cursor.cursor, "catalog_peculiarity",
                   ["model_version_id", "spectrum_id", "star_id", "score", "spread", "teff", "logg"],
@@ -61,6 +63,7 @@ def groups_fill(*, version: ModelVersion, min_cluster_size: int = GROUP_MIN_SIZE
     renumber = {int(label): number for number, label in enumerate(found[np.argsort(-sizes, kind="stable")])}
     members = np.flatnonzero(groups.labels >= 0)
     with transaction.atomic(), connection.cursor() as cursor:
+        partitions.ensure(cursor, "catalog_groupmember", version.pk)
         cursor.execute("DELETE FROM catalog_groupmember WHERE model_version_id = %s", [version.pk])
         copy_rows(cursor.cursor, "catalog_groupmember",
                   ["model_version_id", "spectrum_id", "star_id", '"group"', "probability", "teff", "logg"],

@@ -23,7 +23,7 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from catalog import loaded_models, partitions
-from catalog.models import Artifact, BHBScore, Embedding, GroupMember, ModelVersion, Peculiarity
+from catalog.models import Artifact, ModelVersion
 from catalog.services.artifacts import artifact_release
 
 logger = logging.getLogger(__name__)
@@ -39,8 +39,8 @@ class PruneReport:
 
 
 def _has_outputs(version: ModelVersion) -> bool:
-    return bool(version.artifact) or Embedding.objects.filter(model_version=version).exists() or \
-        BHBScore.objects.filter(model_version=version).exists()
+    with connection.cursor() as cursor:
+        return bool(version.artifact) or bool(partitions.existing(cursor, version.kind, version.pk))
 
 
 def _mark(version_id: int, keep: set[int]) -> tuple[ModelVersion, str] | None:
@@ -77,10 +77,8 @@ def versions_prune(*, keep_archived: int, artifact_root: str | Path) -> PruneRep
             if marked is None:
                 continue
             version, artifact = marked
-            with connection.cursor() as cursor:
-                deleted = partitions.drop(cursor, version.pk)  # its latents and index; no other version's rows
-            for table in (BHBScore, Peculiarity, GroupMember):
-                deleted += table.objects.filter(model_version=version).delete()[0]
+            with connection.cursor() as cursor:  # its rows and indexes; no other version's
+                deleted = partitions.drop_all(cursor, version.pk)
             shutil.rmtree(Path(artifact_root) / f"v{version.pk}", ignore_errors=True)
             if artifact:
                 artifact_release(artifact)
