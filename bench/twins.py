@@ -1,4 +1,4 @@
-"""Twin search at scale: 1M clustered 25-d latents in pgvector (the version's partial HNSW index,
+"""Twin search at scale: 1M clustered 25-d latents in pgvector (the HNSW index on the version's partition,
 m=24, ef_construction=128) against exact search, FAISS HNSW on the same vectors, and the REST API.
 
     python bench/twins.py [--n 1000000] [--queries 200] [--skip-api]

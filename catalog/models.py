@@ -265,7 +265,7 @@ class ModelVersion(models.Model):
 
     @property
     def index_name(self) -> str:
-        """The partial HNSW index over this version's embeddings (built after the fill)."""
+        """The HNSW index on this version's partition of the embeddings (built after the fill)."""
         return f"embedding_hnsw_v{self.pk}"
 
     @property

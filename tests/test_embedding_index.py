@@ -39,7 +39,7 @@ def _fill(n: int = 5000, index: bool = True):
 
 def test_knn_query_uses_the_versions_hnsw_index():
     version = _fill()
-    other = ModelVersionFactory()  # another version's rows are outside the partial index
+    other = ModelVersionFactory()  # another version's rows are in another partition
     target = Embedding.objects.order_by("id").first()
     query = Embedding.objects.filter(model_version=version).order_by(L2Distance("vector", target.vector))[:10]
     plan = query.explain()

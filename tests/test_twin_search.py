@@ -51,11 +51,25 @@ def _brute_force(latents, query, mask, k):
     return np.argsort(distance)[:k]
 
 
+def _search_statement(queries) -> str:
+    """The SELECT of the twin query (sent in one round trip after its SET LOCALs)."""
+    sql = next(q["sql"] for q in queries.captured_queries if "ORDER BY e.vector" in q["sql"])
+    return sql.rsplit(";", 1)[-1]
+
+
+def test_one_round_trip_per_twin_query(population):
+    version, _, latents, _ = population
+    with CaptureQueriesContext(connection) as queries:
+        result = selectors.twins_for_latent(latent=latents[3], k=10, version=version)
+    assert len(result.rows) == 10 and result.rows[0].designation  # joined to the stars in the same statement
+    assert len(queries.captured_queries) == 1, [q["sql"][:80] for q in queries.captured_queries]
+
+
 def test_unfiltered_query_uses_the_hnsw_index(population):
     version, spectrum_ids, latents, _ = population
     with CaptureQueriesContext(connection) as queries:
         result = selectors.twins_for_latent(latent=latents[0], k=10, version=version)
-    search = next(q["sql"] for q in queries.captured_queries if "ORDER BY e.vector" in q["sql"])
+    search = _search_statement(queries)
     with connection.cursor() as cursor, connection.constraint_checks_disabled():
         cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
         cursor.execute("EXPLAIN " + search)
@@ -83,8 +97,8 @@ def test_filtered_graph_walk_returns_k_rows_with_iterative_scans(population):
         result = selectors.twins_for_latent(latent=latents[2], k=10, version=version, filters=twin_filter)
     assert result.plan == "hnsw-iterative" and len(result.rows) == 10
     assert all(5000 <= row.teff <= 5120 for row in result.rows)
-    search = next(q["sql"] for q in queries.captured_queries if "ORDER BY e.vector" in q["sql"])
-    assert any("set_config('hnsw.iterative_scan', 'strict_order', true)" in q["sql"] for q in queries.captured_queries)
+    search = _search_statement(queries)
+    assert any("SET LOCAL hnsw.iterative_scan = strict_order" in q["sql"] for q in queries.captured_queries)
 
     def rows_through_the_index(iterative: str) -> tuple[int, str]:
         """The selector's query, forced through the index (at this size the planner may sort instead)."""

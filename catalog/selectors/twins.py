@@ -2,7 +2,7 @@
 
 The plan depends on the filters (docs/architecture.md, "Twin search"):
 
-* no filters → the version's partial HNSW index, ``hnsw.ef_search`` = ``DOPPEL_TWIN_EF_SEARCH``
+* no filters → the HNSW index on the version's partition, ``hnsw.ef_search`` = ``DOPPEL_TWIN_EF_SEARCH``
   (recall@10 ≥ 0.99 at 1M vectors, see bench/twins.py);
 * filters that leave more than ``DOPPEL_TWIN_EXACT_LIMIT`` candidates → the same index with
   pgvector's *iterative scan* (``hnsw.iterative_scan = strict_order``), which keeps walking the
@@ -133,17 +133,6 @@ def twins_for_star(*, star: Star, k: int = 10, filters: TwinFilters | None = Non
     return result
 
 
-def _excluded_spectra(exclude_star_id: int | None, group: int | None, filters: TwinFilters) -> list[int]:
-    from catalog.models import Spectrum
-
-    excluded: list[int] = []
-    if exclude_star_id is not None:
-        excluded += list(Spectrum.objects.filter(star_id=exclude_star_id).values_list("pk", flat=True))
-    if filters.exclude_same_group and group is not None:
-        excluded += list(Spectrum.objects.filter(star__group=group).values_list("pk", flat=True))
-    return excluded
-
-
 def twins_for_latent(*, latent: np.ndarray, k: int = 10, filters: TwinFilters | None = None,
                      version: ModelVersion | None = None, exclude_star_id: int | None = None,
                      group: int | None = None, parameters: dict[str, float | None] | None = None) -> TwinResult:
@@ -184,43 +173,46 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
         if bounds:
             clauses.append(f"e.{name} BETWEEN %s AND %s")
             params += [float(bounds[0]), float(bounds[1])]
-    excluded = _excluded_spectra(exclude_star_id, group, filters)
-    if excluded:
-        clauses.append("e.spectrum_id <> ALL(%s)")
-        params.append(excluded)
+    if exclude_star_id is not None:  # the query star's own spectra
+        clauses.append("e.spectrum_id NOT IN (SELECT id FROM catalog_spectrum WHERE star_id = %s)")
+        params.append(int(exclude_star_id))
+    if filters.exclude_same_group and group is not None:
+        clauses.append('e.spectrum_id NOT IN (SELECT s.id FROM catalog_spectrum s JOIN catalog_star st '
+                       'ON st.id = s.star_id WHERE st."group" = %s)')
+        params.append(int(group))
     where = " AND ".join(clauses)
     vector = "[" + ",".join(f"{v:.7g}" for v in latent) + "]"
-    with transaction.atomic(), connection.cursor() as cursor:
-        plan = "hnsw"
-        if filters.teff or filters.logg:
+    plan = "hnsw"
+    if filters.teff or filters.logg:
+        with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM catalog_embedding e WHERE {where} LIMIT %s) c",
                            [*params, settings.TWIN_EXACT_LIMIT + 1])
             plan = "exact" if cursor.fetchone()[0] <= settings.TWIN_EXACT_LIMIT else "hnsw-iterative"
-        elif filters.exclude_same_group:
-            plan = "hnsw-iterative"
-        # One round trip for the transaction-local settings. Iterative scans walk on until k rows
-        # pass the filter (self-exclusion included).
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
-                       [str(max(settings.TWIN_EF_SEARCH, int(k))), "strict_order"])
-        # "+ 0" hides the distance from the HNSW index: the exact plan reads the few filtered rows
-        # through the (version, teff/logg) b-tree and sorts them.
-        order = "(e.vector <-> %s::vector) + 0" if plan == "exact" else "e.vector <-> %s::vector"
-        cursor.execute(f"SELECT e.spectrum_id, e.vector <-> %s::vector FROM catalog_embedding e WHERE {where} "
-                       f"ORDER BY {order} LIMIT %s", [vector, *params, vector, int(k)])
-        nearest = cursor.fetchall()
-    result.plan = plan
-    if not nearest:
-        return result
+    elif filters.exclude_same_group:
+        plan = "hnsw-iterative"
+    # "+ 0" hides the distance from the HNSW index: the exact plan reads the few filtered rows
+    # through the (version, teff/logg) b-tree and sorts them.
+    order = "(e.vector <-> %s::vector) + 0" if plan == "exact" else "e.vector <-> %s::vector"
     label_source = version.config.get("label_source", "grid")
+    # One round trip: the settings are local to the statements' own (implicit) transaction, the
+    # neighbour search reads the version's partition only, and its k rows are joined to their
+    # stars and labels in the same statement. Iterative scans walk on until k rows pass the filter.
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT s.id, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
-               FROM catalog_spectrum s JOIN catalog_star st ON st.id = s.star_id JOIN catalog_survey su ON su.id = s.survey_id
-               LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s WHERE s.id = ANY(%s)""",
-            [label_source, [row[0] for row in nearest]])
-        details = {row[0]: row for row in cursor.fetchall()}
-    for spectrum_id, distance in nearest:
-        _, star_id, designation, survey, teff, logg, fe_h, alpha_fe, star_group = details[spectrum_id]
+            f"""SET LOCAL hnsw.ef_search = {max(int(settings.TWIN_EF_SEARCH), int(k))};
+                SET LOCAL hnsw.iterative_scan = strict_order;
+                SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe,
+                       st."group"
+                FROM (SELECT e.spectrum_id, e.vector <-> %s::vector AS distance FROM catalog_embedding e
+                      WHERE {where} ORDER BY {order} LIMIT %s) n
+                JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
+                JOIN catalog_survey su ON su.id = s.survey_id
+                LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s
+                ORDER BY n.distance, n.spectrum_id""",
+            [vector, *params, vector, int(k), label_source])
+        rows = cursor.fetchall()
+    result.plan = plan
+    for spectrum_id, distance, star_id, designation, survey, teff, logg, fe_h, alpha_fe, star_group in rows:
         result.rows.append(Twin(spectrum_id=spectrum_id, star_id=star_id, designation=designation, distance=float(distance),
                                 survey=survey, teff=teff, logg=logg, fe_h=fe_h, alpha_fe=alpha_fe, group=star_group))
     return result
