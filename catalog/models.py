@@ -55,6 +55,13 @@ class Star(models.Model):
         null=True, blank=True, db_index=True,
         help_text="chemical-profile id of a synthetic grid (evaluation only)",
     )
+    # The preferred labels (catalog.selectors.stars.LABEL_PREFERENCE), copied from Labels by a
+    # trigger on every write to it (migration 0014), so that searches filter and sort on indexed
+    # columns instead of a subquery per star.
+    teff = models.FloatField(null=True, blank=True, editable=False, help_text="K, preferred label source")
+    logg = models.FloatField(null=True, blank=True, editable=False, help_text="dex, preferred label source")
+    fe_h = models.FloatField(null=True, blank=True, editable=False, help_text="dex, preferred label source")
+    alpha_fe = models.FloatField(null=True, blank=True, editable=False, help_text="dex, preferred label source")
 
     class Meta:
         ordering = ["designation"]
@@ -66,10 +73,22 @@ class Star(models.Model):
                 condition=Q(sdss_plate__isnull=False),
             ),
         ]
-        indexes = [models.Index(fields=["dec", "ra"], name="star_dec_ra")]
+        indexes = [models.Index(fields=["dec", "ra"], name="star_dec_ra"),
+                   models.Index(fields=["teff"], name="star_teff"), models.Index(fields=["logg"], name="star_logg"),
+                   models.Index(fields=["fe_h"], name="star_fe_h")]
+
+    PARAMETERS = ("teff", "logg", "fe_h", "alpha_fe")  # written by the database only
 
     def __str__(self) -> str:
         return self.designation
+
+    def save(self, *args, **kwargs):
+        """Save; an existing star's preferred labels are left to the database's trigger (a star
+        read before its labels arrived must not write its stale copy back)."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name not in self.PARAMETERS]
+        super().save(*args, **kwargs)
 
     @property
     def sdss_id(self) -> str:

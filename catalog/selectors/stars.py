@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.db.models import F, Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import F, FilteredRelation, FloatField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 
 from catalog.models import BALMER_COLUMNS, BALMER_SURVEYS, BalmerLines, BHBScore, Image, Labels, ModelVersion, Spectrum, Star, Survey
 
-# Which label source describes a star when it has several (first wins).
+# Which label source describes a star when it has several (first wins; then by name). The database
+# applies it (migration 0014's catalog_star_parameters_refresh, and the TAP view doppel.stars).
 LABEL_PREFERENCE = ("aspcap", "grid", "synthetic")
 SORTABLE = {"designation", "ra", "dec", "teff", "logg", "fe_h", "alpha_fe", "bhb_score", "distance"}
 LABEL_FIELDS = ("teff", "logg", "fe_h", "alpha_fe")
@@ -52,20 +53,16 @@ class StarQuery:
         return self
 
 
-def _label(field: str) -> Subquery:
-    preference = Case(*[When(source=source, then=Value(k)) for k, source in enumerate(LABEL_PREFERENCE)],
-                      default=Value(len(LABEL_PREFERENCE)), output_field=IntegerField())
-    return Subquery(Labels.objects.filter(star=OuterRef("pk")).annotate(rank=preference)
-                    .order_by("rank", "source").values(field)[:1])
-
-
 def with_parameters(stars: QuerySet) -> QuerySet:
-    """Annotate teff, logg, fe_h, alpha_fe (preferred label source) and the active BHB score."""
-    active_bhb = ModelVersion.objects.filter(kind=ModelVersion.Kind.BHB, state=ModelVersion.State.ACTIVE).values("pk")[:1]
-    return stars.annotate(
-        **{name: _label(name) for name in LABEL_FIELDS},
-        bhb_score=Subquery(BHBScore.objects.filter(star=OuterRef("pk"), model_version=Subquery(active_bhb)).values("score")[:1]),
-    )
+    """Annotate the active BHB score (``bhb_score``, None without one): a join to the active
+    version's partition of the scores. The preferred labels (teff, logg, fe_h, alpha_fe) are
+    columns of the star itself (kept in step with Labels by the database)."""
+    active_bhb = ModelVersion.objects.filter(kind=ModelVersion.Kind.BHB, state=ModelVersion.State.ACTIVE) \
+        .values_list("pk", flat=True).first()
+    if active_bhb is None:
+        return stars.annotate(bhb_score=Value(None, output_field=FloatField()))
+    return stars.annotate(active_bhb=FilteredRelation("bhb_scores", condition=Q(bhb_scores__model_version_id=active_bhb)),
+                          bhb_score=F("active_bhb__score"))
 
 
 def angular_distance_sql(ra: float, dec: float) -> RawSQL:
