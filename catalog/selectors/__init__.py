@@ -8,6 +8,7 @@ from catalog.selectors.models import artifact_bytes, artifact_stored, active_ver
 from catalog.selectors.peculiar import (  # noqa: F401
     chemical_groups, group_members, injected_peculiar, latents_of, peculiar_stars, star_peculiarity, version_latents,
 )
+from catalog.selectors.counts import ResultCount, result_count  # noqa: F401
 from catalog.selectors.summary import catalog_summary  # noqa: F401
 from catalog.selectors.twins import (  # noqa: F401
     MAX_K, Twin, TwinFilters, TwinResult, TwinSearchError, nearest_neighbour_distances, range_offsets, star_latent,

@@ -4,12 +4,16 @@ or offset that is not a whole number in range is a 400 naming it (not silently t
 A page's answer names its neighbours in a ``Link`` header too (RFC 8288: ``first``, ``prev``,
 ``next``), as well as in ``next`` and ``previous``.
 
+``count`` is exact up to 10,000 results and the planner's estimate beyond; ``count_estimated``
+says which (counting millions of rows for one page would cost more than the page).
+
 A CSV or VOTable export (``?format=csv|votable`` or the Accept header) is the whole result, not a
 page, streamed from ``offset`` (``portal.api.exports``; at most ``DOPPEL_EXPORT_MAX_ROWS`` rows)."""
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.utils.urls import remove_query_param
 
+from catalog import selectors
 from portal.api import exports
 
 EXPORT_FORMATS = ("csv", "votable")
@@ -35,6 +39,14 @@ class BoundedPagination(LimitOffsetPagination):
         limit = self._whole(request, self.limit_query_param, 1, self.max_limit)
         return self.default_limit if limit is None else limit
 
+    def get_count(self, queryset) -> int:
+        if not hasattr(queryset, "query"):  # a list
+            self.count_estimated = False
+            return len(queryset)
+        counted = selectors.result_count(queryset)
+        self.count_estimated = counted.estimated
+        return counted.n
+
     def get_offset(self, request):
         return self._whole(request, self.offset_query_param, 0, None) or 0
 
@@ -52,6 +64,7 @@ class BoundedPagination(LimitOffsetPagination):
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
+        response.data["count_estimated"] = self.count_estimated
         links = [(self.get_next_link(), "next"), (self.get_previous_link(), "prev")]
         if self.offset:
             links.append((remove_query_param(self.request.build_absolute_uri(), self.offset_query_param), "first"))
@@ -59,3 +72,11 @@ class BoundedPagination(LimitOffsetPagination):
         if header:
             response["Link"] = header
         return response
+
+    def get_paginated_response_schema(self, schema):
+        described = super().get_paginated_response_schema(schema)
+        described["properties"]["count"]["description"] = "exact up to 10,000 results, estimated beyond"
+        described["properties"]["count_estimated"] = {"type": "boolean", "example": False,
+                                                      "description": "whether count is the planner's estimate"}
+        described["required"] = [*described.get("required", []), "count_estimated"]
+        return described

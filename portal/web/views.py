@@ -4,7 +4,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import numpy as np
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -18,6 +17,7 @@ from catalog.targets import disentangler_checks
 from portal import plots, uploads
 from portal.api.filters import PECULIAR_PARAMETERS, STAR_PARAMETERS
 from portal.api.renderers import CSVRenderer, votable_bytes
+from portal.web.pagination import EstimatingPaginator
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
 from portal.web.forms import BHBThresholdForm, PeculiarForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
 
@@ -27,7 +27,7 @@ SORT_COLUMNS = [("designation", "star"), ("ra", "RA"), ("dec", "Dec"), ("teff", 
 
 
 def _page(request, items, size=PAGE_SIZE):
-    return Paginator(items, size).get_page(request.GET.get("page"))
+    return EstimatingPaginator(items, size).get_page(request.GET.get("page"))
 
 
 def _votable_url(request, path: str, params: dict) -> str:
