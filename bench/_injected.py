@@ -3,8 +3,8 @@
 Per generator (the analytic model and the Payne emulator, ``bench/make_grids.py``): a grid of about
 15,000 APOGEE-format spectra in which 1 % of the stars have one element enhanced by +0.3 to +1.0 dex
 (their ``group`` is −1), at S/N 50 and the same stars noiseless; the ``twins`` preset trained on the
-S/N 50 grid for ``--minutes`` (``ml.disentangler.grid_eval``, chemistry never seen), and its latents
-of both grids. Everything is cached under ``WORK`` (grids, model, latents), so the second bench
+S/N 50 grid for ``--minutes`` (``ml.disentangler.grid_eval``, chemistry never seen), its latents
+of both grids and, on request, its decoder's residuals. Everything is cached under ``WORK`` (grids, model, latents), so the second bench
 reuses what the first one built.
 """
 from __future__ import annotations
@@ -49,9 +49,23 @@ def _snr_name(snr: float) -> str:
     return "inf" if math.isinf(snr) else f"{snr:g}"
 
 
+def decoder_residual(model, flux: np.ndarray, parameters: np.ndarray, latents: np.ndarray, seed: int = 0) -> np.ndarray:
+    """What the disentangler cannot explain, compressed: the residual flux − D(z, Teff, logg), each
+    pixel in units of its robust (MAD) spread over the stars, projected on its first 25 principal
+    components. (N, 25)."""
+    from sklearn.decomposition import PCA
+
+    reconstruction = np.concatenate([model.generate(latents[start : start + 2048], parameters[start : start + 2048])
+                                     for start in range(0, len(latents), 2048)])
+    residual = flux - reconstruction
+    scale = 1.4826 * np.median(np.abs(residual - np.median(residual, axis=0)), axis=0) + 1e-4
+    return PCA(25, random_state=seed).fit_transform(residual / scale).astype(np.float32)
+
+
 def prepare(work: Path, *, spectra: int = 15_000, minutes: float = 20.0, seed: int = 0,
-            generators=GENERATORS, log=print):
-    """Yield an :class:`Injected` per (generator, S/N), building and training what is not cached."""
+            generators=GENERATORS, residual: bool = False, log=print):
+    """Yield an :class:`Injected` per (generator, S/N), building and training what is not cached;
+    with ``residual``, the representations include the decoder residual."""
     for generator in generators:
         paths = {}
         for snr in SNRS:
@@ -64,16 +78,19 @@ def prepare(work: Path, *, spectra: int = 15_000, minutes: float = 20.0, seed: i
         if not (model_dir / "model.pt").exists():
             log(f"training the twins preset on {paths[50.0]} for up to {minutes:g} min")
             run(load_grid(paths[50.0]), preset="twins", minutes=minutes, out=model_dir, seed=seed, log=log)
-        model = None
+        model = TrainedDisentangler.load(model_dir / "model.pt", device="cpu")
         for snr in SNRS:
             grid = load_grid(paths[snr])
-            parameters = np.stack([grid["teff"], grid["logg"]], axis=1)
+            parameters = np.stack([grid["teff"], grid["logg"]], axis=1).astype(np.float32)
             cached = model_dir / f"z_snr{_snr_name(snr)}.npy"
             if not cached.exists():
-                model = model or TrainedDisentangler.load(model_dir / "model.pt", device="cpu")
                 np.save(cached, model.encode(grid["flux"], parameters))
+            latents = np.load(cached)
             polydis = PolyDis(seed=seed).fit(grid["flux"], parameters).transform(grid["flux"], parameters)
-            yield Injected(generator, snr, grid, {"z": np.load(cached), "PolyDis": polydis, "X": grid["flux"]})
+            representations = {"z": latents, "PolyDis": polydis, "X": grid["flux"]}
+            if residual:
+                representations["decoder residual"] = decoder_residual(model, grid["flux"], parameters, latents, seed)
+            yield Injected(generator, snr, grid, representations)
 
 
 def add_arguments(parser) -> None:

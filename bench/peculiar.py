@@ -4,9 +4,11 @@
 
 On each generator's grid with 1 % injected peculiar stars (``bench/_injected.py``: one element
 enhanced by +0.3 to +1.0 dex; analytic: Mn, V, Co or Ce; Payne: Mg), at S/N ∞ and 50, the product's
-score (``ml.peculiar``, k = 20 neighbours, the catalog's setting) is computed on three
-representations of the same stars: the twins preset's latent z, PolyDis residuals (Price-Jones &
-Bovy 2019: cubic in Teff and logg per pixel, 25 PCs) and the raw spectra X. It reports
+score (``ml.peculiar``, k = 20 neighbours, the catalog's setting) is computed on four
+representations of the same stars: the twins preset's latent z (what the catalog scores today),
+PolyDis residuals (Price-Jones & Bovy 2019: cubic in Teff and logg per pixel, 25 PCs), the raw
+spectra X, and the decoder residual (what z cannot explain: flux − D(z, Teff, logg), per pixel over
+its robust spread, 25 PCs; ``bench/_injected.py``). It reports
 precision@50, precision@N (N = the number injected; this is also their recall at N) and the ROC AUC
 of the score separating injected stars from the rest, and writes the table to ``--table``.
 The first run builds the grids and trains one model per generator (about 25 min each on 2 cores).
@@ -18,7 +20,6 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 from _django import print_table
 from _injected import GENERATORS, ROOT, add_arguments, prepare
 from sklearn.metrics import roc_auc_score
@@ -36,7 +37,7 @@ def main() -> None:
     started = time.perf_counter()
     rows = []
     for case in prepare(args.work, spectra=args.spectra, minutes=args.minutes, seed=args.seed,
-                        generators=[args.only] if args.only else GENERATORS):
+                        generators=[args.only] if args.only else GENERATORS, residual=True):
         truth = case.peculiar
         for name, features in case.representations.items():
             scores = peculiarity_scores(features, k=NEIGHBOURS)

@@ -7,9 +7,11 @@ probability. ``min_cluster_size`` is the smallest group worth naming; ``min_samp
 the same) sets how conservative the density estimate is.
 
 ``group_recovery`` judges groups against the true chemical profiles of a synthetic grid with the
-metrics of Price-Jones & Bovy (2019): a recovered group is *efficient* when at least ``purity``
-(70 %) of its members share one true profile; a profile's *completeness* is the fraction of its
-stars in the group that best matches it.
+metrics of Price-Jones & Bovy (2019): a recovered group *matches* a profile when at least
+``purity`` (70 %) of its members share it; *efficiency* is the fraction of groups that match one;
+a matched profile's *completeness* is the fraction of its stars in its largest matching group.
+Beside them, the fraction of profiles that some group matches: a few huge groups can be complete
+for the profiles they match while matching almost none.
 """
 from __future__ import annotations
 
@@ -41,20 +43,24 @@ def chemical_groups(latents: np.ndarray, min_cluster_size: int = 20, min_samples
 
 def group_recovery(labels: np.ndarray, truth: np.ndarray, purity: float = 0.7) -> dict:
     """{"efficiency": fraction of recovered groups that are ≥ purity one true profile,
-    "completeness": mean over true profiles of the fraction of their stars in their best-matching
+    "completeness": mean over the matched profiles of the fraction of their stars in their largest
+    matching group (0 when none is matched), "matched": fraction of true profiles matched by some
     group, "n_groups", "n_profiles", "unassigned": fraction of stars in no group}.
     labels (n,) with -1 for none; truth (n,) profile ids."""
     labels, truth = np.asarray(labels), np.asarray(truth)
     found = [g for g in np.unique(labels) if g >= 0]
+    matched: dict = {}  # profile → stars in its largest matching group
     efficient = 0
     for group in found:
-        _, counts = np.unique(truth[labels == group], return_counts=True)
-        efficient += counts.max() / counts.sum() >= purity
-    completeness = []
-    for profile in np.unique(truth):
-        members = labels[truth == profile]
-        assigned = members[members >= 0]
-        best = np.unique(assigned, return_counts=True)[1].max() if len(assigned) else 0
-        completeness.append(best / len(members))
-    return {"efficiency": efficient / len(found) if found else 0.0, "completeness": float(np.mean(completeness)),
-            "n_groups": len(found), "n_profiles": int(len(np.unique(truth))), "unassigned": float(np.mean(labels < 0))}
+        profiles, counts = np.unique(truth[labels == group], return_counts=True)
+        if counts.max() / counts.sum() >= purity:
+            efficient += 1
+            profile = profiles[counts.argmax()]
+            matched[profile] = max(matched.get(profile, 0), int(counts.max()))
+    sizes = dict(zip(*np.unique(truth, return_counts=True)))
+    completeness = [matched[profile] / sizes[profile] for profile in matched]
+    return {"efficiency": efficient / len(found) if found else 0.0,
+            "completeness": float(np.mean(completeness)) if completeness else 0.0,
+            "matched": len(matched) / len(sizes) if sizes else 0.0,
+            "n_groups": len(found), "n_profiles": len(sizes), "unassigned": float(np.mean(labels < 0))}
+

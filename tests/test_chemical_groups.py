@@ -16,7 +16,7 @@ def test_planted_clusters_are_recovered():
     assert groups.n_groups == 4
     assert (groups.labels[240:] == -1).all() and (groups.probabilities[240:] == 0).all()
     recovery = group_recovery(groups.labels[:240], truth[:240])
-    assert recovery["efficiency"] == 1.0 and recovery["completeness"] > 0.95
+    assert recovery["efficiency"] == 1.0 and recovery["completeness"] > 0.95 and recovery["matched"] == 1.0
 
 
 def test_recovery_metrics_on_known_labels():
@@ -24,7 +24,10 @@ def test_recovery_metrics_on_known_labels():
     found = np.array([5, 5, 5, 6, 6, 6, -1, -1])  # group 5 pure; group 6 half and half
     recovery = group_recovery(found, truth)
     assert recovery["efficiency"] == 0.5 and recovery["n_groups"] == 2
-    assert recovery["completeness"] == (3 / 4 + 2 / 4) / 2 and recovery["unassigned"] == 0.25
+    assert recovery["completeness"] == 3 / 4 and recovery["matched"] == 0.5  # profile 1 has no pure group
+    assert recovery["unassigned"] == 0.25
+    merged = group_recovery(np.zeros(8, int), truth)  # one group of everything: complete for nobody
+    assert merged["efficiency"] == 0.0 and merged["completeness"] == 0.0 and merged["matched"] == 0.0
 
 
 def test_too_few_stars_make_no_group():
