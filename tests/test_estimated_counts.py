@@ -23,6 +23,7 @@ def stars():
 def test_small_results_are_exact_and_large_ones_estimated(stars):
     assert selectors.result_count(Star.objects.filter(designation__startswith="EST-1"), exact_up_to=5000) == \
         selectors.ResultCount(Star.objects.filter(designation__startswith="EST-1").count(), estimated=False)
+    assert selectors.result_count(Star.objects.none()) == selectors.ResultCount(0, estimated=False)
     counted = selectors.result_count(Star.objects.all(), exact_up_to=100)
     assert counted.estimated and 101 <= counted.n and abs(counted.n - 1200) < 300  # the planner's figure
 

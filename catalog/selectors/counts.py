@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -21,7 +22,10 @@ def result_count(queryset: QuerySet, exact_up_to: int = EXACT_UP_TO) -> ResultCo
     """The number of rows of ``queryset``: exact when at most ``exact_up_to``, else estimated (and
     never below ``exact_up_to + 1``, which is known)."""
     query = queryset.order_by()  # the order does not change the count, and costs a sort
-    sql, params = query.query.sql_with_params()
+    try:
+        sql, params = query.query.sql_with_params()
+    except EmptyResultSet:  # e.g. .none(): nothing to ask the database
+        return ResultCount(0, estimated=False)
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT {int(exact_up_to) + 1}) counted", params)
         n = int(cursor.fetchone()[0])
