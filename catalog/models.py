@@ -12,7 +12,6 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from pgvector.django import VectorField
 
 from catalog.arrays import array_to_bytes, bytes_to_array
 
@@ -326,54 +325,6 @@ class TrainingRun(models.Model):
         return f"run {self.pk} of {self.model_version}"
 
 
-class Embedding(models.Model):
-    """The disentangled latent z of one spectrum under one model version (25-d, L2 metric).
-
-    Each version gets its own *partial* HNSW index (``ModelVersion.index_name``, L2, m=24,
-    ef_construction=128, ``WHERE model_version_id = <id>``), built once after its embeddings are
-    filled: bulk COPY runs without index maintenance, the build is a fast bulk build, and a twin
-    query restricted to one version walks a graph of that version only, so no result is lost to
-    the version filter. (At 1M clustered 25-d vectors m=16/64 plateaus near recall@10 0.90 while
-    24/128 reaches 0.99: docs/architecture.md, "Twin search".)
-
-    ``teff`` and ``logg`` are the parameters the spectrum was encoded at (the version's label
-    source), kept beside the latent so that filtered twin queries never leave this table.
-    """
-
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="embeddings")
-    spectrum = models.ForeignKey(Spectrum, on_delete=models.CASCADE, related_name="embeddings")
-    vector = VectorField(dimensions=LATENT_DIM)
-    teff = models.FloatField(null=True, blank=True, help_text="K, as encoded")
-    logg = models.FloatField(null=True, blank=True, help_text="dex, as encoded")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["model_version", "spectrum"], name="embedding_unique_version_spectrum"),
-        ]
-        indexes = [models.Index(fields=["model_version", "teff"], name="embedding_version_teff"),
-                   models.Index(fields=["model_version", "logg"], name="embedding_version_logg")]
-
-    def __str__(self) -> str:
-        return f"z({self.spectrum_id}) v{self.model_version_id}"
-
-
-class BHBScore(models.Model):
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="bhb_scores")
-    star = models.ForeignKey(Star, on_delete=models.CASCADE, related_name="bhb_scores")
-    score = models.FloatField(help_text="P(BHB), 0–1")
-
-    class Meta:
-        verbose_name = "BHB score"
-        constraints = [
-            models.UniqueConstraint(fields=["model_version", "star"], name="bhbscore_unique_version_star"),
-            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=1), name="bhbscore_score_range"),
-        ]
-        indexes = [models.Index(fields=["model_version", "-score"], name="bhbscore_version_score")]
-
-    def __str__(self) -> str:
-        return f"{self.star}: {self.score:.3f}"
-
-
 # The surveys whose spectra cover Hδ and Hγ with their continuum windows (4040–4410 Å), and the
 # measured values that lists of stars carry (BHB candidates: the web table, CSV and API).
 BALMER_SURVEYS = ("sdss",)
@@ -450,45 +401,5 @@ class TapJob(models.Model):
         return f"TAP job {self.pk} ({self.phase})"
 
 
-class Peculiarity(models.Model):
-    """How peculiar one spectrum's chemistry is under one disentangler version (``ml.peculiar``):
-    its mean distance to its k nearest latents over the mean of its neighbours' own (1 ordinary,
-    larger more isolated). Written for every latent of a version before it can be activated, so
-    the ranking switches with the version."""
-
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="peculiarities")
-    spectrum = models.ForeignKey(Spectrum, on_delete=models.CASCADE, related_name="peculiarities")
-    star = models.ForeignKey(Star, on_delete=models.CASCADE, related_name="peculiarities")
-    score = models.FloatField(help_text="neighbour distance over the neighbours' own; 1 = ordinary")
-    spread = models.FloatField(help_text="mean distance to the k nearest latents (latent units)")
-    teff = models.FloatField(null=True, blank=True, help_text="K, as encoded")
-    logg = models.FloatField(null=True, blank=True, help_text="dex, as encoded")
-
-    class Meta:
-        verbose_name_plural = "peculiarities"
-        constraints = [models.UniqueConstraint(fields=["model_version", "spectrum"], name="peculiarity_unique_version_spectrum")]
-        indexes = [models.Index(fields=["model_version", "-score"], name="peculiarity_version_score")]
-
-    def __str__(self) -> str:
-        return f"{self.spectrum} under v{self.model_version_id}: {self.score:.2f}"
-
-
-class GroupMember(models.Model):
-    """A spectrum's chemical group under one disentangler version (``ml.groups``: HDBSCAN of the
-    version's latents). Stars in no dense region have no row. Written before the version can be
-    activated, so the groups switch with it."""
-
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="group_members")
-    spectrum = models.ForeignKey(Spectrum, on_delete=models.CASCADE, related_name="group_memberships")
-    star = models.ForeignKey(Star, on_delete=models.CASCADE, related_name="group_memberships")
-    group = models.PositiveIntegerField(help_text="group number within the version, 0 the largest")
-    probability = models.FloatField(help_text="membership strength, 0–1 (HDBSCAN)")
-    teff = models.FloatField(null=True, blank=True, help_text="K, as encoded")
-    logg = models.FloatField(null=True, blank=True, help_text="dex, as encoded")
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["model_version", "spectrum"], name="group_member_unique_version_spectrum")]
-        indexes = [models.Index(fields=["model_version", "group"], name="group_member_version_group")]
-
-    def __str__(self) -> str:
-        return f"{self.spectrum} in group {self.group} of v{self.model_version_id}"
+# The tables of a version's outputs (latents, scores, groups), partitioned by version.
+from catalog.model_outputs import BHBScore, Embedding, GroupMember, Peculiarity  # noqa: E402,F401

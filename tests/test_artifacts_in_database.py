@@ -86,6 +86,7 @@ def test_a_damaged_or_missing_artifact_is_refused(tmp_path, settings):
 def test_migrating_moves_artifact_files_into_the_database_and_latents_into_partitions(tmp_path):
     """Back to before the migrations (0010), with versions that name files and have latents, an
     index and scores, then forward again."""
+    spectra = [SpectrumFactory() for _ in range(3)]  # made with today's tables, kept through the way back
     executor = MigrationExecutor(connection)
     executor.migrate([("catalog", "0010_chemical_groups")])
     try:
@@ -94,7 +95,6 @@ def test_migrating_moves_artifact_files_into_the_database_and_latents_into_parti
         (tmp_path / "disentangler.pt").write_bytes(b"saved weights")
         kept = Version.objects.create(kind="disentangler", state="active", artifact=str(tmp_path / "disentangler.pt"))
         gone = Version.objects.create(kind="disentangler", state="archived", artifact=str(tmp_path / "gone.pt"))
-        spectra = [SpectrumFactory() for _ in range(3)]
         with connection.cursor() as cursor:
             for version, count in ((kept, 3), (gone, 2)):
                 for spectrum in spectra[:count]:
