@@ -9,8 +9,8 @@ Filling, indexing and dropping a version then touch its own tables only: the HNS
 on the version's latents alone, a query restricted to one version is planned against its
 partition alone (partition pruning), and pruning a version is a ``DROP TABLE`` per table that
 leaves every other version's rows and indexes as they were. Activating or archiving a version
-changes its state only. The partitions are made with the version (``ModelVersion.save``);
-writers make sure of them again, which costs one catalog lookup.
+changes its state only. The partitions are made with the version (``ModelVersion.save``; migrations
+0012–0013 for versions made before), so writers and queries can count on them.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def partition_name(table: str, version_id: int) -> str:
 
 def ensure(cursor, table: str, version_id: int) -> str:
     """Create the version's partition of ``table`` unless it exists; its name. Takes a short lock
-    on the parent table, so call it where a version is made or before its first rows are written."""
+    on the parent table: call it where a version is made."""
     name = partition_name(table, version_id)
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
     if not cursor.fetchone()[0]:

@@ -4,7 +4,7 @@ from catalog.selectors.datasets import (  # noqa: F401
     embeddings_missing, unembedded_ranges,
     embeddable_spectra, spectra_flux,
 )
-from catalog.selectors.models import artifact_bytes, artifact_stored, active_version, latent_sample, model_version, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
+from catalog.selectors.models import artifact_bytes, active_version, latent_sample, model_version, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
 from catalog.selectors.peculiar import (  # noqa: F401
     chemical_groups, group_members, injected_peculiar, latents_of, peculiar_stars, star_peculiarity, version_latents,
 )

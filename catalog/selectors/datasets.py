@@ -88,23 +88,25 @@ def embeddable_ranges(config: dict, chunk: int) -> IdRanges:
     return _id_ranges("s.id", sql, params, chunk)
 
 
+def _unembedded_sql(version) -> tuple[str, list]:
+    """``embeddable_sql`` narrowed to the spectra without a latent of ``version``."""
+    sql, params = embeddable_sql(version.config, training=False)
+    return (sql + " AND NOT EXISTS (SELECT 1 FROM catalog_embedding e WHERE e.model_version_id = %s "
+                  "AND e.spectrum_id = s.id)", [*params, version.pk])
+
+
 def unembedded_ranges(version, chunk: int) -> IdRanges:
     """Like :func:`embeddable_ranges`, over the embeddable spectra that have no latent of
     ``version`` yet (one pass: what a finished fill still has to do)."""
-    sql, params = embeddable_sql(version.config, training=False)
-    sql += (" AND NOT EXISTS (SELECT 1 FROM catalog_embedding e WHERE e.model_version_id = %s "
-            "AND e.spectrum_id = s.id)")
-    return _id_ranges("s.id", sql, [*params, version.pk], chunk)
+    return _id_ranges("s.id", *_unembedded_sql(version), chunk)
 
 
 def embeddings_missing(version, lo: int, hi: int) -> bool:
     """Whether an embeddable spectrum with id in [lo, hi] still lacks the version's latent (stops
     at the first one)."""
-    sql, params = embeddable_sql(version.config, training=False)
+    sql, params = _unembedded_sql(version)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 {sql} AND s.id BETWEEN %s AND %s AND NOT EXISTS "
-                       "(SELECT 1 FROM catalog_embedding e WHERE e.model_version_id = %s AND e.spectrum_id = s.id))",
-                       [*params, lo, hi, version.pk])
+        cursor.execute(f"SELECT EXISTS (SELECT 1 {sql} AND s.id BETWEEN %s AND %s)", [*params, lo, hi])
         return bool(cursor.fetchone()[0])
 
 

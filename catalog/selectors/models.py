@@ -62,10 +62,6 @@ def artifact_bytes(sha256: str) -> bytes | None:
     return None if data is None else bytes(data)
 
 
-def artifact_stored(sha256: str) -> bool:
-    return bool(sha256) and Artifact.objects.filter(sha256=sha256).exists()
-
-
 def latent_sample(version: ModelVersion, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """About ``n`` (at most n) of the version's latents drawn at random, reproducibly: (spectrum ids
     (m,) int64 ascending, latents (m, 25) float32). A Bernoulli sample of the version's partition,

@@ -96,7 +96,7 @@ def outputs_complete(*, version: ModelVersion, chunk: int) -> bool:
     if version.kind == ModelVersion.Kind.DISENTANGLER:
         missing = selectors.unembedded_ranges(version, chunk)
         for lo, hi in missing:
-            embeddings_fill_range(version=version, lo=lo, hi=hi, total=max(missing.total, 1))
+            embeddings_fill_range(version=version, lo=lo, hi=hi, total=missing.total)
         run_phase(run=version.latest_run, phase="indexing", log="building the HNSW index")
         started = time.perf_counter()
         embedding_index_build(version=version)

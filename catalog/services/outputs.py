@@ -31,7 +31,6 @@ def embeddings_write(*, version: ModelVersion, lo: int, hi: int, spectrum_ids: n
         raise ValueError(f"latents must be finite, shape ({len(spectrum_ids)}, {LATENT_DIM}); got {latents.shape}")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHUNK_LOCK_NAMESPACE, (version.pk * 1_000_003 + lo) % 2**31])
-        partitions.ensure(cursor, partitions.EMBEDDINGS, version.pk)
         cursor.execute("DELETE FROM catalog_embedding WHERE model_version_id = %s AND spectrum_id BETWEEN %s AND %s",
                        [version.pk, lo, hi])
         n = len(spectrum_ids)
@@ -55,7 +54,6 @@ def bhb_scores_write(*, version: ModelVersion, lo: int, hi: int, star_ids: np.nd
         raise ValueError("scores must be finite, one per star")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHUNK_LOCK_NAMESPACE, (version.pk * 1_000_003 + lo) % 2**31])
-        partitions.ensure(cursor, "catalog_bhbscore", version.pk)
         cursor.execute("DELETE FROM catalog_bhbscore WHERE model_version_id = %s AND star_id BETWEEN %s AND %s",
                        [version.pk, lo, hi])
         copy_rows(cursor.cursor, "catalog_bhbscore", ["model_version_id", "star_id", "score"], ["int8", "int8", "float8"],
@@ -95,7 +93,7 @@ def embedding_index_build(*, version: ModelVersion) -> None:
                 cursor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
             if not concurrently:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks would block CREATE INDEX
-            table = partitions.ensure(cursor, partitions.EMBEDDINGS, version.pk)
+            table = partitions.partition_name(partitions.EMBEDDINGS, version.pk)
             cursor.execute(f"CREATE INDEX {concurrently}{name} ON {table} USING hnsw (vector vector_l2_ops) "
                            f"WITH (m = 24, ef_construction = 128)")
             cursor.execute(f"ANALYZE {table}")

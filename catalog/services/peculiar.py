@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from django.db import connection, transaction
 
-from catalog import partitions
 from catalog.bulk_copy import copy_rows
 from catalog.models import ModelVersion
 from catalog.selectors.peculiar import version_latents
@@ -33,17 +32,20 @@ def peculiarity_fill(*, version: ModelVersion, k: int = NEIGHBOURS) -> int:
     distances, indices = nearest_neighbours(latents.latents, k)
     scores = peculiarity(distances, indices)
     spread = distances.mean(axis=1)
-    with transaction.atomic(), connection.cursor() as cursor:
-        partitions.ensure(cursor, "catalog_peculiarity", version.pk)
-        cursor.execute("DELETE FROM catalog_peculiarity WHERE model_version_id = %s", [version.pk])
-        copy_rows(cursor.cursor, "catalog_peculiarity",
-                  ["model_version_id", "spectrum_id", "star_id", "score", "spread", "teff", "logg"],
-                  ["int8", "int8", "int8", "float8", "float8", "float8", "float8"],
-                  ((version.pk, int(s), int(st), float(sc), float(sp), finite_or_none(t), finite_or_none(g))
-                   for s, st, sc, sp, t, g in zip(latents.spectrum_ids, latents.star_ids, scores, spread,
-                                                 latents.teff, latents.logg)))
+    _replace(version, "catalog_peculiarity", ["score", "spread"], ["float8", "float8"],
+             ((int(s), int(st), float(sc), float(sp), finite_or_none(t), finite_or_none(g))
+              for s, st, sc, sp, t, g in zip(latents.spectrum_ids, latents.star_ids, scores, spread,
+                                            latents.teff, latents.logg)))
     return n
 
+
+def _replace(version: ModelVersion, table: str, columns: list[str], types: list[str], rows) -> None:
+    """Replace the version's rows of ``table`` (its partition) in one transaction. ``rows``:
+    (spectrum id, star id, *columns, teff, logg) tuples."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE model_version_id = %s", [version.pk])
+        copy_rows(cursor.cursor, table, ["model_version_id", "spectrum_id", "star_id", *columns, "teff", "logg"],
+                  ["int8", "int8", "int8", *types, "float8", "float8"], ((version.pk, *row) for row in rows))
 
 
 GROUP_MIN_SIZE = 20  # HDBSCAN's min_cluster_size: the smallest group worth naming
@@ -62,12 +64,8 @@ def groups_fill(*, version: ModelVersion, min_cluster_size: int = GROUP_MIN_SIZE
     found, sizes = np.unique(groups.labels[groups.labels >= 0], return_counts=True)
     renumber = {int(label): number for number, label in enumerate(found[np.argsort(-sizes, kind="stable")])}
     members = np.flatnonzero(groups.labels >= 0)
-    with transaction.atomic(), connection.cursor() as cursor:
-        partitions.ensure(cursor, "catalog_groupmember", version.pk)
-        cursor.execute("DELETE FROM catalog_groupmember WHERE model_version_id = %s", [version.pk])
-        copy_rows(cursor.cursor, "catalog_groupmember",
-                  ["model_version_id", "spectrum_id", "star_id", '"group"', "probability", "teff", "logg"],
-                  ["int8", "int8", "int8", "int4", "float8", "float8", "float8"],
-                  ((version.pk, int(latents.spectrum_ids[i]), int(latents.star_ids[i]), renumber[int(groups.labels[i])],
-                    float(groups.probabilities[i]), finite_or_none(latents.teff[i]), finite_or_none(latents.logg[i])) for i in members))
+    _replace(version, "catalog_groupmember", ['"group"', "probability"], ["int4", "float8"],
+             ((int(latents.spectrum_ids[i]), int(latents.star_ids[i]), renumber[int(groups.labels[i])],
+               float(groups.probabilities[i]), finite_or_none(latents.teff[i]), finite_or_none(latents.logg[i]))
+              for i in members))
     return len(found)
