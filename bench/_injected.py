@@ -29,6 +29,7 @@ from ml.evaluate import PolyDis  # noqa: E402
 GENERATORS = ("analytic", "payne")
 SNRS = (math.inf, 50.0)
 PECULIAR_FRACTION = 0.01
+BASIS_SAMPLE = 5_000  # catalog.services.peculiar.BASIS_SAMPLE
 
 
 @dataclass
@@ -49,17 +50,15 @@ def _snr_name(snr: float) -> str:
     return "inf" if math.isinf(snr) else f"{snr:g}"
 
 
-def decoder_residual(model, flux: np.ndarray, parameters: np.ndarray, latents: np.ndarray, seed: int = 0) -> np.ndarray:
-    """What the disentangler cannot explain, compressed: the residual flux − D(z, Teff, logg), each
-    pixel in units of its robust (MAD) spread over the stars, projected on its first 25 principal
-    components. (N, 25)."""
-    from sklearn.decomposition import PCA
+def decoder_residual(model, flux: np.ndarray, parameters: np.ndarray, seed: int = 0) -> np.ndarray:
+    """What the disentangler cannot explain, as the catalog scores it (``catalog.services.peculiar``):
+    the residual flux − D(E(x, cp), cp) on a ``ml.peculiar.ResidualBasis`` fitted to a sample of
+    the catalog's size (``BASIS_SAMPLE`` spectra). (N, 25)."""
+    from ml.peculiar import ResidualBasis
 
-    reconstruction = np.concatenate([model.generate(latents[start : start + 2048], parameters[start : start + 2048])
-                                     for start in range(0, len(latents), 2048)])
-    residual = flux - reconstruction
-    scale = 1.4826 * np.median(np.abs(residual - np.median(residual, axis=0)), axis=0) + 1e-4
-    return PCA(25, random_state=seed).fit_transform(residual / scale).astype(np.float32)
+    residual = model.residual(flux, parameters)
+    sample = np.random.default_rng(seed).choice(len(flux), min(BASIS_SAMPLE, len(flux)), replace=False)
+    return ResidualBasis.fit(residual[np.sort(sample)]).project(residual)
 
 
 def prepare(work: Path, *, spectra: int = 15_000, minutes: float = 20.0, seed: int = 0,
@@ -89,7 +88,7 @@ def prepare(work: Path, *, spectra: int = 15_000, minutes: float = 20.0, seed: i
             polydis = PolyDis(seed=seed).fit(grid["flux"], parameters).transform(grid["flux"], parameters)
             representations = {"z": latents, "PolyDis": polydis, "X": grid["flux"]}
             if residual:
-                representations["decoder residual"] = decoder_residual(model, grid["flux"], parameters, latents, seed)
+                representations["decoder residual"] = decoder_residual(model, grid["flux"], parameters, seed)
             yield Injected(generator, snr, grid, representations)
 
 

@@ -5,10 +5,11 @@
 On each generator's grid with 1 % injected peculiar stars (``bench/_injected.py``: one element
 enhanced by +0.3 to +1.0 dex; analytic: Mn, V, Co or Ce; Payne: Mg), at S/N ∞ and 50, the product's
 score (``ml.peculiar``, k = 20 neighbours, the catalog's setting) is computed on four
-representations of the same stars: the twins preset's latent z (what the catalog scores today),
-PolyDis residuals (Price-Jones & Bovy 2019: cubic in Teff and logg per pixel, 25 PCs), the raw
-spectra X, and the decoder residual (what z cannot explain: flux − D(z, Teff, logg), per pixel over
-its robust spread, 25 PCs; ``bench/_injected.py``). It reports
+representations of the same stars: the decoder residual (what the catalog scores: flux −
+D(E(x, cp), cp) on a residual basis fitted to 5,000 of the stars, each pixel over its robust spread,
+25 PCs; ``bench/_injected.py``), the twins preset's latent z (what the catalog scored before),
+PolyDis residuals (Price-Jones & Bovy 2019: cubic in Teff and logg per pixel, 25 PCs) and the raw
+spectra X. It reports
 precision@50, precision@N (N = the number injected; this is also their recall at N) and the ROC AUC
 of the score separating injected stars from the rest, and writes the table to ``--table``.
 The first run builds the grids and trains one model per generator (about 25 min each on 2 cores).

@@ -110,38 +110,56 @@ def generate_at(star: Star, parameters: dict[str, float]) -> Generated:
 @dataclass
 class PeculiarityExplanation:
     wavelength: np.ndarray  # (P,) Å, vacuum
-    difference: np.ndarray  # (P,) D(z_star, cp) − D(mean z of its neighbours, cp), normalised flux
+    difference: np.ndarray  # (P,) normalised flux: what sets the star (or group) apart (see the functions)
     features: list[dict]  # the strongest, named after the nearest identified line (ml.peculiar.strongest_features)
-    parameters: dict[str, float]  # cp: the star's own
-    neighbours: int
+    parameters: dict[str, float]  # cp: the star's own (a group's median)
+    neighbours: int  # the twins (a group's members) it was compared with
     version_id: int
+    sigma: np.ndarray | None = None  # (P,) the difference's expected spread, normalised flux (None: unknown)
 
 
 def peculiarity_explanation(star: Star, k: int = 20) -> PeculiarityExplanation:
-    """What sets the star apart: the decoder's spectrum of its latent minus that of the mean latent
-    of its k nearest, both at the star's own parameters, so only chemistry differs; its strongest
-    features named after the nearest line of the survey's line list."""
+    """What sets the star apart, as the catalog's peculiarity score sees it: its decoder residual
+    flux − D(E(x, cp), cp) minus the median residual of its k nearest twins (each at its own
+    parameters), so the model's misfit common to stars of this chemistry cancels. Features are
+    ranked by significance against the twins' own residual spread per pixel (1.4826 × MAD, floored
+    at half its median) and named after the nearest line of the survey's line list."""
     from catalog import selectors
 
     version, model = active_disentangler()
     own = star_parameters(star, version)
     if own is None:
         raise InferenceError(f"{star.designation} has no labels to draw it with")
+    spectrum = _star_spectrum(star, version)
     try:
-        spectrum_id, latent = selectors.star_latent(star=star, version=version)
-        neighbours = selectors.twins_for_star(star=star, k=k, version=version)
+        twins = selectors.twins_for_star(star=star, k=k, version=version).rows
     except selectors.TwinSearchError as error:
         raise InferenceError(str(error)) from None
-    around = selectors.latents_of(version=version, spectrum_ids=[row.spectrum_id for row in neighbours.rows])
     names = _conditional(version)
-    cp = np.array([[own[n] for n in names]] * 2, np.float32)
-    drawn = model.generate(np.stack([latent, around.mean(axis=0)]).astype(np.float32), cp)
-    return _explanation(version, drawn[0] - drawn[1], parameters=own, neighbours=len(around))
+    labels = {row["star_id"]: [row[name] for name in names] for row in Labels.objects.filter(
+        star_id__in=[twin.star_id for twin in twins], source=version.config.get("label_source", "grid")).values("star_id", *names)}
+    usable = [twin for twin in twins if None not in labels.get(twin.star_id, [None])]
+    flux = spectrum.flux_array[None, :].astype(np.float32)
+    if usable:
+        flux = np.vstack([flux, selectors.spectra_flux(np.array([twin.spectrum_id for twin in usable]))])
+    cp = np.array([[own[name] for name in names]] + [labels[twin.star_id] for twin in usable], np.float32)
+    residual = model.residual(flux, cp)
+    sigma = None
+    difference = residual[0]
+    if len(usable) >= 3:
+        theirs = residual[1:]
+        typical = np.median(theirs, axis=0)
+        spread = 1.4826 * np.median(np.abs(theirs - typical), axis=0)
+        sigma = np.maximum(spread, 0.5 * np.median(spread) + 1e-6)
+        difference = residual[0] - typical
+    return _explanation(version, difference, parameters=own, neighbours=len(usable), sigma=sigma)
 
 
-def _explanation(version: ModelVersion, difference: np.ndarray, *, parameters: dict, neighbours: int) -> PeculiarityExplanation:
-    """A difference spectrum (P,) on the version's survey grid, its strongest features named after
-    the nearest identified line of that survey (unnamed where it has no line list)."""
+def _explanation(version: ModelVersion, difference: np.ndarray, *, parameters: dict, neighbours: int,
+                 sigma: np.ndarray | None = None) -> PeculiarityExplanation:
+    """A difference spectrum (P,) on the version's survey grid, its strongest features (by
+    significance where ``sigma`` is given) named after the nearest identified line of that survey
+    (unnamed where it has no line list)."""
     from catalog import selectors
     from ml.peculiar import strongest_features
     from ml.synth.lines import named_lines
@@ -152,8 +170,8 @@ def _explanation(version: ModelVersion, difference: np.ndarray, *, parameters: d
     except ValueError:
         lines = []
     return PeculiarityExplanation(wavelength=wavelength, difference=difference,
-                                  features=strongest_features(wavelength, difference, lines), parameters=parameters,
-                                  neighbours=neighbours, version_id=version.pk)
+                                  features=strongest_features(wavelength, difference, lines, sigma=sigma),
+                                  parameters=parameters, neighbours=neighbours, version_id=version.pk, sigma=sigma)
 
 
 def group_explanation(group: int) -> PeculiarityExplanation:

@@ -59,16 +59,17 @@ class BHBScore(models.Model):
 
 
 class Peculiarity(models.Model):
-    """How peculiar one spectrum's chemistry is under one disentangler version (``ml.peculiar``):
-    its mean distance to its k nearest latents over the mean of its neighbours' own (1 ordinary,
+    """How peculiar one spectrum is under one disentangler version (``ml.peculiar``): how isolated
+    what the version's decoder cannot explain in it (its residual, on the version's residual basis)
+    is, as its mean distance to its k nearest over the mean of its neighbours' own (1 ordinary,
     larger more isolated). Written for every latent of a version before it can be activated, so
     the ranking switches with the version."""
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="peculiarities")
     spectrum = models.ForeignKey(Spectrum, on_delete=models.CASCADE, related_name="peculiarities")
     star = models.ForeignKey(Star, on_delete=models.CASCADE, related_name="peculiarities")
-    score = models.FloatField(help_text="neighbour distance over the neighbours' own; 1 = ordinary")
-    spread = models.FloatField(help_text="mean distance to the k nearest latents (latent units)")
+    score = models.FloatField(help_text="residual neighbour distance over the neighbours' own; 1 = ordinary")
+    spread = models.FloatField(help_text="mean distance to the k nearest residuals (basis units)")
     teff = models.FloatField(null=True, blank=True, help_text="K, as encoded")
     logg = models.FloatField(null=True, blank=True, help_text="dex, as encoded")
 

@@ -93,12 +93,13 @@ TABLES = (
         Column("converged", "BOOLEAN", "", "meta.code.qual", "both fits converged"),
         Column("xue_bhb", "BOOLEAN", "", "meta.code.class", "passes the Xue et al. 2011 BHB cuts", True),
     )),
-    Table("doppel.peculiarity", "How peculiar each spectrum's chemistry is under the active disentangler: its mean "
-          "distance to its 20 nearest latents over its neighbours' own (1 ordinary, larger more isolated).", (
+    Table("doppel.peculiarity", "How peculiar each spectrum is under the active disentangler: how isolated what its "
+          "decoder cannot explain (the residual flux - D(z, Teff, logg)) is, as the mean distance to the 20 nearest "
+          "residuals over the neighbours' own (1 ordinary, larger more isolated).", (
               SPECTRUM_ID, STAR_ID,
               Column("model_version", "INTEGER", "", "meta.version", "disentangler model version", True),
               Column("score", "DOUBLE", "", "stat.value", "peculiarity score", True, True),
-              Column("spread", "DOUBLE", "", "stat.value", "mean distance to the 20 nearest latents"),
+              Column("spread", "DOUBLE", "", "stat.value", "mean distance to the 20 nearest decoder residuals (basis units)"),
               *ENCODED_AT,
           )),
     Table("doppel.chemical_groups", "Chemical groups of the active disentangler: HDBSCAN of its latents; stars in no "

@@ -110,13 +110,19 @@ def build_latent_map(self, version_id: int) -> dict:
 
 @shared_task(bind=True, name="tasks.outputs.score_peculiarity")
 def score_peculiarity(self, version_id: int) -> dict:
-    """Peculiarity scores and chemical groups of every latent of a filled disentangler (before it
-    can be activated, so both switch with it)."""
+    """Peculiarity scores (from every spectrum's decoder residual) and chemical groups (of the
+    latents) of a filled disentangler, before it can be activated, so both switch with it."""
     version = selectors.model_version(version_id)
     if version is None or version.kind != ModelVersion.Kind.DISENTANGLER or version.state not in _DONE:
         return {"version": version_id, "skipped": "no peculiarity for this version"}
+
+    def progress(done: int, of: int) -> None:
+        if self.request.id:
+            self.update_state(state="PROGRESS", meta={"version": version_id, "residuals": done, "of": of})
+
     result = {"version": version_id}
-    for name, fill in (("scored", services.peculiarity_fill), ("groups", services.groups_fill)):
+    for name, fill in (("scored", lambda **kw: services.peculiarity_fill(**kw, on_progress=progress)),
+                       ("groups", services.groups_fill)):
         try:
             result[name] = fill(version=version)
         except services.TooManyLatents as error:

@@ -13,19 +13,34 @@ from catalog.selectors.tap import run_adql
 pytestmark = pytest.mark.django_db
 
 
-def test_every_latent_is_scored_and_an_outlier_ranks_first(active_disentangler):
+def _plant_line(spectrum, depth: float = 0.5, width: int = 3):
+    """Deepen the spectrum's flux by ``depth`` over ``width`` pixels in the middle of its grid (an
+    element its chemistry does not explain); the middle pixel's wavelength (Å)."""
+    flux = spectrum.flux_array.copy()
+    middle = len(flux) // 2
+    flux[middle - width // 2 : middle + width // 2 + 1] -= depth
+    spectrum.set_arrays(flux, spectrum.error_array)
+    spectrum.save()
+    return float(spectrum.survey.wavelength_array[middle])
+
+
+def test_every_spectrum_is_scored_and_a_planted_line_ranks_first(active_disentangler):
     version, spectra = active_disentangler
     scores = Peculiarity.objects.filter(model_version=version)
     assert scores.count() == len(spectra) and np.median(list(scores.values_list("score", flat=True))) == pytest.approx(1.0, abs=0.3)
-    # plant an outlier: move one latent far away, score again
-    from catalog.models import Embedding
-
-    moved = Embedding.objects.filter(model_version=version).order_by("spectrum_id").first()
-    moved.vector = np.asarray(moved.vector, np.float32) + 50.0
-    moved.save()
+    # a line the model cannot draw, in one spectrum; its latent (stored) stays as it was
+    planted = spectra[7]
+    _plant_line(planted)
     assert services.peculiarity_fill(version=version) == len(spectra)
     top = Peculiarity.objects.filter(model_version=version).order_by("-score").first()
-    assert top.spectrum_id == moved.spectrum_id and top.score > 3
+    assert top.spectrum_id == planted.pk and top.score > 1.5  # RANKED: the star page gives its rank
+
+
+def test_scoring_reports_progress_and_replaces_the_old_scores(active_disentangler):
+    version, spectra = active_disentangler
+    seen = []
+    assert services.peculiarity_fill(version=version, sample=40, on_progress=lambda done, of: seen.append((done, of))) == len(spectra)
+    assert seen[-1] == (len(spectra), len(spectra)) and Peculiarity.objects.filter(model_version=version).count() == len(spectra)
 
 
 def test_the_api_ranks_filters_and_exports(client, active_disentangler):
@@ -76,11 +91,15 @@ def test_the_star_page_explains_what_sets_a_star_apart(client, active_disentangl
 
     version, spectra = active_disentangler
     star = spectra[3].star
+    wavelength = _plant_line(spectra[3])
     explained = inference.peculiarity_explanation(star)
-    assert explained.difference.shape == explained.wavelength.shape and explained.neighbours == 20
+    assert explained.difference.shape == explained.wavelength.shape == explained.sigma.shape and explained.neighbours == 20
     assert 1 <= len(explained.features) <= 5
-    sizes = [abs(f["difference"]) for f in explained.features]
-    assert sizes == sorted(sizes, reverse=True) and sizes[0] == pytest.approx(np.abs(explained.difference).max())
+    assert explained.features[0]["wavelength"] == pytest.approx(wavelength, abs=2.0)  # within a pixel or so
+    assert explained.features[0]["difference"] < -0.2  # deeper than the model and the twins expect
+    significance = [abs(f["difference"]) / explained.sigma[np.searchsorted(explained.wavelength, f["wavelength"])]
+                    for f in explained.features]
+    assert significance == sorted(significance, reverse=True)
     page = client.get(f"/stars/{star.pk}/").content.decode()
     assert 'id="peculiarity-plot"' in page and "peculiarity-plot-item" in page and "Strongest differences" in page
 
@@ -95,3 +114,15 @@ def test_features_are_named_after_the_nearest_line():
     features = strongest_features(wavelength, difference, [("Mn I", 15159.0), ("K I", 15163.1)])
     assert features[0] == {"wavelength": 15159.0, "difference": -0.2, "line": "Mn I", "line_wavelength": 15159.0}
     assert features[1]["line"] is None and len(features) == 2
+
+
+def test_with_a_sigma_features_are_ranked_by_significance():
+    from ml.peculiar import strongest_features
+
+    wavelength = np.linspace(15150.0, 15170.0, 41)
+    difference = np.zeros(41)
+    difference[10], difference[30] = -0.2, -0.1
+    sigma = np.full(41, 0.01)
+    sigma[10] = 0.5  # the larger difference sits where the twins scatter most: the smaller one is stronger
+    features = strongest_features(wavelength, difference, [], sigma=sigma)
+    assert [f["wavelength"] for f in features] == [wavelength[30], wavelength[10]]

@@ -6,7 +6,7 @@ from catalog.selectors.datasets import (  # noqa: F401
 )
 from catalog.selectors.models import artifact_bytes, active_version, latent_sample, model_version, index_is_valid, loss_curves, model_versions, version_progress  # noqa: F401
 from catalog.selectors.peculiar import (  # noqa: F401
-    chemical_groups, group_members, injected_peculiar, latents_of, peculiar_stars, star_peculiarity, version_latents,
+    chemical_groups, group_members, injected_peculiar, peculiar_stars, star_peculiarity, version_latents,
 )
 from catalog.selectors.counts import ResultCount, result_count  # noqa: F401
 from catalog.selectors.summary import catalog_summary  # noqa: F401

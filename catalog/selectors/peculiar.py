@@ -83,16 +83,6 @@ def star_peculiarity(star_id: int, version: ModelVersion | None = None) -> dict 
     return {"score": mine.score, "spectrum_id": mine.spectrum_id, "of": of, "rank": rank}
 
 
-def latents_of(*, version: ModelVersion, spectrum_ids: list[int]) -> np.ndarray:
-    """The version's latents of those spectra, (n, 25) float32 in the order given (absent ones left out)."""
-    from catalog.models import Embedding
-
-    found = dict(Embedding.objects.filter(model_version=version, spectrum_id__in=spectrum_ids)
-                 .values_list("spectrum_id", "vector"))
-    rows = [np.asarray(found[i], np.float32) for i in spectrum_ids if i in found]
-    return np.stack(rows) if rows else np.zeros((0, 25), np.float32)
-
-
 def chemical_groups(version: ModelVersion | None = None) -> list[dict]:
     """The active (or given) disentangler's groups, largest first: [{"group", "size", "teff_min",
     "teff_max", "logg_min", "logg_max", "probability" (mean membership)}] (K, dex)."""

@@ -92,6 +92,15 @@ class TrainedDisentangler:
         cp = self._tensor(self.preprocessing.parameters.transform(np.asarray(parameters, np.float32)))
         return self.preprocessing.flux.inverse(self.model.decode(self._tensor(z), cp).float().cpu().numpy())
 
+    def residual(self, flux: np.ndarray, parameters: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """What the model cannot explain: flux − D(E(flux, cp), cp), (N, P) float32 in normalised
+        flux, for spectra (N, P) at their parameters (N, C)."""
+        out = [flux[start : start + batch_size] - self.generate(
+                   self.encode_raw(flux[start : start + batch_size], parameters[start : start + batch_size]),
+                   parameters[start : start + batch_size])
+               for start in range(0, len(flux), batch_size)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros_like(flux, np.float32)
+
     def outside_training_range(self, parameters: np.ndarray) -> np.ndarray:
         """(N,) True where any parameter lies outside the training range (extrapolation)."""
         parameters = np.atleast_2d(parameters)

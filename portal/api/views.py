@@ -279,9 +279,9 @@ class BHBCandidateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class PeculiarStarViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Spectra by peculiarity under the active disentangler, most peculiar first: how far a star's
-    latent sits from its 20 nearest over how far they sit from theirs (1 ordinary). Filters:
-    min_score, survey, teff_min/max, logg_min/max."""
+    """Spectra by peculiarity under the active disentangler, most peculiar first: how far what its
+    decoder cannot explain in a spectrum (its residual) sits from the 20 nearest residuals, over how
+    far they sit from theirs (1 ordinary). Filters: min_score, survey, teff_min/max, logg_min/max."""
 
     renderer_classes = TABLE_RENDERERS
     serializer_class = PeculiarStarSerializer

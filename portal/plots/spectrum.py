@@ -127,9 +127,9 @@ def twins_overlay_item(*, wavelength, query_flux, query_label: str, twins: list[
     return json_item(column(menu, fig, difference, sizing_mode="stretch_width"))
 
 
-def peculiarity_item(*, wavelength, difference, features: list[dict], title: str) -> dict:
-    """The decoder's difference spectrum of a peculiar star (its latent minus its neighbours' mean,
-    at its own parameters), its strongest features marked and named after their lines."""
+def peculiarity_item(*, wavelength, difference, features: list[dict], title: str, legend: str) -> dict:
+    """A difference spectrum (a star's residual against its twins', or a group's drawing against
+    the catalog's; ``catalog.inference``), its strongest features marked and named after their lines."""
     fig = figure(height=260, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom", title=title,
                  x_axis_label="wavelength (Å)", y_axis_label="Δ normalised flux", name="peculiarity")
     wavelength, difference = with_gaps(wavelength, difference)
@@ -140,6 +140,6 @@ def peculiarity_item(*, wavelength, difference, features: list[dict], title: str
         fig.add_layout(Label(x=feature["wavelength"], y=feature["difference"], text=feature["line"] or "?",
                              text_font_size="9pt", text_color="#2f5fd0", x_offset=3,
                              y_offset=4 if feature["difference"] >= 0 else -14))
-    legend_above(fig, [("this star − its neighbours (decoder, same Teff and logg)", [line])])
+    legend_above(fig, [(legend, [line])])
     fig.add_tools(HoverTool(renderers=[line], tooltips=[("λ", "@x{0.00} Å"), ("Δ", "@y{0.0000}")], mode="vline"))
     return json_item(fig)

@@ -114,8 +114,8 @@ def star_detail(request, star_id: int):
             context["peculiar_features"] = explained.features
             plots_items["peculiarity-plot"] = plots.peculiarity_item(
                 wavelength=explained.wavelength, difference=explained.difference, features=explained.features,
-                title=f"What sets it apart: its spectrum minus its {explained.neighbours} nearest twins' (decoder, "
-                      f"at its own parameters)")
+                title=f"What the model cannot explain in this star and can in its {explained.neighbours} nearest twins",
+                legend="residual (spectrum − decoder) minus the twins' median residual")
     context["plots"] = plots_items
     return render(request, "catalog/star.html", context)
 
@@ -288,7 +288,8 @@ def chemical_group(request, group: int):
         context["features"] = explained.features
         context["plots"]["group-plot"] = plots.peculiarity_item(
             wavelength=explained.wavelength, difference=explained.difference, features=explained.features,
-            title=f"What group {group} shares: its mean latent minus the catalog's (decoder, at its median Teff and logg)")
+            title=f"What group {group} shares: its mean latent minus the catalog's (decoder, at its median Teff and logg)",
+            legend="group − catalog (decoder, same Teff and logg)")
     return render(request, "catalog/group.html", context)
 
 
