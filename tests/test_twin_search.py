@@ -2,7 +2,7 @@
 k rows (iterative scans, or an exact scan of a small filtered set), and results match brute force."""
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -52,19 +52,55 @@ def _brute_force(latents, query, mask, k):
 
 
 def _search_statement(queries) -> str:
-    """The SELECT of the twin query (sent in one round trip after its SET LOCALs)."""
+    """The SELECT of the twin query (sent in one round trip after its SET LOCALs), unprepared."""
     sql = next(q["sql"] for q in queries.captured_queries if "ORDER BY e.vector" in q["sql"])
     return sql.rsplit(";", 1)[-1]
 
 
-def test_one_round_trip_per_twin_query(population):
+@pytest.mark.parametrize("prepared", [True, False])
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a web request
+def test_one_round_trip_per_twin_query(population, prepared):
     version, _, latents, _ = population
-    with CaptureQueriesContext(connection) as queries:
-        result = selectors.twins_for_latent(latent=latents[3], k=10, version=version)
-    assert len(result.rows) == 10 and result.rows[0].designation  # joined to the stars in the same statement
-    assert len(queries.captured_queries) == 1, [q["sql"][:80] for q in queries.captured_queries]
+    with override_settings(TWIN_PREPARED=prepared):
+        for query in (3, 4):  # the first prepares (in the same round trip), the second only executes
+            with CaptureQueriesContext(connection) as queries:
+                result = selectors.twins_for_latent(latent=latents[query], k=10, version=version)
+            assert len(result.rows) == 10 and result.rows[0].designation  # joined to the stars in the same statement
+            assert len(queries.captured_queries) == 1, [q["sql"][:80] for q in queries.captured_queries]
+            assert ("EXECUTE doppel_twins_" in queries.captured_queries[0]["sql"]) == prepared
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_prepared_statement_answers_as_the_plain_one_and_survives_a_lost_session_state(population):
+    version, _, latents, _ = population
+    with override_settings(TWIN_PREPARED=False):
+        plain = [[row.spectrum_id for row in selectors.twins_for_latent(latent=latents[i], k=10, version=version).rows]
+                 for i in range(5)]
+    with override_settings(TWIN_PREPARED=True):
+        prepared = [[row.spectrum_id for row in selectors.twins_for_latent(latent=latents[i], k=10, version=version).rows]
+                    for i in range(5)]
+        assert prepared == plain
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")  # what a pooler handing over another server session looks like
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cursor.fetchone()[0] == 0
+        again = selectors.twins_for_latent(latent=latents[0], k=10, version=version)  # prepares it again
+        assert [row.spectrum_id for row in again.rows] == plain[0]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, generic_plans FROM pg_prepared_statements")
+            (name, generic), = cursor.fetchall()
+        assert name.startswith("doppel_twins_") and generic == 1  # planned once, generically
+
+        # the generic plan still walks the version's HNSW index (its partition, pruned at run time)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            cursor.execute(f"EXPLAIN EXECUTE {name}(%s, %s, %s, %s, %s)",
+                           ["[" + ",".join(map(str, latents[0])) + "]", version.pk, "[" + ",".join(map(str, latents[0])) + "]", 10, "grid"])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert f"Index Scan using {version.index_name}" in plan, plan
+
+
+@override_settings(TWIN_PREPARED=False)
 def test_unfiltered_query_uses_the_hnsw_index(population):
     version, spectrum_ids, latents, _ = population
     with CaptureQueriesContext(connection) as queries:
@@ -89,7 +125,7 @@ def test_selective_filter_uses_an_exact_scan(population):
     assert [row.spectrum_id for row in result.rows] == spectrum_ids[_brute_force(latents, latents[1], mask, 10)].tolist()
 
 
-@override_settings(TWIN_EXACT_LIMIT=10)
+@override_settings(TWIN_EXACT_LIMIT=10, TWIN_PREPARED=False)
 def test_filtered_graph_walk_returns_k_rows_with_iterative_scans(population):
     version, spectrum_ids, latents, teff = population
     twin_filter = selectors.TwinFilters(teff=(5000.0, 5120.0))  # 4 % of the rows

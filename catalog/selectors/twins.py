@@ -14,11 +14,13 @@ Every query is restricted to one version, so it switches atomically when a new o
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from catalog.models import Embedding, ModelVersion, Star
 
@@ -197,25 +199,60 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
     # One round trip: the settings are local to the statements' own (implicit) transaction, the
     # neighbour search reads the version's partition only, and its k rows are joined to their
     # stars and labels in the same statement. Iterative scans walk on until k rows pass the filter.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SET LOCAL hnsw.ef_search = {max(int(settings.TWIN_EF_SEARCH), int(k))};
-                SET LOCAL hnsw.iterative_scan = strict_order;
-                SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe,
+    statement = f"""SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe,
                        st."group"
                 FROM (SELECT e.spectrum_id, e.vector <-> %s::vector AS distance FROM catalog_embedding e
                       WHERE {where} ORDER BY {order} LIMIT %s) n
                 JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
                 JOIN catalog_survey su ON su.id = s.survey_id
                 LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s
-                ORDER BY n.distance, n.spectrum_id""",
-            [vector, *params, vector, int(k), label_source])
-        rows = cursor.fetchall()
+                ORDER BY n.distance, n.spectrum_id"""
+    settings_sql = (f"SET LOCAL hnsw.ef_search = {max(int(settings.TWIN_EF_SEARCH), int(k))}; "
+                    "SET LOCAL hnsw.iterative_scan = strict_order; ")
+    rows = _run_search(settings_sql, statement, [vector, *params, vector, int(k), label_source])
     result.plan = plan
     for spectrum_id, distance, star_id, designation, survey, teff, logg, fe_h, alpha_fe, star_group in rows:
         result.rows.append(Twin(spectrum_id=spectrum_id, star_id=star_id, designation=designation, distance=float(distance),
                                 survey=survey, teff=teff, logg=logg, fe_h=fe_h, alpha_fe=alpha_fe, group=star_group))
     return result
+
+
+def _run_search(settings_sql: str, statement: str, params: list) -> list[tuple]:
+    """Run the twin statement (``%s`` placeholders) after ``settings_sql``, in one round trip.
+
+    With ``DOPPEL_TWIN_PREPARED`` the statement is prepared once per database session (a generic
+    plan: the planner's half millisecond of the five-table join is paid once, not per query) and
+    executed by name; the first use sends PREPARE in the same round trip. A session that lost its
+    prepared statements (a pooler that reassigns server sessions) is told again once. Inside a
+    caller's transaction the plain statement runs (a failed EXECUTE would abort that transaction)."""
+    with connection.cursor() as cursor:
+        if not settings.TWIN_PREPARED or connection.in_atomic_block:  # a caller's transaction: no recovery without a savepoint
+            cursor.execute(settings_sql + statement, params)
+            return cursor.fetchall()
+        name = "doppel_twins_" + hashlib.md5(statement.encode()).hexdigest()[:16]
+        placeholders = iter(range(1, statement.count("%s") + 1))
+        numbered = re.sub(r"%s", lambda _: f"${next(placeholders)}", statement)
+        execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
+        raw = connection.connection
+        key = (id(raw), raw.info.backend_pid, name)
+        prepare = "" if key in _PREPARED else f"PREPARE {name} AS {numbered}; "
+        generic = "SET LOCAL plan_cache_mode = force_generic_plan; "
+        try:
+            cursor.execute(prepare + settings_sql + generic + execute, params)
+        except DatabaseError as error:
+            code = getattr(error.__cause__, "pgcode", None)
+            if code not in (_UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT):
+                raise
+            # the session and this process's record of it disagree: prepare it again, once
+            if code == _DUPLICATE_STATEMENT:
+                cursor.execute(f"DEALLOCATE {name}")
+            cursor.execute(f"PREPARE {name} AS {numbered}; " + settings_sql + generic + execute, params)
+        _PREPARED.add(key)
+        return cursor.fetchall()
+
+
+_PREPARED: set[tuple[int, int, str]] = set()  # (connection, server process, statement) prepared
+_UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT = "26000", "42P05"
 
 
 def nearest_neighbour_distances(*, version: ModelVersion, sample: int = 2000) -> np.ndarray:
