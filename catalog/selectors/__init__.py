@@ -16,7 +16,7 @@ from catalog.selectors.twins import (  # noqa: F401
 )
 from catalog.selectors.stars import (  # noqa: F401
     LABEL_FIELDS, SORTABLE, StarQuery, StarQueryError, balmer_lines_unmeasured, bhb_candidates, spectra_by_id, spectrum_arrays,
-    balmer_measurements, first_image, map_points, star_detail, star_images, star_labels, star_spectra, stars_search,
+    balmer_measurements, first_image, map_points, star_detail, star_images, star_labels, star_spectra, stars_after, stars_search, sort_key,
     survey_wavelength,
     with_parameters, xue_agreement,
 )

@@ -232,3 +232,32 @@ def first_image(star_id: int) -> Image | None:
 def survey_wavelength(code: str):
     """The survey's wavelength grid (P,) in Å."""
     return Survey.objects.get(code=code).wavelength_array
+
+
+def stars_after(stars: QuerySet, order: str, after: tuple | None, limit: int) -> list[Star]:
+    """One page of a search sorted by ``order`` (``stars_search``'s queryset and order): the
+    ``limit`` stars that follow the star whose sort key is ``after`` = (value, pk), or the first
+    ``limit`` when None. Keyset pagination: the order's index is entered at the key instead of
+    counting past an offset, so page 10,000 costs what page 2 does. Stars without a value come
+    last, by pk (as in ``stars_search``)."""
+    field = order.lstrip("-")
+    if after is None:
+        return list(stars[:limit])
+    value, pk = after
+    if value is None:  # already among the stars without a value
+        return list(stars.filter(**{f"{field}__isnull": True}, pk__gt=pk).order_by("pk")[:limit])
+    if order.startswith("-"):
+        beyond = Q(**{f"{field}__lte": value}) & (Q(**{f"{field}__lt": value}) | Q(pk__gt=pk))
+        ordering = F(field).desc()
+    else:
+        beyond = Q(**{f"{field}__gte": value}) & (Q(**{f"{field}__gt": value}) | Q(pk__gt=pk))
+        ordering = F(field).asc()
+    page = list(stars.filter(beyond).order_by(ordering, "pk")[:limit])
+    if len(page) < limit and field not in ("designation", "ra", "dec", "distance"):  # those are never null
+        page += list(stars.filter(**{f"{field}__isnull": True}).order_by("pk")[: limit - len(page)])
+    return page
+
+
+def sort_key(star: Star, order: str) -> tuple:
+    """(value, pk) of a star under ``order``, for ``stars_after``."""
+    return getattr(star, order.lstrip("-")), star.pk

@@ -11,7 +11,7 @@ from portal.coordinates import CoordinateError, parse_angle, parse_position
 
 PAGING = {"limit", "offset", "format"}
 STAR_PARAMETERS = {"q", "ra", "dec", "radius", "teff_min", "teff_max", "logg_min", "logg_max", "fe_h_min", "fe_h_max",
-                   "survey", "ordering"}
+                   "survey", "ordering", "after"}
 TWIN_PARAMETERS = {"k", "teff_min", "teff_max", "logg_min", "logg_max", "survey", "exclude_same_group", "include_self"}
 
 

@@ -21,6 +21,7 @@ from catalog.model_config import ConfigError
 from catalog.models import BALMER_COLUMNS, ModelVersion, Star, TrainingRun
 from portal import spectrum_files, uploads
 from portal.api import filters
+from portal.api.pagination import StarPagination
 from portal.api.renderers import CSVRenderer, ECSVRenderer, FITSRenderer, TarballRenderer, VOTableRenderer
 from portal.api.serializers import (
     BHBCandidateSerializer, ChemicalGroupSerializer, ErrorSerializer, GroupMemberSerializer, PeculiarStarSerializer, GeneratedSpectrumSerializer, LabelsSerializer, ModelVersionSerializer,
@@ -91,10 +92,14 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
     renderer_classes = TABLE_RENDERERS
     queryset = Star.objects.none()
 
+    pagination_class = StarPagination
+
     def get_queryset(self):
         if self.action == "list":
             try:
-                return selectors.stars_search(filters.star_query(self.request.query_params))
+                query = filters.star_query(self.request.query_params)
+                self.paginator.order = query.order  # keyset pages follow the search's sort
+                return selectors.stars_search(query)
             except selectors.StarQueryError as error:
                 raise ValidationError({"query": str(error)}) from None
         if self.action == "retrieve":
