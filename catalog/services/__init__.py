@@ -6,9 +6,10 @@ from catalog.services.fill import (  # noqa: F401
     FillIncomplete, bhb_scores_fill_range, embeddings_fill_range, latent_map_build, outputs_complete,
 )
 from catalog.services.ingest import (  # noqa: F401
-    FileOutcome, IngestReport, LabelImportReport, expand_paths, file_sha256, grid_load, ingest_file, ingest_paths,
+    FileOutcome, IngestReport, LabelImportReport, expand_paths, file_sha256, ingest_file, ingest_paths,
     labels_import, star_find_or_create, survey_ensure,
 )
+from catalog.services.grids import grid_load  # noqa: F401
 from catalog.services.outputs import (  # noqa: F401
     bhb_scores_write, embedding_index_build, embedding_index_drop, embeddings_write,
 )

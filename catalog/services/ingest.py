@@ -10,7 +10,6 @@ Ingestion rules:
 """
 from __future__ import annotations
 
-import datetime as dt
 import glob
 import hashlib
 import logging
@@ -19,12 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from catalog.arrays import array_to_bytes
-from catalog.bulk_copy import copy_rows, reserve_ids
 from catalog.ingest.detect import SPECTRUM_SUFFIXES, read_any
 from catalog.ingest.labels import CatalogueMapping, read_catalogue
 from catalog.ingest.records import (
@@ -32,7 +29,6 @@ from catalog.ingest.records import (
 )
 from catalog.models import BALMER_SURVEYS, BHBLabel, Image, Labels, Spectrum, Star, Survey
 from catalog.balmer import balmer_lines_measure
-from catalog.services.balmer import balmer_lines_fill
 from ml import surveys
 
 logger = logging.getLogger(__name__)
@@ -234,18 +230,48 @@ def ingest_file(*, path: str | Path, file_format: str = "auto") -> FileOutcome:
 
 
 def ingest_paths(*, paths: Iterable[str], file_format: str = "auto",
-                 on_file: Callable[[FileOutcome], None] | None = None) -> IngestReport:
+                 on_file: Callable[[FileOutcome], None] | None = None, jobs: int = 1) -> IngestReport:
+    """Ingest every file (one transaction each); ``on_file(outcome)`` as each one ends. With
+    ``jobs`` > 1, that many processes read and store files side by side (forked from this one;
+    files go one by one inside a caller's transaction or a daemonic process such as a Celery
+    prefork child)."""
     files, missing = expand_paths(paths)
     report = IngestReport(outcomes=[FileOutcome(path=item, status="failed", reason="no such file or no match") for item in missing])
     for outcome in report.outcomes:
         if on_file:
             on_file(outcome)
-    for path in files:
-        outcome = ingest_file(path=path, file_format=file_format)
+    for outcome in _ingest_each(files, file_format, jobs):
         report.outcomes.append(outcome)
         if on_file:
             on_file(outcome)
     return report
+
+
+def _ingest_each(files: list[Path], file_format: str, jobs: int):
+    import multiprocessing
+
+    from django.db import connection
+
+    if jobs <= 1 or len(files) < 2 or multiprocessing.current_process().daemon or connection.in_atomic_block:
+        yield from (ingest_file(path=path, file_format=file_format) for path in files)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    from django.db import connections
+
+    connections.close_all()  # each process opens its own; a forked socket must not be shared
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_ingest_side_by_side, files, [file_format] * len(files), chunksize=4)
+
+
+def _ingest_side_by_side(path: Path, file_format: str) -> FileOutcome:
+    """``ingest_file`` in a process of the pool. Two files of one star (a spectrum and its image)
+    may create the star at the same moment: the one that loses sees the catalog's unique rule
+    broken, and is read again once, when the star is there to be found."""
+    outcome = ingest_file(path=path, file_format=file_format)
+    if outcome.status == "failed" and outcome.reason.startswith("rejected by the catalog's rules"):
+        outcome = ingest_file(path=path, file_format=file_format)
+    return outcome
 
 
 # --------------------------------------------------------------------------- label catalogues
@@ -321,58 +347,3 @@ def labels_import(*, path: str | Path, mapping: CatalogueMapping, create_missing
     report.n_unmatched = len(unmatched)
     report.n_labels, report.n_bhb_labels = len(labels), len(bhb_labels)
     return report
-
-
-# --------------------------------------------------------------------------- bulk grids (COPY)
-
-_STAR_COLUMNS = ["id", "designation", "ra", "dec", "apogee_id", "gaia_source_id", "sdss_plate", "sdss_mjd",
-                 "sdss_fiber", '"group"']
-_STAR_TYPES = ["int8", "text", "float8", "float8", "text", "int8", "int4", "int4", "int4", "int4"]
-_SPECTRUM_COLUMNS = ["id", "star_id", "survey_id", "flux", "error", "snr", "source_file", "source_sha256",
-                     "source_key", "created_at"]
-_SPECTRUM_TYPES = ["int8", "int8", "int8", "bytea", "bytea", "float8", "text", "text", "text", "timestamptz"]
-_LABEL_COLUMNS = ["star_id", "source", "teff", "logg", "fe_h", "alpha_fe", "abundances", "abundance_errors"]
-_LABEL_TYPES = ["int8", "text", "float8", "float8", "float8", "float8", "jsonb", "jsonb"]
-_CORE_LABELS = ("teff", "logg", "fe_h", "alpha_fe")
-
-
-def grid_load(*, batches: Iterable, survey_code: str, label_source: str = "grid", source_file: str = "",
-              on_batch: Callable[[int], None] | None = None) -> int:
-    """Stream grid batches (``ml.synth.gridbuilder.GridBatch``) into Star, Spectrum and Labels with
-    binary COPY, all in one transaction. Returns the number of spectra loaded.
-
-    Raises :class:`BadInput` (and writes nothing) when a star of the grid already exists.
-    """
-    survey = survey_ensure(code=survey_code)
-    now = dt.datetime.now(dt.timezone.utc)
-    total = 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg2 cursor, for copy_expert
-        for batch in batches:
-            if batch.flux.shape[1] != survey.n_pixels:
-                raise BadInput(f"grid spectra have {batch.flux.shape[1]} pixels; the {survey_code} grid has {survey.n_pixels}")
-            clash = Star.objects.filter(designation__in=batch.designation[:1] + batch.designation[-1:]).values_list("designation", flat=True)
-            if clash:
-                raise BadInput(f"grid already loaded: star {clash[0]} exists (use another --seed or prefix)")
-            n = len(batch.designation)
-            star_ids = reserve_ids(raw, "catalog_star", n)
-            copy_rows(raw, "catalog_star", _STAR_COLUMNS, _STAR_TYPES, (
-                (star_ids[k], batch.designation[k], float(batch.ra[k]), float(batch.dec[k]), "", None, None, None, None,
-                 int(batch.group[k]) if batch.group[k] >= 0 else None) for k in range(n)))  # -1: no twin
-            spectrum_ids = reserve_ids(raw, "catalog_spectrum", n)
-            flux = np.ascontiguousarray(batch.flux, dtype="<f4")
-            error = None if batch.error is None else np.ascontiguousarray(batch.error, dtype="<f4")
-            snr = batch.snr
-            copy_rows(raw, "catalog_spectrum", _SPECTRUM_COLUMNS, _SPECTRUM_TYPES, (
-                (spectrum_ids[k], star_ids[k], survey.pk, flux[k].tobytes(), None if error is None else error[k].tobytes(),
-                 snr, source_file, "", "grid", now) for k in range(n)))
-            abundance_names = [name for name in batch.labels if name not in _CORE_LABELS]
-            copy_rows(raw, "catalog_labels", _LABEL_COLUMNS, _LABEL_TYPES, (
-                (star_ids[k], label_source, *(round(float(batch.labels[name][k]), 5) for name in _CORE_LABELS),
-                 {name: round(float(batch.labels[name][k]), 4) for name in abundance_names}, {}) for k in range(n)))
-            total += n
-            if on_batch:
-                on_batch(n)
-        if survey_code in BALMER_SURVEYS:  # in the same transaction, as for ingested files
-            balmer_lines_fill()
-    return total

@@ -1,6 +1,7 @@
 """manage.py generate_grid — a seed-like grid of synthetic spectra (N chemical profiles, each on a
 Teff × logg (× [Fe/H] × [α/Fe]) grid), written as survey files or loaded straight into the
 database with COPY."""
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import services
@@ -53,7 +54,8 @@ class Command(BaseCommand):
         try:
             if load:
                 count = services.grid_load(batches=iter_grid(spec, spectrum_model), survey_code=base.band,
-                                           source_file=f"generate_grid seed={seed}", on_batch=progress.update)
+                                           source_file=f"generate_grid seed={seed}", on_batch=progress.update,
+                                           streams=settings.INGEST_STREAMS)
                 message = f"loaded {count} spectra into the database"
             else:
                 files = write_grid_files(spec=spec, model=spectrum_model, out_dir=out, file_format=file_format,
