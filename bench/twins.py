@@ -54,7 +54,8 @@ def exact_neighbours(latents: np.ndarray, queries: np.ndarray, k: int, mask: np.
 
 
 def load(n: int, latents: np.ndarray, teff: np.ndarray):
-    """n stars with one spectrum, grid labels and a latent under one active version; index built."""
+    """n stars (designations B…) with one spectrum, grid labels and a latent under one active
+    version (the catalog may hold other stars); index built."""
     from django.db import connection
 
     from catalog import services
@@ -70,8 +71,10 @@ def load(n: int, latents: np.ndarray, teff: np.ndarray):
                           SELECT 'B' || lpad(g::text, 8, '0'), (g * 0.000359) %% 360, ((g * 0.00017) %% 180) - 90, ''
                           FROM generate_series(1, %s) g""", [n])
         cursor.execute("""INSERT INTO catalog_spectrum (star_id, survey_id, flux, source_key, source_file, source_sha256, created_at)
-                          SELECT id, %s, '\\x'::bytea, '0', '', '', now() FROM catalog_star ORDER BY id""", [survey.pk])
-        cursor.execute("SELECT s.id, s.star_id FROM catalog_spectrum s ORDER BY s.id")
+                          SELECT id, %s, '\\x'::bytea, '0', '', '', now() FROM catalog_star
+                          WHERE designation LIKE 'B%%' ORDER BY id""", [survey.pk])
+        cursor.execute("SELECT s.id, s.star_id FROM catalog_spectrum s JOIN catalog_star st ON st.id = s.star_id "
+                       "WHERE st.designation LIKE 'B%%' ORDER BY s.id")
         rows = np.array(cursor.fetchall(), dtype=np.int64)
     spectrum_ids, star_ids = rows[:, 0], rows[:, 1]
     with connection.cursor() as cursor:
