@@ -237,21 +237,22 @@ def survey_wavelength(code: str):
 def stars_after(stars: QuerySet, order: str, after: tuple | None, limit: int) -> list[Star]:
     """One page of a search sorted by ``order`` (``stars_search``'s queryset and order): the
     ``limit`` stars that follow the star whose sort key is ``after`` = (value, pk), or the first
-    ``limit`` when None. Keyset pagination: the order's index is entered at the key instead of
+    ``limit`` when None (the same stars as ``stars[:limit]``, through the index). Keyset pagination: the order's index is entered at the key instead of
     counting past an offset, so page 10,000 costs what page 2 does. Stars without a value come
     last, by pk (as in ``stars_search``)."""
     field = order.lstrip("-")
-    if after is None:
-        return list(stars[:limit])
-    value, pk = after
-    if value is None:  # already among the stars without a value
+    value, pk = after if after is not None else (None, None)
+    if after is not None and value is None:  # already among the stars without a value
         return list(stars.filter(**{f"{field}__isnull": True}, pk__gt=pk).order_by("pk")[:limit])
-    if order.startswith("-"):
+    # The stars with a value first, in an order an index gives in either direction (a descending
+    # sort with nulls last is not one: it would sort every match), then those without.
+    ordering = F(field).desc() if order.startswith("-") else F(field).asc()
+    if after is None:
+        beyond = Q(**{f"{field}__isnull": False})
+    elif order.startswith("-"):
         beyond = Q(**{f"{field}__lte": value}) & (Q(**{f"{field}__lt": value}) | Q(pk__gt=pk))
-        ordering = F(field).desc()
     else:
         beyond = Q(**{f"{field}__gte": value}) & (Q(**{f"{field}__gt": value}) | Q(pk__gt=pk))
-        ordering = F(field).asc()
     page = list(stars.filter(beyond).order_by(ordering, "pk")[:limit])
     if len(page) < limit and field not in ("designation", "ra", "dec", "distance"):  # those are never null
         page += list(stars.filter(**{f"{field}__isnull": True}).order_by("pk")[: limit - len(page)])

@@ -99,16 +99,18 @@ class StarPagination(BoundedPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         token = request.query_params.get(self.after_query_param)
-        if token is None:
-            self.after = None
+        self.after = None
+        if token is None and self.get_offset(request):
             self.page = super().paginate_queryset(queryset, request, view)
             return self.page
-        if request.query_params.get(self.offset_query_param) not in (None, ""):
+        if token is not None and request.query_params.get(self.offset_query_param) not in (None, ""):
             raise ValidationError({self.after_query_param: "give after or offset, not both"})
-        self.request, self.limit, self.offset = request, self.get_limit(request), None
-        self.after = self._decode(token)
+        self.request, self.limit, self.offset = request, self.get_limit(request), 0 if token is None else None
+        self.after = None if token is None else self._decode(token)
         self.count = self.get_count(queryset)
-        self.page = selectors.stars_after(queryset, self.order, self.after, self.limit)
+        self.display_page_controls = self.count > self.limit and self.template is not None
+        # the first page too: the same stars as the offset's, found through the sort's index
+        self.page = selectors.stars_after(queryset, self.order, self.after, self.limit) if self.count else []
         return self.page
 
     def _decode(self, token: str) -> tuple:
