@@ -1,4 +1,5 @@
-"""Ingestion speed: bulk COPY of a 40k-spectrum APOGEE-like grid, and FITS files per second.
+"""Ingestion speed: bulk COPY of a 40k-spectrum APOGEE-like grid over one and two COPY streams,
+and FITS files per second in one and two processes.
 
     python bench/ingest.py [--profiles 200] [--fits 400]
 
@@ -10,13 +11,14 @@ speed is reported separately. Runs on a throw-away database on the embedded serv
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from _django import OUT, bench_database, print_table
+from _django import OUT, ROOT, bench_database, print_table
 
 
 def synthesised_grid(profiles: int):
@@ -62,10 +64,20 @@ def batches(flux, labels, snr, batch_size=1024, prefix="B"):
                         flux=chunk, error=error, snr=snr)
 
 
+def _forget(files) -> None:
+    from catalog.models import Image, Spectrum, Star
+
+    names = [f.name for f in files]
+    stars = set(Spectrum.objects.filter(source_file__in=names).values_list("star_id", flat=True)) | \
+        set(Image.objects.filter(source_file__in=names).values_list("star_id", flat=True))
+    Star.objects.filter(pk__in=stars).delete()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=200)
     parser.add_argument("--fits", type=int, default=400, help="FITS files to write and ingest")
+    parser.add_argument("--table", type=Path, default=ROOT / "bench" / "results" / "ingest.txt")
     args = parser.parse_args()
     flux, labels, synth_rate = synthesised_grid(args.profiles)
     n = len(flux)
@@ -76,12 +88,15 @@ def main() -> None:
         from ml.synth.gridbuilder import GridSpec
         from ml.synth.stellar import StellarSpectrumModel
 
-        for snr, prefix in ((None, "N"), (50.0, "S")):
+        for snr, streams in ((None, 1), (None, 2), (50.0, 1), (50.0, 2)):
             started = time.perf_counter()
-            loaded = services.grid_load(batches=batches(flux, labels, snr, prefix=prefix), survey_code="apogee")
+            loaded = services.grid_load(batches=batches(flux, labels, snr, prefix=f"{'NS'[snr is not None]}{streams}"),
+                                        survey_code="apogee", streams=streams)
             elapsed = time.perf_counter() - started
-            rows.append([f"grid COPY, {'noiseless (error NULL)' if snr is None else 'S/N 50 (flux + error)'}",
+            rows.append([f"grid COPY, {'noiseless (error NULL)' if snr is None else 'S/N 50 (flux + error)'}, "
+                         f"{streams} stream{'s' if streams > 1 else ''}",
                          f"{loaded:,} spectra", f"{elapsed:.1f} s", f"{loaded / elapsed:,.0f} spectra/s", "≥ 20,000 spectra/s"])
+            print(rows[-1], flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             n_apogee = args.fits // 2
             spec = GridSpec(n_profiles=max(1, n_apogee // 210 + 1), seed=99)
@@ -92,14 +107,21 @@ def main() -> None:
             write_bhb_files(out_dir=Path(tmp) / "sdss", n_bhb=n_sdss // 2, n_other=n_sdss - n_sdss // 2, seed=3)
             sdss_files = sorted((Path(tmp) / "sdss").glob("*.fits"))
             for label, files in (("FITS aspcapStar (APOGEE)", apogee_files), ("FITS spec + img (SDSS)", sdss_files)):
-                started = time.perf_counter()
-                report = services.ingest_paths(paths=[str(f) for f in files])
-                elapsed = time.perf_counter() - started
-                assert report.count("failed") == 0, [o.reason for o in report.outcomes if o.status == "failed"][:3]
-                rows.append([label, f"{len(files):,} files", f"{elapsed:.1f} s", f"{len(files) / elapsed:,.0f} files/s", "(report)"])
+                for jobs in (1, 2):
+                    started = time.perf_counter()
+                    report = services.ingest_paths(paths=[str(f) for f in files], jobs=jobs)
+                    elapsed = time.perf_counter() - started
+                    assert report.count("failed") == 0, [o.reason for o in report.outcomes if o.status == "failed"][:3]
+                    rows.append([f"{label}, {jobs} process{'es' if jobs > 1 else ''}", f"{len(files):,} files",
+                                 f"{elapsed:.1f} s", f"{len(files) / elapsed:,.0f} files/s", "(report)"])
+                    print(rows[-1], flush=True)
+                    if jobs == 1:  # the same files again, side by side: remove what the first pass stored
+                        _forget(files)
     if synth_rate:
         rows.append(["synthesis (analytic model, CPU)", f"{n:,} spectra", "", f"{synth_rate:,.0f} spectra/s", "(report)"])
-    print_table(f"bench/ingest.py — {n:,}-spectrum APOGEE-like grid, 7214 px", ["path", "size", "time", "rate", "target"], rows)
+    text = print_table(f"bench/ingest.py — {n:,}-spectrum APOGEE-like grid, 7214 px, {os.cpu_count()} cores",
+                       ["path", "size", "time", "rate", "target"], rows)
+    args.table.write_text(text + "\n")
 
 
 if __name__ == "__main__":
