@@ -10,7 +10,9 @@ from catalog.models import Artifact, BHBScore, Embedding, ModelVersion
 
 
 def active_version(kind: str) -> ModelVersion | None:
-    return ModelVersion.objects.filter(kind=kind, state=ModelVersion.State.ACTIVE).first()
+    """The active version of ``kind``; its latent map (up to a few MB of JSON) is read only when
+    used."""
+    return ModelVersion.objects.defer("latent_map").filter(kind=kind, state=ModelVersion.State.ACTIVE).first()
 
 
 def model_versions(kind: str | None = None):

@@ -125,8 +125,14 @@ def _star_embedding(star: Star, version: ModelVersion) -> Embedding:
 
 def twins_for_star(*, star: Star, k: int = 10, filters: TwinFilters | None = None,
                    version: ModelVersion | None = None) -> TwinResult:
-    version = _active_disentangler(version)
-    embedding = _star_embedding(star, version)
+    if version is None:  # the active version and the star's latent under it, in one query
+        embedding = (Embedding.objects.filter(model_version__kind=ModelVersion.Kind.DISENTANGLER,
+                                              model_version__state=ModelVersion.State.ACTIVE, spectrum__star=star)
+                     .select_related("model_version").defer("model_version__latent_map").order_by("spectrum_id").first())
+        version = embedding.model_version if embedding is not None else _active_disentangler(None)
+    else:
+        embedding = None
+    embedding = embedding or _star_embedding(star, version)
     filters = filters or TwinFilters()
     result = twins_for_latent(latent=np.asarray(embedding.vector, dtype=np.float32), k=k, filters=filters,
                               version=version, exclude_star_id=None if filters.include_self else star.pk,
