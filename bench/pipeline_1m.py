@@ -235,6 +235,27 @@ def stars_10m(stages: Stages, total: int, queries: int) -> None:
                f"{seconds * 1000:.1f} ms", "estimated past 10,000")
 
 
+def sizes(stages: Stages, version) -> None:
+    """On-disk size per row of what grows with the catalog: spectra (with their TOAST), latents
+    and their HNSW index (the 1M version's partition), stars with their indexes."""
+    from django.db import connection
+
+    from catalog import partitions
+
+    embedding = partitions.partition_name("catalog_embedding", version.pk)
+    with connection.cursor() as cursor:
+        for label, relation, measure, counted in (
+                ("spectra (flux + error, TOAST included)", "catalog_spectrum", "pg_total_relation_size",
+                 "catalog_spectrum WHERE octet_length(flux) > 0"),  # the 1M latents' stars have empty spectra
+                ("latents: the version's partition", embedding, "pg_table_size", embedding),
+                ("latents: its HNSW index", version.index_name, "pg_relation_size", embedding),
+                ("stars (with their indexes)", "catalog_star", "pg_total_relation_size", "catalog_star")):
+            cursor.execute(f"SELECT {measure}(%s::regclass), (SELECT count(*) FROM {counted})", [relation])
+            size, rows = cursor.fetchone()
+            stages.add(f"size: {label}", f"{rows:,} rows", None, f"{size / 1e9:.2f} GB",
+                       f"{size / max(rows, 1):,.0f} bytes per row")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spectra", type=int, default=250_000)
@@ -256,8 +277,9 @@ def main() -> None:
         ingest(stages, args.spectra, settings.INGEST_STREAMS)
         version = train(stages, args.epochs)
         fill(stages, version, args.spectra)
-        latents_1m(stages, args.latents, args.queries)
+        big = latents_1m(stages, args.latents, args.queries)
         stars_10m(stages, args.stars, max(20, args.queries // 4))
+        sizes(stages, big)
     title = (f"bench/pipeline_1m.py — {args.spectra:,} spectra, {args.latents:,} latents, {args.stars:,} stars on "
              f"{os.cpu_count()} cores, CPU ({(time.perf_counter() - started) / 60:.0f} min in all)")
     text = print_table(title, ["stage", "size", "time", "rate / latency", "database", "bench RSS (peak)",
