@@ -29,7 +29,7 @@ from ml.evaluate import PolyDis  # noqa: E402
 GENERATORS = ("analytic", "payne")
 SNRS = (math.inf, 50.0)
 PECULIAR_FRACTION = 0.01
-BASIS_SAMPLE = 5_000  # catalog.services.peculiar.BASIS_SAMPLE
+BASIS_SAMPLE = 20_000  # catalog.services.peculiar.BASIS_SAMPLE
 
 
 @dataclass

@@ -16,7 +16,7 @@ from catalog.services.fill import WORKER_DEVICE
 from catalog.services.outputs import finite_or_none
 
 NEIGHBOURS = 20  # k of the score
-BASIS_SAMPLE = 5_000  # spectra whose residuals fit the version's residual basis
+BASIS_SAMPLE = 20_000  # spectra whose residuals fit the version's residual basis (docs/research/peculiar.md)
 EXACT_LIMIT = 300_000  # spectra scored with the exact search (O(n²): about 10 minutes at the limit on 2 cores)
 _EVERY_ID = (0, 2**63 - 1)
 
