@@ -94,8 +94,8 @@ def test_the_prepared_statement_answers_as_the_plain_one_and_survives_a_lost_ses
         # the generic plan still walks the version's HNSW index (its partition, pruned at run time)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-            cursor.execute(f"EXPLAIN EXECUTE {name}(%s, %s, %s, %s, %s)",
-                           ["[" + ",".join(map(str, latents[0])) + "]", version.pk, "[" + ",".join(map(str, latents[0])) + "]", 10, "grid"])
+            cursor.execute(f"EXPLAIN EXECUTE {name}(%s, %s, %s)",
+                           ["[" + ",".join(map(str, latents[0])) + "]", "[" + ",".join(map(str, latents[0])) + "]", "grid"])
             plan = "\n".join(row[0] for row in cursor.fetchall())
         assert f"Index Scan using {version.index_name}" in plan, plan
 

@@ -175,7 +175,10 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
     if filters.survey and filters.survey != version.config.get("survey"):
         result.plan = "none"  # every latent of a version comes from its one survey
         return result
-    clauses, params = ["e.model_version_id = %s"], [version.pk]
+    # The version and k are written into the statement (both integers): a prepared statement's
+    # generic plan must know them, or the planner guesses 10 % of the rows for LIMIT and sorts
+    # the whole partition instead of walking the index.
+    clauses, params = [f"e.model_version_id = {int(version.pk)}"], []
     for name in ("teff", "logg"):
         bounds = getattr(filters, name)
         if bounds:
@@ -208,14 +211,15 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
     statement = f"""SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe,
                        st."group"
                 FROM (SELECT e.spectrum_id, e.vector <-> %s::vector AS distance FROM catalog_embedding e
-                      WHERE {where} ORDER BY {order} LIMIT %s) n
+                      WHERE {where} ORDER BY {order} LIMIT {int(k)}) n
                 JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
                 JOIN catalog_survey su ON su.id = s.survey_id
                 LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s
                 ORDER BY n.distance, n.spectrum_id"""
     settings_sql = (f"SET LOCAL hnsw.ef_search = {max(int(settings.TWIN_EF_SEARCH), int(k))}; "
                     "SET LOCAL hnsw.iterative_scan = strict_order; ")
-    rows = _run_search(settings_sql, statement, [vector, *params, vector, int(k), label_source])
+    # only the plain graph walk is prepared: a generic plan would guess a Teff or logg filter's bounds
+    rows = _run_search(settings_sql, statement, [vector, *params, vector, label_source], prepare=plan == "hnsw")
     result.plan = plan
     for spectrum_id, distance, star_id, designation, survey, teff, logg, fe_h, alpha_fe, star_group in rows:
         result.rows.append(Twin(spectrum_id=spectrum_id, star_id=star_id, designation=designation, distance=float(distance),
@@ -223,7 +227,7 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
     return result
 
 
-def _run_search(settings_sql: str, statement: str, params: list) -> list[tuple]:
+def _run_search(settings_sql: str, statement: str, params: list, prepare: bool) -> list[tuple]:
     """Run the twin statement (``%s`` placeholders) after ``settings_sql``, in one round trip.
 
     With ``DOPPEL_TWIN_PREPARED`` the statement is prepared once per database session (a generic
@@ -232,7 +236,7 @@ def _run_search(settings_sql: str, statement: str, params: list) -> list[tuple]:
     prepared statements (a pooler that reassigns server sessions) is told again once. Inside a
     caller's transaction the plain statement runs (a failed EXECUTE would abort that transaction)."""
     with connection.cursor() as cursor:
-        if not settings.TWIN_PREPARED or connection.in_atomic_block:  # a caller's transaction: no recovery without a savepoint
+        if not (prepare and settings.TWIN_PREPARED) or connection.in_atomic_block:  # a caller's transaction: no recovery without a savepoint
             cursor.execute(settings_sql + statement, params)
             return cursor.fetchall()
         name = "doppel_twins_" + hashlib.md5(statement.encode()).hexdigest()[:16]
