@@ -1,5 +1,5 @@
 """Ingestion speed: bulk COPY of a 40k-spectrum APOGEE-like grid over one and two COPY streams,
-and FITS files per second in one and two processes.
+and FITS files per second.
 
     python bench/ingest.py [--profiles 200] [--fits 400]
 
@@ -64,15 +64,6 @@ def batches(flux, labels, snr, batch_size=1024, prefix="B"):
                         flux=chunk, error=error, snr=snr)
 
 
-def _forget(files) -> None:
-    from catalog.models import Image, Spectrum, Star
-
-    names = [f.name for f in files]
-    stars = set(Spectrum.objects.filter(source_file__in=names).values_list("star_id", flat=True)) | \
-        set(Image.objects.filter(source_file__in=names).values_list("star_id", flat=True))
-    Star.objects.filter(pk__in=stars).delete()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=200)
@@ -107,16 +98,12 @@ def main() -> None:
             write_bhb_files(out_dir=Path(tmp) / "sdss", n_bhb=n_sdss // 2, n_other=n_sdss - n_sdss // 2, seed=3)
             sdss_files = sorted((Path(tmp) / "sdss").glob("*.fits"))
             for label, files in (("FITS aspcapStar (APOGEE)", apogee_files), ("FITS spec + img (SDSS)", sdss_files)):
-                for jobs in (1, 2):
-                    started = time.perf_counter()
-                    report = services.ingest_paths(paths=[str(f) for f in files], jobs=jobs)
-                    elapsed = time.perf_counter() - started
-                    assert report.count("failed") == 0, [o.reason for o in report.outcomes if o.status == "failed"][:3]
-                    rows.append([f"{label}, {jobs} process{'es' if jobs > 1 else ''}", f"{len(files):,} files",
-                                 f"{elapsed:.1f} s", f"{len(files) / elapsed:,.0f} files/s", "(report)"])
-                    print(rows[-1], flush=True)
-                    if jobs == 1:  # the same files again, side by side: remove what the first pass stored
-                        _forget(files)
+                started = time.perf_counter()
+                report = services.ingest_paths(paths=[str(f) for f in files])
+                elapsed = time.perf_counter() - started
+                assert report.count("failed") == 0, [o.reason for o in report.outcomes if o.status == "failed"][:3]
+                rows.append([label, f"{len(files):,} files", f"{elapsed:.1f} s", f"{len(files) / elapsed:,.0f} files/s", "(report)"])
+                print(rows[-1], flush=True)
     if synth_rate:
         rows.append(["synthesis (analytic model, CPU)", f"{n:,} spectra", "", f"{synth_rate:,.0f} spectra/s", "(report)"])
     text = print_table(f"bench/ingest.py — {n:,}-spectrum APOGEE-like grid, 7214 px, {os.cpu_count()} cores",

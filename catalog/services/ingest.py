@@ -230,48 +230,19 @@ def ingest_file(*, path: str | Path, file_format: str = "auto") -> FileOutcome:
 
 
 def ingest_paths(*, paths: Iterable[str], file_format: str = "auto",
-                 on_file: Callable[[FileOutcome], None] | None = None, jobs: int = 1) -> IngestReport:
-    """Ingest every file (one transaction each); ``on_file(outcome)`` as each one ends. With
-    ``jobs`` > 1, that many processes read and store files side by side (forked from this one;
-    files go one by one inside a caller's transaction or a daemonic process such as a Celery
-    prefork child)."""
+                 on_file: Callable[[FileOutcome], None] | None = None) -> IngestReport:
+    """Ingest every file (one transaction each); ``on_file(outcome)`` as each one ends."""
     files, missing = expand_paths(paths)
     report = IngestReport(outcomes=[FileOutcome(path=item, status="failed", reason="no such file or no match") for item in missing])
     for outcome in report.outcomes:
         if on_file:
             on_file(outcome)
-    for outcome in _ingest_each(files, file_format, jobs):
+    for path in files:
+        outcome = ingest_file(path=path, file_format=file_format)
         report.outcomes.append(outcome)
         if on_file:
             on_file(outcome)
     return report
-
-
-def _ingest_each(files: list[Path], file_format: str, jobs: int):
-    import multiprocessing
-
-    from django.db import connection
-
-    if jobs <= 1 or len(files) < 2 or multiprocessing.current_process().daemon or connection.in_atomic_block:
-        yield from (ingest_file(path=path, file_format=file_format) for path in files)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    from django.db import connections
-
-    connections.close_all()  # each process opens its own; a forked socket must not be shared
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(_ingest_side_by_side, files, [file_format] * len(files), chunksize=4)
-
-
-def _ingest_side_by_side(path: Path, file_format: str) -> FileOutcome:
-    """``ingest_file`` in a process of the pool. Two files of one star (a spectrum and its image)
-    may create the star at the same moment: the one that loses sees the catalog's unique rule
-    broken, and is read again once, when the star is there to be found."""
-    outcome = ingest_file(path=path, file_format=file_format)
-    if outcome.status == "failed" and outcome.reason.startswith("rejected by the catalog's rules"):
-        outcome = ingest_file(path=path, file_format=file_format)
-    return outcome
 
 
 # --------------------------------------------------------------------------- label catalogues
