@@ -65,12 +65,10 @@ def grid_load(*, batches: Iterable, survey_code: str, label_source: str = "grid"
 
         def rows_of(batch):
             """(star rows, spectrum rows, label rows) of a checked batch, with fresh ids."""
-            repeated = seen.intersection(batch.designation) or (len(set(batch.designation)) < len(batch.designation))
-            if repeated:
-                name = next(iter(repeated)) if isinstance(repeated, set) else \
-                    next(d for d in batch.designation if batch.designation.count(d) > 1)
-                raise BadInput(f"star {name} appears twice in the grid")
-            seen.update(batch.designation)
+            for name in batch.designation:
+                if name in seen:
+                    raise BadInput(f"star {name} appears twice in the grid")
+                seen.add(name)
             if batch.flux.shape[1] != survey.n_pixels:
                 raise BadInput(f"grid spectra have {batch.flux.shape[1]} pixels; the {survey_code} grid has {survey.n_pixels}")
             clash = Star.objects.filter(designation__in=batch.designation[:1] + batch.designation[-1:]) \
