@@ -1,12 +1,14 @@
 """Twin search at scale: 1M clustered 25-d latents in pgvector (the HNSW index on the version's partition,
 m=24, ef_construction=128) against exact search, FAISS HNSW on the same vectors, and the REST API.
 
-    python bench/twins.py [--n 1000000] [--queries 200] [--skip-api]
+    python bench/twins.py [--n 1000000] [--queries 200] [--skip-api] [--halfvec]
 
 Reports, from one run:
 * recall@10 against exact (numpy brute-force) neighbours, and p50/p95 SQL latency, per ef_search;
 * FAISS IndexHNSWFlat (M=24, efConstruction=128) at the same ef_search values;
 * a 1 %-selective Teff filter: the exact-scan plan and the iterative HNSW scan, recall and latency;
+* with --halfvec, the same twin statement through an HNSW index on ``vector::halfvec(25)`` (half
+  the bytes per element; the product does not use it, see docs/scale.md);
 * p50/p95 latency and throughput of GET /api/stars/{id}/twins/?k=10 under 1, 8 and 32 concurrent
   clients (gunicorn, 2 processes × 8 threads, on the same 2 cores as the clients).
 
@@ -113,6 +115,8 @@ def sql_search(version, latents, queries_idx, truth, ef_values, filters=None, ex
         if exact_limit is not None:
             settings.TWIN_EXACT_LIMIT = exact_limit
         times, recalls, plan = [], [], ""
+        for q in queries_idx:  # once untimed: the index pages this ef_search touches are in shared buffers
+            selectors.twins_for_latent(latent=latents[q], k=11 if filters is None else 10, version=version, filters=filters)
         for q, row in zip(queries_idx, truth):
             started = time.perf_counter()
             result = selectors.twins_for_latent(latent=latents[q], k=11 if filters is None else 10, version=version,
@@ -209,11 +213,61 @@ def start_server(port: int, database: str = DATABASE, extra_env: dict | None = N
     raise RuntimeError(f"gunicorn did not start; see bench/out/{log}")
 
 
+def halfvec_search(version, latents, queries_idx, truth, ef_values) -> str:
+    """The twin statement prepared twice, ordered by the float32 distance (the product's index) and
+    by ``vector::halfvec(25)`` through its own HNSW index (same m and ef_construction; distances
+    still from the float32 vectors); both executed from a plain cursor, side by side."""
+    from django.db import connection
+
+    statement = """PREPARE {name} AS
+        SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
+        FROM (SELECT e.spectrum_id, e.vector <-> $1::vector AS distance FROM catalog_embedding e
+              WHERE e.model_version_id = {version} ORDER BY {order} LIMIT 11) n
+        JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
+        JOIN catalog_survey su ON su.id = s.survey_id
+        LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = 'grid' ORDER BY n.distance, n.spectrum_id"""
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '2GB'")
+        started = time.perf_counter()
+        cursor.execute(f"CREATE INDEX bench_halfvec ON catalog_embedding_v{version.pk} USING hnsw "
+                       "((vector::halfvec(25)) halfvec_l2_ops) WITH (m = 24, ef_construction = 128)")
+        build_s = time.perf_counter() - started
+        cursor.execute(f"SELECT pg_relation_size('bench_halfvec'), pg_relation_size('{version.index_name}')")
+        half_bytes, full_bytes = cursor.fetchone()
+        cursor.execute(statement.format(name="bench_full", version=version.pk, order="e.vector <-> $1::vector"))
+        cursor.execute(statement.format(name="bench_half", version=version.pk,
+                                        order="e.vector::halfvec(25) <-> $1::halfvec(25)"))
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        texts = ["[" + ",".join(f"{v:.7g}" for v in latents[q]) + "]" for q in queries_idx]
+        rows = []
+        for ef in ef_values:
+            cursor.execute(f"SET hnsw.ef_search = {ef}")
+            row = [ef]
+            for name in ("bench_full", "bench_half"):
+                for text in texts:  # untimed first pass
+                    cursor.execute(f"EXECUTE {name}(%s)", [text])
+                times, recalls = [], []
+                for text, expected in zip(texts, truth):
+                    started = time.perf_counter()
+                    cursor.execute(f"EXECUTE {name}(%s)", [text])
+                    found = {r[0] for r in cursor.fetchall()}
+                    times.append(time.perf_counter() - started)
+                    recalls.append(len(found & set(expected)) / len(expected))
+                row += [f"{np.mean(recalls):.4f}", f"{percentile(times, 50):.2f}"]
+            rows.append(row)
+        cursor.execute("DEALLOCATE bench_full; DEALLOCATE bench_half; RESET plan_cache_mode; RESET hnsw.ef_search; "
+                       "DROP INDEX bench_halfvec")
+    return print_table(f"the twin statement, plain cursor, float32 index against one on vector::halfvec(25) (built in "
+                       f"{build_s:.0f} s, {half_bytes / 2**20:,.0f} MiB; float32 {full_bytes / 2**20:,.0f} MiB)",
+                       ["ef_search", "float32 recall@10", "float32 p50 ms", "halfvec recall@10", "halfvec p50 ms"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--halfvec", action="store_true", help="also time an HNSW index on vector::halfvec(25)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DOPPEL_API_ANON_RATE", "10000000/minute")
@@ -253,6 +307,8 @@ def main() -> None:
             f"filtered twins: Teff {band[0]:.0f}–{band[1]:.0f} K ({mask.mean():.1%} of rows), 50 queries",
             ["plan", "recall@10", "p50 ms", "p95 ms"],
             [[plan, f"{recall:.4f}", f"{p50:.2f}", f"{p95:.2f}"] for _, recall, p50, p95, plan in exact + walk]))
+        if args.halfvec:
+            tables.append(halfvec_search(version, latents, queries_idx, sql_truth, EF_SEARCH))
         if not args.skip_api:
             from django.conf import settings
 

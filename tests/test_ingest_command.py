@@ -141,8 +141,8 @@ def test_an_unforeseen_reader_error_fails_that_file_only(tmp_path, good_dir, mon
             raise ZeroDivisionError("simulated bug in a reader")
         return original(path)
 
-    monkeypatch.setitem(detect.READERS, "image", broken)
-    code, out, err = ingest(*sorted(good_dir.glob("img-*.fits")))
+    monkeypatch.setitem(detect.READERS, "image", broken)  # in this process: read here, not in reader processes
+    code, out, err = ingest("--jobs", "1", *sorted(good_dir.glob("img-*.fits")))
     assert code == 1
     assert "unexpected error (ZeroDivisionError: simulated bug in a reader)" in err
     assert "2 ingested" in out and Image.objects.count() == 2

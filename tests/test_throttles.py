@@ -70,3 +70,65 @@ def test_refusals_log_one_info_line_per_client_a_minute(client, low_rates, caplo
     assert len(lines) == 1 and lines[0].levelno == logging.INFO
     django_lines = [r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", 0) == 429]
     assert django_lines and not any(NotThrottled().filter(r) for r in django_lines)  # dropped by the handler's filter
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The throttles' clock, in seconds, set by the test (30 s into a minute)."""
+    from portal.api import throttling
+
+    now = [60.0 * 29_000_000 + 30.0]
+    monkeypatch.setattr(throttling._SlidingWindow, "timer", staticmethod(lambda: now[0]), raising=False)
+    return now
+
+
+def test_retry_after_is_when_the_next_request_fits(client, low_rates, clock):
+    assert [client.get("/api/models/").status_code for _ in range(2)] == [200, 200]
+    refused = client.get("/api/models/")
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert wait == 60  # the first of the two leaves the window a minute after it came
+    start = clock[0]
+    clock[0] = start + 30
+    assert client.get("/api/models/").status_code == 429
+    clock[0] = start + wait - 1
+    assert client.get("/api/models/").status_code == 429  # not early
+    clock[0] = start + wait
+    assert client.get("/api/models/").status_code == 200
+
+
+def test_the_limit_slides_across_window_edges(client, low_rates, clock):
+    clock[0] += 29.0  # one second before the minute ends
+    assert [client.get("/api/models/").status_code for _ in range(3)] == [200, 200, 429]
+    clock[0] += 2.0  # a fixed window would start afresh here
+    assert client.get("/api/models/").status_code == 429
+    clock[0] += 58.0  # a minute after the two
+    assert client.get("/api/models/").status_code == 200
+
+
+def test_an_anonymous_request_is_counted_once_in_one_round_trip(client, low_rates, monkeypatch):
+    import redis.client
+
+    round_trips = []
+    for name in ("execute_command",):
+        original = getattr(redis.client.Redis, name)
+        monkeypatch.setattr(redis.client.Redis, name, lambda self, *a, _o=original, **k: (round_trips.append(a[0]), _o(self, *a, **k))[1])
+    original_pipeline = redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.client.Pipeline, "execute",
+                        lambda self, *a, **k: (round_trips.append("pipeline"), original_pipeline(self, *a, **k))[1])
+    assert client.get("/api/models/").status_code == 200
+    assert round_trips == ["pipeline"]
+    assert client.get("/api/models/").status_code == 200
+    assert client.get("/api/models/").status_code == 429  # the anonymous rate, counted under one key only
+
+
+def test_without_redis_the_cache_backend_counts(client, low_rates, monkeypatch):
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from portal.api import throttling
+
+    local = LocMemCache("throttle-test", {})
+    monkeypatch.setattr(throttling.AnonThrottle, "cache", local)
+    assert [client.get("/api/models/").status_code for _ in range(3)] == [200, 200, 429]
+    histories = [key.split(":", 2)[2] for key in local._cache if "throttle_anon" in key]
+    assert [len(local.get(key)) for key in histories] == [2]  # DRF's own history list

@@ -3,6 +3,7 @@ k rows (iterative scans, or an exact scan of a small filtered set), and results 
 import numpy as np
 import pytest
 from django.db import connection, transaction
+from django.conf import settings
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -71,6 +72,21 @@ def test_one_round_trip_per_twin_query(population, prepared):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_changed_ef_search_reaches_the_session_in_the_same_round_trip(population):
+    version, _, latents, _ = population
+    told = []
+    for ef in (40, 123, 123):
+        with override_settings(TWIN_PREPARED=True, TWIN_EF_SEARCH=ef), CaptureQueriesContext(connection) as queries:
+            selectors.twins_for_latent(latent=latents[5], k=10, version=version)
+        assert len(queries.captured_queries) == 1
+        told.append(f"SET hnsw.ef_search = {ef}" in queries.captured_queries[0]["sql"])
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW hnsw.ef_search")
+            assert cursor.fetchone()[0] == str(ef)
+    assert told == [True, True, False]  # once per session and value
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_prepared_statement_answers_as_the_plain_one_and_survives_a_lost_session_state(population):
     version, _, latents, _ = population
     with override_settings(TWIN_PREPARED=False):
@@ -81,11 +97,14 @@ def test_the_prepared_statement_answers_as_the_plain_one_and_survives_a_lost_ses
                     for i in range(5)]
         assert prepared == plain
         with connection.cursor() as cursor:
-            cursor.execute("DEALLOCATE ALL")  # what a pooler handing over another server session looks like
+            cursor.execute("DISCARD ALL")  # what a pooler handing over another server session does
             cursor.execute("SELECT count(*) FROM pg_prepared_statements")
             assert cursor.fetchone()[0] == 0
         again = selectors.twins_for_latent(latent=latents[0], k=10, version=version)  # prepares it again
         assert [row.spectrum_id for row in again.rows] == plain[0]
+        with connection.cursor() as cursor:  # and the walk's settings are the product's again
+            cursor.execute("SHOW hnsw.ef_search")
+            assert cursor.fetchone()[0] == str(settings.TWIN_EF_SEARCH)
         with connection.cursor() as cursor:
             cursor.execute("SELECT name, generic_plans FROM pg_prepared_statements")
             (name, generic), = cursor.fetchall()

@@ -12,7 +12,7 @@ from catalog.selectors.counts import ResultCount, result_count  # noqa: F401
 from catalog.selectors.summary import catalog_summary  # noqa: F401
 from catalog.selectors.twins import (  # noqa: F401
     MAX_K, Twin, TwinFilters, TwinResult, TwinSearchError, nearest_neighbour_distances, range_offsets, star_latent,
-    twins_for_latent, twins_for_star,
+    twins_for_latent, twins_for_star, twins_for_star_id,
 )
 from catalog.selectors.stars import (  # noqa: F401
     LABEL_FIELDS, SORTABLE, StarQuery, StarQueryError, balmer_lines_unmeasured, bhb_candidates, spectra_by_id, spectrum_arrays,

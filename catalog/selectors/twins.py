@@ -63,6 +63,7 @@ class TwinResult:
     version: ModelVersion
     query_spectrum_id: int | None
     query_latent: np.ndarray
+    query_star: Star | None = None  # the catalog star whose twins these are
     rows: list[Twin] = field(default_factory=list)
     plan: str = "hnsw"
     # Guardrails (None where the version predates them or the query gave no parameters):
@@ -125,6 +126,7 @@ def _star_embedding(star: Star, version: ModelVersion) -> Embedding:
 
 def twins_for_star(*, star: Star, k: int = 10, filters: TwinFilters | None = None,
                    version: ModelVersion | None = None) -> TwinResult:
+    """The star's k twins under ``version`` (default: the active one), from its first embedded spectrum."""
     if version is None:  # the active version and the star's latent under it, in one query
         embedding = (Embedding.objects.filter(model_version__kind=ModelVersion.Kind.DISENTANGLER,
                                               model_version__state=ModelVersion.State.ACTIVE, spectrum__star=star)
@@ -132,13 +134,65 @@ def twins_for_star(*, star: Star, k: int = 10, filters: TwinFilters | None = Non
         version = embedding.model_version if embedding is not None else _active_disentangler(None)
     else:
         embedding = None
-    embedding = embedding or _star_embedding(star, version)
+    return _star_twins(star, version, embedding or _star_embedding(star, version), k, filters)
+
+
+def twins_for_star_id(*, star_id: int, k: int = 10, filters: TwinFilters | None = None) -> TwinResult:
+    """:func:`twins_for_star` under the active version for the star with this id: the star, the
+    active version and the star's latent are read in one query (the API's hot path). Raises
+    ``Star.DoesNotExist``."""
+    star, version, embedding = _star_version_latent(int(star_id))
+    version = _active_disentangler(version)
+    return _star_twins(star, version, embedding or _star_embedding(star, version), k, filters)
+
+
+def _star_twins(star: Star, version: ModelVersion, embedding: Embedding, k: int,
+                filters: TwinFilters | None) -> TwinResult:
     filters = filters or TwinFilters()
     result = twins_for_latent(latent=np.asarray(embedding.vector, dtype=np.float32), k=k, filters=filters,
                               version=version, exclude_star_id=None if filters.include_self else star.pk,
                               group=star.group, parameters={"teff": embedding.teff, "logg": embedding.logg})
     result.query_spectrum_id = embedding.spectrum_id
+    result.query_star = star
     return result
+
+
+def _star_version_latent(star_id: int) -> tuple[Star, ModelVersion | None, Embedding | None]:
+    """The star, the active disentangler (its latent map deferred) and the star's first latent
+    under it, from one statement (no ORM compilation: this runs on every twin request)."""
+    star_fields = Star._meta.concrete_fields
+    version_fields = [f for f in ModelVersion._meta.concrete_fields if f.name != "latent_map"]
+    embedding_fields = Embedding._meta.concrete_fields
+    columns = ", ".join([*(f'st."{f.column}"' for f in star_fields), *(f'v."{f.column}"' for f in version_fields),
+                         *(f'e."{f.column}"' for f in embedding_fields)])
+    with connection.cursor() as cursor:
+        cursor.execute(f"""SELECT {columns} FROM catalog_star st
+                           LEFT JOIN catalog_modelversion v ON v.kind = %s AND v.state = %s
+                           LEFT JOIN LATERAL (SELECT e.* FROM catalog_embedding e JOIN catalog_spectrum s ON s.id = e.spectrum_id
+                                              WHERE e.model_version_id = v.id AND s.star_id = st.id
+                                              ORDER BY e.spectrum_id LIMIT 1) e ON true
+                           WHERE st.id = %s""",
+                       [ModelVersion.Kind.DISENTANGLER, ModelVersion.State.ACTIVE, star_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Star.DoesNotExist(f"no star with id {star_id}")
+    values = iter(row)
+    star = _instance(Star, star_fields, [next(values) for _ in star_fields])
+    version = _instance(ModelVersion, version_fields, [next(values) for _ in version_fields])
+    embedding = _instance(Embedding, embedding_fields, [next(values) for _ in embedding_fields])
+    if embedding is not None:
+        embedding.model_version = version
+    return star, version, embedding
+
+
+def _instance(model, fields, values):
+    """A model instance from raw column values (the fields' database converters applied); None
+    for an outer join's missing row."""
+    if values[0] is None:  # the primary key
+        return None
+    converted = [field.from_db_value(value, None, connection) if value is not None and hasattr(field, "from_db_value")
+                 else value for field, value in zip(fields, values)]
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 def twins_for_latent(*, latent: np.ndarray, k: int = 10, filters: TwinFilters | None = None,
@@ -216,10 +270,9 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
                 JOIN catalog_survey su ON su.id = s.survey_id
                 LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s
                 ORDER BY n.distance, n.spectrum_id"""
-    settings_sql = (f"SET LOCAL hnsw.ef_search = {max(int(settings.TWIN_EF_SEARCH), int(k))}; "
-                    "SET LOCAL hnsw.iterative_scan = strict_order; ")
     # only the plain graph walk is prepared: a generic plan would guess a Teff or logg filter's bounds
-    rows = _run_search(settings_sql, statement, [vector, *params, vector, label_source], prepare=plan == "hnsw")
+    rows = _run_search(max(int(settings.TWIN_EF_SEARCH), int(k)), statement, [vector, *params, vector, label_source],
+                       prepare=plan == "hnsw")
     result.plan = plan
     for spectrum_id, distance, star_id, designation, survey, teff, logg, fe_h, alpha_fe, star_group in rows:
         result.rows.append(Twin(spectrum_id=spectrum_id, star_id=star_id, designation=designation, distance=float(distance),
@@ -227,41 +280,60 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
     return result
 
 
-def _run_search(settings_sql: str, statement: str, params: list, prepare: bool) -> list[tuple]:
-    """Run the twin statement (``%s`` placeholders) after ``settings_sql``, in one round trip.
+def _run_search(ef_search: int, statement: str, params: list, prepare: bool) -> list[tuple]:
+    """Run the twin statement (``%s`` placeholders) with HNSW's ``ef_search``, in one round trip.
 
-    With ``DOPPEL_TWIN_PREPARED`` the statement is prepared once per database session (a generic
-    plan: the planner's half millisecond of the five-table join is paid once, not per query) and
-    executed by name; the first use sends PREPARE in the same round trip. A session that lost its
-    prepared statements (a pooler that reassigns server sessions) is told again once. Inside a
-    caller's transaction the plain statement runs (a failed EXECUTE would abort that transaction)."""
+    Plain: ``SET LOCAL`` the walk's settings, then the statement, in one string (one implicit
+    transaction, so the settings end with it). With ``DOPPEL_TWIN_PREPARED`` the statement is
+    prepared once per database session (a generic plan: the planner's half millisecond of the
+    five-table join is paid once, not per query) and executed by name; the first use sends PREPARE
+    and the walk's settings (for the session: they are the product's, and are sent again when
+    ``ef_search`` changes) in the same round trip. A session that lost its statements (a pooler
+    that reassigns server sessions) is told everything again once. Inside a caller's transaction
+    the plain statement runs (a failed EXECUTE would abort that transaction)."""
     with connection.cursor() as cursor:
         if not (prepare and settings.TWIN_PREPARED) or connection.in_atomic_block:  # a caller's transaction: no recovery without a savepoint
-            cursor.execute(settings_sql + statement, params)
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search}; SET LOCAL hnsw.iterative_scan = strict_order; "
+                           + statement, params)
             return cursor.fetchall()
-        name = "doppel_twins_" + hashlib.md5(statement.encode()).hexdigest()[:16]
-        placeholders = iter(range(1, statement.count("%s") + 1))
-        numbered = re.sub(r"%s", lambda _: f"${next(placeholders)}", statement)
+        name, numbered = _statement_name(statement)
         execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
         raw = connection.connection
-        key = (id(raw), raw.info.backend_pid, name)
-        prepare = "" if key in _PREPARED else f"PREPARE {name} AS {numbered}; "
-        generic = "SET LOCAL plan_cache_mode = force_generic_plan; "
+        session = (id(raw), raw.info.backend_pid)
+        walk = (f"SET hnsw.ef_search = {ef_search}; SET hnsw.iterative_scan = strict_order; "
+                "SET plan_cache_mode = force_generic_plan; ")
+        told = "" if _SESSION_EF.get(session) == ef_search else walk
+        prepared = "" if (session, name) in _PREPARED else f"PREPARE {name} AS {numbered}; "
         try:
-            cursor.execute(prepare + settings_sql + generic + execute, params)
+            cursor.execute(prepared + told + execute, params)
         except DatabaseError as error:
             code = getattr(error.__cause__, "pgcode", None)
             if code not in (_UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT):
                 raise
-            # the session and this process's record of it disagree: prepare it again, once
+            # the session and this process's record of it disagree: tell it everything again, once
             if code == _DUPLICATE_STATEMENT:
                 cursor.execute(f"DEALLOCATE {name}")
-            cursor.execute(f"PREPARE {name} AS {numbered}; " + settings_sql + generic + execute, params)
-        _PREPARED.add(key)
+            cursor.execute(f"PREPARE {name} AS {numbered}; " + walk + execute, params)
+        _PREPARED.add((session, name))
+        _SESSION_EF[session] = ef_search
         return cursor.fetchall()
 
 
-_PREPARED: set[tuple[int, int, str]] = set()  # (connection, server process, statement) prepared
+def _statement_name(statement: str) -> tuple[str, str]:
+    """(name, text with $1, $2 … placeholders) of a twin statement, computed once per statement."""
+    known = _STATEMENTS.get(statement)
+    if known is None:
+        placeholders = iter(range(1, statement.count("%s") + 1))
+        known = ("doppel_twins_" + hashlib.md5(statement.encode()).hexdigest()[:16],
+                 re.sub(r"%s", lambda _: f"${next(placeholders)}", statement))
+        if len(_STATEMENTS) < 1000:  # one per version and k in use
+            _STATEMENTS[statement] = known
+    return known
+
+
+_STATEMENTS: dict[str, tuple[str, str]] = {}
+_PREPARED: set[tuple[tuple[int, int], str]] = set()  # ((connection, server process), statement) prepared
+_SESSION_EF: dict[tuple[int, int], int] = {}  # the ef_search each session was given
 _UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT = "26000", "42P05"
 
 

@@ -6,7 +6,7 @@ from catalog.services.fill import (  # noqa: F401
     FillIncomplete, bhb_scores_fill_range, embeddings_fill_range, latent_map_build, outputs_complete,
 )
 from catalog.services.ingest import (  # noqa: F401
-    FileOutcome, IngestReport, LabelImportReport, expand_paths, file_sha256, ingest_file, ingest_paths,
+    FileOutcome, IngestReport, LabelImportReport, expand_paths, ingest_file, ingest_paths,
     labels_import, star_find_or_create, survey_ensure,
 )
 from catalog.services.grids import grid_load  # noqa: F401

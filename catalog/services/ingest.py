@@ -11,7 +11,6 @@ Ingestion rules:
 from __future__ import annotations
 
 import glob
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -22,8 +21,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from catalog.arrays import array_to_bytes
-from catalog.ingest.detect import SPECTRUM_SUFFIXES, read_any
+from catalog.ingest.detect import SPECTRUM_SUFFIXES
 from catalog.ingest.labels import CatalogueMapping, read_catalogue
+from catalog.ingest.pool import ReadFile, read_file, read_files
 from catalog.ingest.records import (
     BadInput, BHBLabelRecord, ImageRecord, LabelRecord, SpectrumRecord, StarIdentity,
 )
@@ -121,14 +121,6 @@ class IngestReport:
         return 1 if failed else 0
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     """Files from files, directories (recursively, known suffixes) and globs; plus what matched nothing."""
     files: list[Path] = []
@@ -204,41 +196,48 @@ def _store(records, path: Path, sha256: str) -> FileOutcome:
 
 def ingest_file(*, path: str | Path, file_format: str = "auto") -> FileOutcome:
     """Read and store one file in one transaction; never raises for bad input."""
-    path = Path(path)
+    return _store_read(read_file(Path(path), file_format))
+
+
+def _store_read(read: ReadFile) -> FileOutcome:
+    """Store what a reader gave, in one transaction, unless these bytes are in the catalog already."""
+    path = read.path
+    if read.unexpected is not None:
+        logger.error("unexpected error reading %s:\n%s", path, read.unexpected)
+        last = read.unexpected.strip().splitlines()[-1]
+        return FileOutcome(path=str(path), status="failed", reason=f"unexpected error ({last[:200]})")
     try:
-        if not path.is_file():
-            raise BadInput("no such file")
-        sha256 = file_sha256(path)
-        stored_name = _ingested_as(sha256)
+        stored_name = _ingested_as(read.sha256) if read.sha256 else None
         if stored_name == path.name:
             return FileOutcome(path=str(path), status="skipped", reason="already ingested (same sha256)")
         if stored_name is not None:
             return FileOutcome(path=str(path), status="skipped", reason=f"duplicate: same content as {stored_name} (sha256)")
-        records = read_any(path, file_format)
-        if not records:
-            raise BadInput("the file holds no spectra or images")
+        if read.bad_input is not None:
+            raise BadInput(read.bad_input)
         with transaction.atomic():
-            return _store(records, path, sha256)
+            return _store(read.records, path, read.sha256)
     except BadInput as error:
         status = "skipped" if str(error).startswith("duplicate") else "failed"
         return FileOutcome(path=str(path), status=status, reason=str(error))
     except IntegrityError as error:
         return FileOutcome(path=str(path), status="failed", reason=f"rejected by the catalog's rules ({str(error).splitlines()[0]})")
-    except Exception as error:  # a reader tripped on something unforeseen: report it, keep going
+    except Exception as error:  # storing tripped on something unforeseen: report it, keep going
         logger.exception("unexpected error ingesting %s", path)
         return FileOutcome(path=str(path), status="failed", reason=f"unexpected error ({type(error).__name__}: {str(error)[:160]})")
 
 
 def ingest_paths(*, paths: Iterable[str], file_format: str = "auto",
-                 on_file: Callable[[FileOutcome], None] | None = None) -> IngestReport:
-    """Ingest every file (one transaction each); ``on_file(outcome)`` as each one ends."""
+                 on_file: Callable[[FileOutcome], None] | None = None, jobs: int = 1) -> IngestReport:
+    """Ingest every file (one transaction each, in order); ``on_file(outcome)`` as each one ends.
+    With ``jobs`` > 1, that many reader processes parse files ahead of this one, which stores them
+    (:mod:`catalog.ingest.pool`)."""
     files, missing = expand_paths(paths)
     report = IngestReport(outcomes=[FileOutcome(path=item, status="failed", reason="no such file or no match") for item in missing])
     for outcome in report.outcomes:
         if on_file:
             on_file(outcome)
-    for path in files:
-        outcome = ingest_file(path=path, file_format=file_format)
+    for read in read_files(files, file_format, jobs):
+        outcome = _store_read(read)
         report.outcomes.append(outcome)
         if on_file:
             on_file(outcome)

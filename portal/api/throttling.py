@@ -2,17 +2,20 @@
 
 The counters live in the shared cache (``CACHES``: the broker's Redis, its own database), so every
 gunicorn process counts the same client; the client is REMOTE_ADDR, or the address
-``DOPPEL_NUM_PROXIES`` hops from the right of X-Forwarded-For behind proxies. A refused request is
-logged at INFO once per client and minute (:class:`NotThrottled` keeps Django's per-response
-WARNING out of the log), so a flood cannot flood the log too.
+``DOPPEL_NUM_PROXIES`` hops from the right of X-Forwarded-For behind proxies. A rate holds over any
+window of its length (a sliding log, read and advanced in one Redis round trip per request). A
+refused request is not counted, is answered with Retry-After, and is logged at INFO once per client
+and minute (:class:`NotThrottled` keeps Django's per-response WARNING out of the
+log), so a flood cannot flood the log too.
 """
 from __future__ import annotations
 
 import datetime
 import logging
+import math
+import secrets
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework import exceptions, throttling
 from rest_framework.authentication import TokenAuthentication
@@ -20,28 +23,75 @@ from rest_framework.authentication import TokenAuthentication
 logger = logging.getLogger("portal.throttling")
 
 
-class _LogOnce:
+class _SlidingWindow:
+    """DRF's sliding log (a request counts for ``duration`` seconds after it was made), kept in
+    Redis as a sorted set of request times: trimmed, added to, counted and given its expiry in
+    one round trip. A refused request is taken out again. Other caches: DRF's own history list."""
+
+    def allow_request(self, request, view):
+        self._request = request
+        client = _redis(self.cache)
+        if client is None or self.rate is None:
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        key, me = self.cache.make_key(self.key), f"{self.now:.6f}:{secrets.token_hex(4)}"
+        pipeline = client.pipeline(transaction=True)
+        pipeline.zremrangebyscore(key, "-inf", self.now - self.duration)
+        pipeline.zadd(key, {me: self.now})
+        pipeline.zcard(key)
+        pipeline.expire(key, int(math.ceil(self.duration)))
+        self._counted = pipeline.execute()[2]
+        if self._counted <= self.num_requests:
+            return True
+        client.zrem(key, me)
+        # the request that must leave the window before one more fits
+        oldest = client.zrange(key, self._counted - 1 - self.num_requests, self._counted - 1 - self.num_requests,
+                               withscores=True)
+        self._free_at = oldest[0][1] + self.duration if oldest else self.now
+        return self.throttle_failure()
+
     def throttle_failure(self):
         ident = self.get_ident(self._request)
-        if cache.add(f"throttle-logged:{ident}", 1, timeout=60):
+        if self.cache.add(f"throttle-logged:{ident}", 1, timeout=60):
             logger.info("rate limit %s (%s) reached by %s; further refusals this minute are not logged",
                         self.scope, self.rate, ident)
         return False
 
-    def allow_request(self, request, view):
-        self._request = request
-        return super().allow_request(request, view)
+    def wait(self):
+        """Seconds until one more request fits (the Retry-After of a refusal)."""
+        if _redis(self.cache) is None:
+            return super().wait()
+        return max(0.0, self._free_at - self.now)
 
 
-class AnonThrottle(_LogOnce, throttling.AnonRateThrottle):
+def _redis(cache):
+    """The cache's redis-py client when the cache is Django's Redis backend, else None."""
+    from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+    from django.core.cache import cache as default_cache
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches[DEFAULT_CACHE_ALIAS] if cache is default_cache else cache  # not the alias's proxy
+    return backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
+
+
+class AnonThrottle(_SlidingWindow, throttling.AnonRateThrottle):
     """Anonymous clients, by address: ``DOPPEL_API_ANON_RATE``."""
 
 
-class UserThrottle(_LogOnce, throttling.UserRateThrottle):
-    """Signed-in clients, by user: ``DOPPEL_API_USER_RATE``."""
+class UserThrottle(_SlidingWindow, throttling.UserRateThrottle):
+    """Signed-in clients, by user: ``DOPPEL_API_USER_RATE`` (anonymous ones count under
+    :class:`AnonThrottle` only)."""
+
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
 
-class LoginThrottle(_LogOnce, throttling.SimpleRateThrottle):
+class LoginThrottle(_SlidingWindow, throttling.SimpleRateThrottle):
     """Attempts to get a token or sign in to the admin, by client address: ``DOPPEL_LOGIN_RATE``."""
 
     scope = "login"

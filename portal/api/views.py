@@ -69,6 +69,16 @@ def _twin_response(result, query: dict) -> dict:
             "twins": _twin_rows(result)}  # plain dicts: the hot path skips DRF field serialisation
 
 
+def _star_twins(pk: str, k: int, twin_filters) -> selectors.TwinResult:
+    """The twins of the star ``pk`` (from the URL); 404 for no such star, 409 where there are none to find."""
+    try:
+        return selectors.twins_for_star_id(star_id=int(pk) if pk.isdigit() and len(pk) < 19 else -1, k=k, filters=twin_filters)
+    except Star.DoesNotExist:
+        raise NotFound("No Star matches the given query.") from None
+    except selectors.TwinSearchError as error:
+        raise Conflict(str(error)) from None
+
+
 STAR_PARAMETERS = [
     OpenApiParameter("q", str, description="designation prefix, APOGEE id, Gaia source_id or SDSS plate-mjd-fiber"),
     OpenApiParameter("ra", str, description="cone centre RA: deg or sexagesimal hours"),
@@ -162,13 +172,9 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True)
     def twins(self, request, pk=None):
         """The k nearest stars in the active disentangled latent space (L2), with optional filters."""
-        star = self.get_object()
         k, twin_filters = filters.twin_query(request.query_params)
-        try:
-            result = selectors.twins_for_star(star=star, k=k, filters=twin_filters)
-        except selectors.TwinSearchError as error:
-            raise Conflict(str(error)) from None
-        return Response(_twin_response(result, {"star": star.designation, "k": k}))
+        result = _star_twins(pk, k, twin_filters)
+        return Response(_twin_response(result, {"star": result.query_star.designation, "k": k}))
 
     @extend_schema(parameters=[*TWIN_PARAMETERS, OpenApiParameter("files", str, enum=["fits", "ecsv"],
                                                                    description="the spectra's format (default fits)")],
@@ -182,12 +188,8 @@ class StarViewSet(viewsets.ReadOnlyModelViewSet):
         fmt = params.pop("files", ["fits"])[-1]
         if fmt not in spectrum_files.FORMATS:
             raise ValidationError({"files": f"use fits or ecsv, not {fmt!r}"})
-        star = self.get_object()
         k, twin_filters = filters.twin_query(params)
-        try:
-            result = selectors.twins_for_star(star=star, k=k, filters=twin_filters)
-        except selectors.TwinSearchError as error:
-            raise Conflict(str(error)) from None
+        result = _star_twins(pk, k, twin_filters)
         rows = _twin_rows(result)
         spectra = selectors.spectra_by_id([result.query_spectrum_id] + [row["spectrum_id"] for row in rows])
         query = spectrum_files.record_of(spectra[result.query_spectrum_id])

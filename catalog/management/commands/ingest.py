@@ -6,7 +6,8 @@ file failed.
 """
 import sys
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from catalog import services
 from catalog.ingest.detect import READERS
@@ -20,9 +21,14 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", help="files, directories or globs ('data/**/*.fits')")
         parser.add_argument("--format", default="auto", choices=["auto", *READERS],
                             help="the file format (default: detect from name and content)")
+        parser.add_argument("--jobs", type=int, default=settings.INGEST_JOBS,
+                            help=f"reader processes parsing files ahead of the one that stores them "
+                                 f"(default {settings.INGEST_JOBS}, DOPPEL_INGEST_JOBS; 1 reads here)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    def handle(self, *args, paths, format, no_progress, verbosity, **options):
+    def handle(self, *args, paths, format, jobs, no_progress, verbosity, **options):
+        if jobs < 1:
+            raise CommandError(f"--jobs must be 1 or more, not {jobs}", returncode=2)
         files, missing = services.expand_paths(paths)
         progress = Progress(len(files) + len(missing), "ingest", "file", enabled=not no_progress, echo=self.stderr.write)
 
@@ -33,7 +39,7 @@ class Command(BaseCommand):
             elif outcome.status == "skipped" and (verbosity > 1 or not outcome.reason.startswith("already ingested")):
                 progress.write(f"skipped  {outcome.path}: {outcome.reason}")
 
-        result = services.ingest_paths(paths=paths, file_format=format, on_file=report)
+        result = services.ingest_paths(paths=paths, file_format=format, on_file=report, jobs=jobs)
         progress.close()
         elapsed = max(progress.elapsed, 1e-9)
         n_files = len(result.outcomes)
