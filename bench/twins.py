@@ -1,14 +1,16 @@
 """Twin search at scale: 1M clustered 25-d latents in pgvector (the HNSW index on the version's partition,
-m=24, ef_construction=128) against exact search, FAISS HNSW on the same vectors, and the REST API.
+m=24, ef_construction=256) against exact search, FAISS HNSW on the same vectors, and the REST API.
 
-    python bench/twins.py [--n 1000000] [--queries 200] [--skip-api] [--halfvec]
+    python bench/twins.py [--n 1000000] [--queries 200] [--skip-api] [--halfvec] [--graph M:EFC]
 
 Reports, from one run:
 * recall@10 against exact (numpy brute-force) neighbours, and p50/p95 SQL latency, per ef_search;
-* FAISS IndexHNSWFlat (M=24, efConstruction=128) at the same ef_search values;
+* FAISS IndexHNSWFlat (the same M and efConstruction) at the same ef_search values;
 * a 1 %-selective Teff filter: the exact-scan plan and the iterative HNSW scan, recall and latency;
 * with --halfvec, the same twin statement through an HNSW index on ``vector::halfvec(25)`` (half
   the bytes per element; the product does not use it, see docs/scale.md);
+* with --graph M:EFC, the same twin statement through an HNSW index built with m=M and
+  ef_construction=EFC in place of the product's (inside a transaction that is rolled back);
 * p50/p95 latency and throughput of GET /api/stars/{id}/twins/?k=10 under 1, 8 and 32 concurrent
   clients (gunicorn, 2 processes × 8 threads, on the same 2 cores as the clients).
 
@@ -134,8 +136,10 @@ def faiss_search(latents, queries, truth_idx, ef_values) -> tuple[list, float]:
     import faiss
 
     faiss.omp_set_num_threads(2)
-    index = faiss.IndexHNSWFlat(25, 24)
-    index.hnsw.efConstruction = 128
+    from catalog.model_outputs import HNSW_EF_CONSTRUCTION, HNSW_M
+
+    index = faiss.IndexHNSWFlat(25, HNSW_M)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     started = time.perf_counter()
     index.add(latents)
     build_s = time.perf_counter() - started
@@ -213,19 +217,41 @@ def start_server(port: int, database: str = DATABASE, extra_env: dict | None = N
     raise RuntimeError(f"gunicorn did not start; see bench/out/{log}")
 
 
+TWIN_STATEMENT = """PREPARE {name} AS
+    SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
+    FROM (SELECT e.spectrum_id, e.vector <-> $1::vector AS distance FROM catalog_embedding e
+          WHERE e.model_version_id = {version} ORDER BY {order} LIMIT 11) n
+    JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
+    JOIN catalog_survey su ON su.id = s.survey_id
+    LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = 'grid' ORDER BY n.distance, n.spectrum_id"""
+
+
+def time_prepared(cursor, name: str, texts: list[str], truth, ef: int) -> tuple[float, float]:
+    """(recall@10, p50 ms) of ``EXECUTE name(vector)`` over the queries at this ef_search, after
+    one untimed pass."""
+    cursor.execute(f"SET hnsw.ef_search = {ef}")
+    for text in texts:
+        cursor.execute(f"EXECUTE {name}(%s)", [text])
+    times, recalls = [], []
+    for text, expected in zip(texts, truth):
+        started = time.perf_counter()
+        cursor.execute(f"EXECUTE {name}(%s)", [text])
+        found = {r[0] for r in cursor.fetchall()}
+        times.append(time.perf_counter() - started)
+        recalls.append(len(found & set(expected)) / len(expected))
+    return float(np.mean(recalls)), percentile(times, 50)
+
+
+def vector_texts(latents, queries_idx) -> list[str]:
+    return ["[" + ",".join(f"{v:.7g}" for v in latents[q]) + "]" for q in queries_idx]
+
+
 def halfvec_search(version, latents, queries_idx, truth, ef_values) -> str:
     """The twin statement prepared twice, ordered by the float32 distance (the product's index) and
     by ``vector::halfvec(25)`` through its own HNSW index (same m and ef_construction; distances
     still from the float32 vectors); both executed from a plain cursor, side by side."""
     from django.db import connection
 
-    statement = """PREPARE {name} AS
-        SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
-        FROM (SELECT e.spectrum_id, e.vector <-> $1::vector AS distance FROM catalog_embedding e
-              WHERE e.model_version_id = {version} ORDER BY {order} LIMIT 11) n
-        JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
-        JOIN catalog_survey su ON su.id = s.survey_id
-        LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = 'grid' ORDER BY n.distance, n.spectrum_id"""
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '2GB'")
         started = time.perf_counter()
@@ -234,26 +260,17 @@ def halfvec_search(version, latents, queries_idx, truth, ef_values) -> str:
         build_s = time.perf_counter() - started
         cursor.execute(f"SELECT pg_relation_size('bench_halfvec'), pg_relation_size('{version.index_name}')")
         half_bytes, full_bytes = cursor.fetchone()
-        cursor.execute(statement.format(name="bench_full", version=version.pk, order="e.vector <-> $1::vector"))
-        cursor.execute(statement.format(name="bench_half", version=version.pk,
-                                        order="e.vector::halfvec(25) <-> $1::halfvec(25)"))
+        cursor.execute(TWIN_STATEMENT.format(name="bench_full", version=version.pk, order="e.vector <-> $1::vector"))
+        cursor.execute(TWIN_STATEMENT.format(name="bench_half", version=version.pk,
+                                             order="e.vector::halfvec(25) <-> $1::halfvec(25)"))
         cursor.execute("SET plan_cache_mode = force_generic_plan")
-        texts = ["[" + ",".join(f"{v:.7g}" for v in latents[q]) + "]" for q in queries_idx]
+        texts = vector_texts(latents, queries_idx)
         rows = []
         for ef in ef_values:
-            cursor.execute(f"SET hnsw.ef_search = {ef}")
             row = [ef]
             for name in ("bench_full", "bench_half"):
-                for text in texts:  # untimed first pass
-                    cursor.execute(f"EXECUTE {name}(%s)", [text])
-                times, recalls = [], []
-                for text, expected in zip(texts, truth):
-                    started = time.perf_counter()
-                    cursor.execute(f"EXECUTE {name}(%s)", [text])
-                    found = {r[0] for r in cursor.fetchall()}
-                    times.append(time.perf_counter() - started)
-                    recalls.append(len(found & set(expected)) / len(expected))
-                row += [f"{np.mean(recalls):.4f}", f"{percentile(times, 50):.2f}"]
+                recall, p50 = time_prepared(cursor, name, texts, truth, ef)
+                row += [f"{recall:.4f}", f"{p50:.2f}"]
             rows.append(row)
         cursor.execute("DEALLOCATE bench_full; DEALLOCATE bench_half; RESET plan_cache_mode; RESET hnsw.ef_search; "
                        "DROP INDEX bench_halfvec")
@@ -262,12 +279,64 @@ def halfvec_search(version, latents, queries_idx, truth, ef_values) -> str:
                        ["ef_search", "float32 recall@10", "float32 p50 ms", "halfvec recall@10", "halfvec p50 ms"], rows)
 
 
+def graph_search(version, latents, queries_idx, truth, ef_values, m: int, ef_construction: int) -> str:
+    """The twin statement from a plain cursor through the product's HNSW index (``HNSW_M``,
+    ``HNSW_EF_CONSTRUCTION``), then, inside one transaction that is rolled back, through an index
+    built with ``m`` and ``ef_construction`` in its place."""
+    from django.db import connection, transaction
+
+    from catalog.model_outputs import HNSW_EF_CONSTRUCTION, HNSW_M
+
+    texts = vector_texts(latents, queries_idx)
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '2GB'")
+        cursor.execute(TWIN_STATEMENT.format(name="bench_graph", version=version.pk, order="e.vector <-> $1::vector"))
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        product = [time_prepared(cursor, "bench_graph", texts, truth, ef) for ef in ef_values]
+        cursor.execute(f"SELECT pg_relation_size('{version.index_name}')")
+        product_bytes = cursor.fetchone()[0]
+        cursor.execute("DEALLOCATE bench_graph")
+        with transaction.atomic():
+            cursor.execute(f"DROP INDEX {version.index_name}")
+            started = time.perf_counter()
+            cursor.execute(f"CREATE INDEX bench_graph_index ON catalog_embedding_v{version.pk} USING hnsw "
+                           f"(vector vector_l2_ops) WITH (m = {m}, ef_construction = {ef_construction})")
+            build_s = time.perf_counter() - started
+            cursor.execute("SELECT pg_relation_size('bench_graph_index')")
+            variant_bytes = cursor.fetchone()[0]
+            cursor.execute(TWIN_STATEMENT.format(name="bench_graph", version=version.pk, order="e.vector <-> $1::vector"))
+            variant = [time_prepared(cursor, "bench_graph", texts, truth, ef) for ef in ef_values]
+            cursor.execute("DEALLOCATE bench_graph")
+            transaction.set_rollback(True)
+        cursor.execute("RESET plan_cache_mode; RESET hnsw.ef_search")
+    rows = [[ef, f"{a_recall:.4f}", f"{a_p50:.2f}", f"{b_recall:.4f}", f"{b_p50:.2f}"]
+            for ef, (a_recall, a_p50), (b_recall, b_p50) in zip(ef_values, product, variant)]
+    ours = f"m {HNSW_M}/{HNSW_EF_CONSTRUCTION}"
+    return print_table(f"the twin statement, plain cursor, the product's index (m {HNSW_M}, ef_construction {HNSW_EF_CONSTRUCTION}, "
+                       f"{product_bytes / 2**20:,.0f} MiB) against m {m}, ef_construction {ef_construction} "
+                       f"(built in {build_s:.0f} s, {variant_bytes / 2**20:,.0f} MiB)",
+                       ["ef_search", f"{ours} recall@10", f"{ours} p50 ms", f"m {m}/{ef_construction} recall@10",
+                        f"m {m}/{ef_construction} p50 ms"], rows)
+
+
+def graph_arg(text: str) -> tuple[int, int]:
+    try:
+        m, ef_construction = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected M:EFC (two integers), got {text!r}") from None
+    if not (2 <= m <= 100 and 4 <= ef_construction <= 1000 and ef_construction >= 2 * m):
+        raise argparse.ArgumentTypeError("pgvector needs 2 ≤ m ≤ 100 and 2·m ≤ ef_construction ≤ 1000")
+    return m, ef_construction
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--halfvec", action="store_true", help="also time an HNSW index on vector::halfvec(25)")
+    parser.add_argument("--graph", metavar="M:EFC", type=graph_arg,
+                        help="also time an HNSW index built with m=M, ef_construction=EFC in place of the product's")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DOPPEL_API_ANON_RATE", "10000000/minute")
@@ -282,6 +351,9 @@ def main() -> None:
     truth = np.array([[q, *[i for i in row if i != q][:10]] for q, row in zip(queries_idx, truth)])
     tables = []
     with bench_database(DATABASE):
+        from django.conf import settings
+
+        default_ef = settings.TWIN_EF_SEARCH  # the API server's; sql_search sets its own
         version, spectrum_ids, star_ids, load_s = load(args.n, latents, teff)
         sql_truth = [spectrum_ids[row] for row in truth]
         sql_rows = sql_search(version, latents, queries_idx, sql_truth, EF_SEARCH)
@@ -309,10 +381,9 @@ def main() -> None:
             [[plan, f"{recall:.4f}", f"{p50:.2f}", f"{p95:.2f}"] for _, recall, p50, p95, plan in exact + walk]))
         if args.halfvec:
             tables.append(halfvec_search(version, latents, queries_idx, sql_truth, EF_SEARCH))
+        if args.graph:
+            tables.append(graph_search(version, latents, queries_idx, sql_truth, (40, 60, 100, 200), *args.graph))
         if not args.skip_api:
-            from django.conf import settings
-
-            settings.TWIN_EF_SEARCH = 200
             port = 8765
             server = start_server(port)
             try:
@@ -326,7 +397,8 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-            tables.append(print_table("GET /api/stars/{id}/twins/?k=10 through gunicorn (2 × 8 gthread) on 2 cores, ef_search 200",
+            tables.append(print_table(f"GET /api/stars/{{id}}/twins/?k=10 through gunicorn (2 × 8 gthread) on 2 cores, "
+                                      f"ef_search {default_ef} (the default)",
                                       ["clients", "requests", "p50 ms", "p95 ms", "requests/s"], rows))
     (OUT / "twins.txt").write_text("\n\n".join(tables) + "\n")
 

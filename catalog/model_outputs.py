@@ -10,15 +10,20 @@ from pgvector.django import VectorField
 
 from catalog.models import LATENT_DIM, ModelVersion, Spectrum, Star
 
+# Each version's HNSW graph (pgvector, L2). At 1M clustered 25-d latents ef_construction 256 reaches
+# recall@10 1.0 at ef_search 40, where 128 needs 100 for 0.99 (bench/twins.py --graph 24:128);
+# the build takes about 1.5× as long. Indexes built before keep their own parameters.
+HNSW_M = 24
+HNSW_EF_CONSTRUCTION = 256
+
 
 class Embedding(models.Model):
     """The disentangled latent z of one spectrum under one model version (25-d, L2 metric).
 
-    Each version gets its own HNSW index on its partition (``ModelVersion.index_name``, L2, m=24,
-    ef_construction=128), built once after its embeddings are filled: bulk COPY runs without index
-    maintenance, the build is a fast bulk build, and a twin query walks a graph of that version
-    only. (At 1M clustered 25-d vectors m=16/64 plateaus near recall@10 0.90 while 24/128 reaches
-    0.99: docs/architecture.md, "Twin search".)
+    Each version gets its own HNSW index on its partition (``ModelVersion.index_name``, L2,
+    ``HNSW_M`` and ``HNSW_EF_CONSTRUCTION``), built once after its embeddings are filled: bulk COPY
+    runs without index maintenance, the build is a fast bulk build, and a twin query walks a graph
+    of that version only (docs/architecture.md, "Twin search").
 
     ``teff`` and ``logg`` are the parameters the spectrum was encoded at (the version's label
     source), kept beside the latent so that filtered twin queries never leave this table.

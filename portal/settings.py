@@ -138,7 +138,7 @@ CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Twin search (catalog.selectors.twins): HNSW ef_search, and the filtered-set size below which an
 # exact scan is cheaper and exact.
-TWIN_EF_SEARCH = envint("DOPPEL_TWIN_EF_SEARCH", 200)
+TWIN_EF_SEARCH = envint("DOPPEL_TWIN_EF_SEARCH", 40)
 TWIN_EXACT_LIMIT = envint("DOPPEL_TWIN_EXACT_LIMIT", 20_000)
 TWIN_PREPARED = envbool("DOPPEL_TWIN_PREPARED", True)
 INGEST_STREAMS = envint("DOPPEL_INGEST_STREAMS", 2)

@@ -5,6 +5,7 @@ from django.db import connection
 from pgvector.django import L2Distance
 
 from catalog import partitions, services
+from catalog.model_outputs import HNSW_EF_CONSTRUCTION, HNSW_M
 from catalog.models import Embedding
 from tests.factories import ModelVersionFactory, StarFactory, SurveyFactory
 
@@ -56,7 +57,7 @@ def test_index_is_hnsw_with_l2_operator_class_on_the_versions_partition():
         table, definition = cursor.fetchone()
     assert table == partitions.partition_name(partitions.EMBEDDINGS, version.pk) == f"catalog_embedding_v{version.pk}"
     assert "USING hnsw" in definition and "vector_l2_ops" in definition
-    assert "m='24'" in definition and "ef_construction='128'" in definition
+    assert f"m='{HNSW_M}'" in definition and f"ef_construction='{HNSW_EF_CONSTRUCTION}'" in definition
     services.embedding_index_build(version=version)  # a second build is a no-op
 
 

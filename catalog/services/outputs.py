@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from catalog import partitions
 from catalog.bulk_copy import copy_rows
+from catalog.model_outputs import HNSW_EF_CONSTRUCTION, HNSW_M
 from catalog.models import LATENT_DIM, ModelVersion
 
 _CHUNK_LOCK_NAMESPACE = 7_215
@@ -62,7 +63,7 @@ def bhb_scores_write(*, version: ModelVersion, lo: int, hi: int, star_ids: np.nd
 
 
 def embedding_index_build(*, version: ModelVersion) -> None:
-    """Build the HNSW index (L2, m=24, ef_construction=128) of the version's partition once its
+    """Build the HNSW index (L2, ``HNSW_M``, ``HNSW_EF_CONSTRUCTION``) of the version's partition once its
     embeddings are in. CONCURRENTLY, so searches go on; an invalid leftover of an interrupted build
     is dropped and rebuilt.
 
@@ -95,7 +96,7 @@ def embedding_index_build(*, version: ModelVersion) -> None:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks would block CREATE INDEX
             table = partitions.partition_name(partitions.EMBEDDINGS, version.pk)
             cursor.execute(f"CREATE INDEX {concurrently}{name} ON {table} USING hnsw (vector vector_l2_ops) "
-                           f"WITH (m = 24, ef_construction = 128)")
+                           f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
             cursor.execute(f"ANALYZE {table}")
         finally:
             if concurrently:
