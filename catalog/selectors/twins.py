@@ -246,7 +246,7 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
                        'ON st.id = s.star_id WHERE st."group" = %s)')
         params.append(int(group))
     where = " AND ".join(clauses)
-    vector = "[" + ",".join(f"{v:.7g}" for v in latent) + "]"
+    vector = "[" + ",".join([f"{v:.7g}" for v in latent.tolist()]) + "]"  # Python floats format 2× faster
     plan = "hnsw"
     if filters.teff or filters.logg:
         with connection.cursor() as cursor:
