@@ -110,9 +110,9 @@ def test_an_anonymous_request_is_counted_once_in_one_round_trip(client, low_rate
     import redis.client
 
     round_trips = []
-    for name in ("execute_command",):
-        original = getattr(redis.client.Redis, name)
-        monkeypatch.setattr(redis.client.Redis, name, lambda self, *a, _o=original, **k: (round_trips.append(a[0]), _o(self, *a, **k))[1])
+    original_command = redis.client.Redis.execute_command
+    monkeypatch.setattr(redis.client.Redis, "execute_command",
+                        lambda self, *a, **k: (round_trips.append(a[0]), original_command(self, *a, **k))[1])
     original_pipeline = redis.client.Pipeline.execute
     monkeypatch.setattr(redis.client.Pipeline, "execute",
                         lambda self, *a, **k: (round_trips.append("pipeline"), original_pipeline(self, *a, **k))[1])

@@ -3,7 +3,6 @@ k rows (iterative scans, or an exact scan of a small filtered set), and results 
 import numpy as np
 import pytest
 from django.db import connection, transaction
-from django.conf import settings
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -89,10 +88,11 @@ def test_a_changed_ef_search_reaches_the_session_in_the_same_round_trip(populati
 @pytest.mark.django_db(transaction=True)
 def test_the_prepared_statement_answers_as_the_plain_one_and_survives_a_lost_session_state(population):
     version, _, latents, _ = population
-    with override_settings(TWIN_PREPARED=False):
+    ef = 77  # not pgvector's default (40), so that a session that lost its settings shows it
+    with override_settings(TWIN_PREPARED=False, TWIN_EF_SEARCH=ef):
         plain = [[row.spectrum_id for row in selectors.twins_for_latent(latent=latents[i], k=10, version=version).rows]
                  for i in range(5)]
-    with override_settings(TWIN_PREPARED=True):
+    with override_settings(TWIN_PREPARED=True, TWIN_EF_SEARCH=ef):
         prepared = [[row.spectrum_id for row in selectors.twins_for_latent(latent=latents[i], k=10, version=version).rows]
                     for i in range(5)]
         assert prepared == plain
@@ -100,11 +100,13 @@ def test_the_prepared_statement_answers_as_the_plain_one_and_survives_a_lost_ses
             cursor.execute("DISCARD ALL")  # what a pooler handing over another server session does
             cursor.execute("SELECT count(*) FROM pg_prepared_statements")
             assert cursor.fetchone()[0] == 0
+            cursor.execute("SHOW hnsw.ef_search")
+            assert cursor.fetchone()[0] != str(ef)
         again = selectors.twins_for_latent(latent=latents[0], k=10, version=version)  # prepares it again
         assert [row.spectrum_id for row in again.rows] == plain[0]
         with connection.cursor() as cursor:  # and the walk's settings are the product's again
             cursor.execute("SHOW hnsw.ef_search")
-            assert cursor.fetchone()[0] == str(settings.TWIN_EF_SEARCH)
+            assert cursor.fetchone()[0] == str(ef)
         with connection.cursor() as cursor:
             cursor.execute("SELECT name, generic_plans FROM pg_prepared_statements")
             (name, generic), = cursor.fetchall()

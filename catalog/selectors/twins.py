@@ -128,13 +128,9 @@ def twins_for_star(*, star: Star, k: int = 10, filters: TwinFilters | None = Non
                    version: ModelVersion | None = None) -> TwinResult:
     """The star's k twins under ``version`` (default: the active one), from its first embedded spectrum."""
     if version is None:  # the active version and the star's latent under it, in one query
-        embedding = (Embedding.objects.filter(model_version__kind=ModelVersion.Kind.DISENTANGLER,
-                                              model_version__state=ModelVersion.State.ACTIVE, spectrum__star=star)
-                     .select_related("model_version").defer("model_version__latent_map").order_by("spectrum_id").first())
-        version = embedding.model_version if embedding is not None else _active_disentangler(None)
-    else:
-        embedding = None
-    return _star_twins(star, version, embedding or _star_embedding(star, version), k, filters)
+        _, version, embedding = _star_version_latent(star.pk)
+        return _star_twins(star, version, embedding, k, filters)
+    return _star_twins(star, version, None, k, filters)
 
 
 def twins_for_star_id(*, star_id: int, k: int = 10, filters: TwinFilters | None = None) -> TwinResult:
@@ -142,12 +138,14 @@ def twins_for_star_id(*, star_id: int, k: int = 10, filters: TwinFilters | None 
     active version and the star's latent are read in one query (the API's hot path). Raises
     ``Star.DoesNotExist``."""
     star, version, embedding = _star_version_latent(int(star_id))
-    version = _active_disentangler(version)
-    return _star_twins(star, version, embedding or _star_embedding(star, version), k, filters)
+    return _star_twins(star, version, embedding, k, filters)
 
 
-def _star_twins(star: Star, version: ModelVersion, embedding: Embedding, k: int,
+def _star_twins(star: Star, version: ModelVersion | None, embedding: Embedding | None, k: int,
                 filters: TwinFilters | None) -> TwinResult:
+    """Twins from the star's latent under ``version`` (None: none is active), read here when not given."""
+    version = _active_disentangler(version)
+    embedding = embedding or _star_embedding(star, version)
     filters = filters or TwinFilters()
     result = twins_for_latent(latent=np.asarray(embedding.vector, dtype=np.float32), k=k, filters=filters,
                               version=version, exclude_star_id=None if filters.include_self else star.pk,
