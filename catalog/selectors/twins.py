@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from django.conf import settings
@@ -157,30 +158,51 @@ def _star_twins(star: Star, version: ModelVersion | None, embedding: Embedding |
 
 def _star_version_latent(star_id: int) -> tuple[Star, ModelVersion | None, Embedding | None]:
     """The star, the active disentangler (its latent map deferred) and the star's first latent
-    under it, from one statement (no ORM compilation: this runs on every twin request)."""
-    star_fields = Star._meta.concrete_fields
-    version_fields = [f for f in ModelVersion._meta.concrete_fields if f.name != "latent_map"]
-    embedding_fields = Embedding._meta.concrete_fields
-    columns = ", ".join([*(f'st."{f.column}"' for f in star_fields), *(f'v."{f.column}"' for f in version_fields),
-                         *(f'e."{f.column}"' for f in embedding_fields)])
+    under it, from one statement prepared once per session like the twin walk (this runs on every
+    twin request: no ORM compilation, no planning)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"""SELECT {columns} FROM catalog_star st
-                           LEFT JOIN catalog_modelversion v ON v.kind = %s AND v.state = %s
-                           LEFT JOIN LATERAL (SELECT e.* FROM catalog_embedding e JOIN catalog_spectrum s ON s.id = e.spectrum_id
-                                              WHERE e.model_version_id = v.id AND s.star_id = st.id
-                                              ORDER BY e.spectrum_id LIMIT 1) e ON true
-                           WHERE st.id = %s""",
-                       [ModelVersion.Kind.DISENTANGLER, ModelVersion.State.ACTIVE, star_id])
-        row = cursor.fetchone()
-    if row is None:
+        row = _execute(cursor, _LOOKUP.statement, [star_id], prepare=True)
+    if not row:
         raise Star.DoesNotExist(f"no star with id {star_id}")
-    values = iter(row)
-    star = _instance(Star, star_fields, [next(values) for _ in star_fields])
-    version = _instance(ModelVersion, version_fields, [next(values) for _ in version_fields])
-    embedding = _instance(Embedding, embedding_fields, [next(values) for _ in embedding_fields])
+    values = iter(row[0])
+    star = _instance(Star, _LOOKUP.star, [next(values) for _ in _LOOKUP.star])
+    version = _instance(ModelVersion, _LOOKUP.version, [next(values) for _ in _LOOKUP.version])
+    embedding = _instance(Embedding, _LOOKUP.embedding, [next(values) for _ in _LOOKUP.embedding])
     if embedding is not None:
         embedding.model_version = version
     return star, version, embedding
+
+
+class _Lookup:
+    """The columns and the text of :func:`_star_version_latent`'s statement (built on first use:
+    the models' fields are known once Django's apps are ready)."""
+
+    @cached_property
+    def star(self):
+        return Star._meta.concrete_fields
+
+    @cached_property
+    def version(self):
+        return [f for f in ModelVersion._meta.concrete_fields if f.name != "latent_map"]
+
+    @cached_property
+    def embedding(self):
+        return Embedding._meta.concrete_fields
+
+    @cached_property
+    def statement(self) -> str:
+        columns = ", ".join([*(f'st."{f.column}"' for f in self.star), *(f'v."{f.column}"' for f in self.version),
+                             *(f'e."{f.column}"' for f in self.embedding)])
+        return f"""SELECT {columns} FROM catalog_star st
+                   LEFT JOIN catalog_modelversion v ON v.kind = '{ModelVersion.Kind.DISENTANGLER.value}'
+                                                     AND v.state = '{ModelVersion.State.ACTIVE.value}'
+                   LEFT JOIN LATERAL (SELECT e.* FROM catalog_embedding e JOIN catalog_spectrum s ON s.id = e.spectrum_id
+                                      WHERE e.model_version_id = v.id AND s.star_id = st.id
+                                      ORDER BY e.spectrum_id LIMIT 1) e ON true
+                   WHERE st.id = %s"""
+
+
+_LOOKUP = _Lookup()
 
 
 def _instance(model, fields, values):
@@ -257,22 +279,22 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
     # through the (version, teff/logg) b-tree and sorts them.
     order = "(e.vector <-> %s::vector) + 0" if plan == "exact" else "e.vector <-> %s::vector"
     label_source = version.config.get("label_source", "grid")
-    # One round trip: the settings are local to the statements' own (implicit) transaction, the
-    # neighbour search reads the version's partition only, and its k rows are joined to their
-    # stars and labels in the same statement. Iterative scans walk on until k rows pass the filter.
-    statement = f"""SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe,
-                       st."group"
+    # One round trip: the neighbour search reads the version's partition only, and its k rows are
+    # joined to their stars and labels in the same statement (each join costs about 5 % of the
+    # walk at 1M latents; the survey is the version's). Iterative scans walk on until k rows pass
+    # the filter.
+    statement = f"""SELECT n.spectrum_id, n.distance, st.id, st.designation, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
                 FROM (SELECT e.spectrum_id, e.vector <-> %s::vector AS distance FROM catalog_embedding e
                       WHERE {where} ORDER BY {order} LIMIT {int(k)}) n
                 JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
-                JOIN catalog_survey su ON su.id = s.survey_id
                 LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s
                 ORDER BY n.distance, n.spectrum_id"""
     # only the plain graph walk is prepared: a generic plan would guess a Teff or logg filter's bounds
     rows = _run_search(max(int(settings.TWIN_EF_SEARCH), int(k)), statement, [vector, *params, vector, label_source],
                        prepare=plan == "hnsw")
     result.plan = plan
-    for spectrum_id, distance, star_id, designation, survey, teff, logg, fe_h, alpha_fe, star_group in rows:
+    survey = version.config.get("survey")  # every latent of a version is of a spectrum of its survey
+    for spectrum_id, distance, star_id, designation, teff, logg, fe_h, alpha_fe, star_group in rows:
         result.rows.append(Twin(spectrum_id=spectrum_id, star_id=star_id, designation=designation, distance=float(distance),
                                 survey=survey, teff=teff, logg=logg, fe_h=fe_h, alpha_fe=alpha_fe, group=star_group))
     return result
@@ -282,39 +304,52 @@ def _run_search(ef_search: int, statement: str, params: list, prepare: bool) -> 
     """Run the twin statement (``%s`` placeholders) with HNSW's ``ef_search``, in one round trip.
 
     Plain: ``SET LOCAL`` the walk's settings, then the statement, in one string (one implicit
-    transaction, so the settings end with it). With ``DOPPEL_TWIN_PREPARED`` the statement is
-    prepared once per database session (a generic plan: the planner's half millisecond of the
-    five-table join is paid once, not per query) and executed by name; the first use sends PREPARE
-    and the walk's settings (for the session: they are the product's, and are sent again when
-    ``ef_search`` changes) in the same round trip. A session that lost its statements (a pooler
-    that reassigns server sessions) is told everything again once. Inside a caller's transaction
-    the plain statement runs (a failed EXECUTE would abort that transaction)."""
+    transaction, so the settings end with it). Prepared (see :func:`_execute`): the walk's settings
+    are given to the session, once per session and value, in the round trip that executes."""
     with connection.cursor() as cursor:
-        if not (prepare and settings.TWIN_PREPARED) or connection.in_atomic_block:  # a caller's transaction: no recovery without a savepoint
+        if not (prepare and settings.TWIN_PREPARED) or connection.in_atomic_block:
             cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search}; SET LOCAL hnsw.iterative_scan = strict_order; "
                            + statement, params)
             return cursor.fetchall()
-        name, numbered = _statement_name(statement)
-        execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
-        raw = connection.connection
-        session = (id(raw), raw.info.backend_pid)
-        walk = (f"SET hnsw.ef_search = {ef_search}; SET hnsw.iterative_scan = strict_order; "
-                "SET plan_cache_mode = force_generic_plan; ")
-        told = "" if _SESSION_EF.get(session) == ef_search else walk
-        prepared = "" if (session, name) in _PREPARED else f"PREPARE {name} AS {numbered}; "
-        try:
-            cursor.execute(prepared + told + execute, params)
-        except DatabaseError as error:
-            code = getattr(error.__cause__, "pgcode", None)
-            if code not in (_UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT):
-                raise
-            # the session and this process's record of it disagree: tell it everything again, once
-            if code == _DUPLICATE_STATEMENT:
-                cursor.execute(f"DEALLOCATE {name}")
-            cursor.execute(f"PREPARE {name} AS {numbered}; " + walk + execute, params)
-        _PREPARED.add((session, name))
-        _SESSION_EF[session] = ef_search
+        return _execute(cursor, statement, params, prepare=True,
+                        walk=f"SET hnsw.ef_search = {ef_search}; SET hnsw.iterative_scan = strict_order; ")
+
+
+def _execute(cursor, statement: str, params: list, prepare: bool, walk: str | None = None) -> list[tuple]:
+    """The rows of ``statement`` (``%s`` placeholders), in one round trip.
+
+    With ``DOPPEL_TWIN_PREPARED`` (and outside a caller's transaction: a failed EXECUTE would abort
+    it) the statement is prepared once per database session with a generic plan (the planner's
+    fraction of a millisecond is paid once, not per request) and executed by name; the first use
+    sends PREPARE in the same round trip. ``walk`` (``SET`` statements) is given to the session
+    when it differs from what the session was last told. A session that lost its statements and
+    settings (a pooler that reassigns server sessions) is told everything again, once."""
+    if not (prepare and settings.TWIN_PREPARED) or connection.in_atomic_block:
+        cursor.execute(statement, params)
         return cursor.fetchall()
+    name, numbered = _statement_name(statement)
+    execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
+    raw = connection.connection
+    session = (id(raw), raw.info.backend_pid)
+    told = "" if walk is None or _SESSION_WALK.get(session) == walk else walk
+    prepared = "" if (session, name) in _PREPARED else f"PREPARE {name} AS {numbered}; "
+    generic = "SET plan_cache_mode = force_generic_plan; " if session not in _SESSION_WALK else ""
+    try:
+        cursor.execute(prepared + generic + told + execute, params)
+    except DatabaseError as error:
+        code = getattr(error.__cause__, "pgcode", None)
+        if code not in (_UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT):
+            raise
+        # the session and this process's record of it disagree: forget the record, tell it everything again
+        _PREPARED.difference_update({known for known in _PREPARED if known[0] == session})
+        _SESSION_WALK.pop(session, None)
+        if code == _DUPLICATE_STATEMENT:
+            cursor.execute(f"DEALLOCATE {name}")
+        cursor.execute(f"PREPARE {name} AS {numbered}; SET plan_cache_mode = force_generic_plan; {walk or ''}{execute}",
+                       params)
+    _PREPARED.add((session, name))
+    _SESSION_WALK[session] = walk if walk is not None else _SESSION_WALK.get(session, "")
+    return cursor.fetchall()
 
 
 def _statement_name(statement: str) -> tuple[str, str]:
@@ -331,7 +366,7 @@ def _statement_name(statement: str) -> tuple[str, str]:
 
 _STATEMENTS: dict[str, tuple[str, str]] = {}
 _PREPARED: set[tuple[tuple[int, int], str]] = set()  # ((connection, server process), statement) prepared
-_SESSION_EF: dict[tuple[int, int], int] = {}  # the ef_search each session was given
+_SESSION_WALK: dict[tuple[int, int], str] = {}  # the walk's settings each session was given ("": none yet)
 _UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT = "26000", "42P05"
 
 
