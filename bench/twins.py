@@ -219,10 +219,11 @@ def start_server(port: int, database: str = DATABASE, extra_env: dict | None = N
 
 
 TWIN_STATEMENT = """PREPARE {name} AS
-    SELECT n.spectrum_id, n.distance, st.id, st.designation, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
+    SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
     FROM (SELECT e.spectrum_id, e.vector <-> $1::vector AS distance FROM catalog_embedding e
           WHERE e.model_version_id = {version} ORDER BY {order} LIMIT 11) n
     JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
+    JOIN catalog_survey su ON su.id = s.survey_id
     LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = 'grid' ORDER BY n.distance, n.spectrum_id"""
 
 

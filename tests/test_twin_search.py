@@ -71,6 +71,19 @@ def test_one_round_trip_per_twin_query(population, prepared):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_new_database_session_is_prepared_in_its_first_round_trip(population):
+    version, _, latents, _ = population
+    with override_settings(TWIN_PREPARED=True):
+        selectors.twins_for_latent(latent=latents[1], k=10, version=version)
+        connection.close()  # CONN_MAX_AGE passed: the thread's next request opens another session
+        with CaptureQueriesContext(connection) as queries:
+            result = selectors.twins_for_latent(latent=latents[1], k=10, version=version)
+    assert len(result.rows) == 10
+    assert len(queries.captured_queries) == 1, [q["sql"][:80] for q in queries.captured_queries]
+    assert "PREPARE doppel_twins_" in queries.captured_queries[0]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_changed_ef_search_reaches_the_session_in_the_same_round_trip(population):
     version, _, latents, _ = population
     told = []

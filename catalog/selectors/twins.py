@@ -280,21 +280,21 @@ def _twins(*, latent: np.ndarray, k: int, filters: TwinFilters | None, version: 
     order = "(e.vector <-> %s::vector) + 0" if plan == "exact" else "e.vector <-> %s::vector"
     label_source = version.config.get("label_source", "grid")
     # One round trip: the neighbour search reads the version's partition only, and its k rows are
-    # joined to their stars and labels in the same statement (each join costs about 5 % of the
-    # walk at 1M latents; the survey is the version's). Iterative scans walk on until k rows pass
-    # the filter.
-    statement = f"""SELECT n.spectrum_id, n.distance, st.id, st.designation, l.teff, l.logg, l.fe_h, l.alpha_fe, st."group"
+    # joined to their stars and labels in the same statement. Iterative scans walk on until k rows
+    # pass the filter.
+    statement = f"""SELECT n.spectrum_id, n.distance, st.id, st.designation, su.code, l.teff, l.logg, l.fe_h, l.alpha_fe,
+                       st."group"
                 FROM (SELECT e.spectrum_id, e.vector <-> %s::vector AS distance FROM catalog_embedding e
                       WHERE {where} ORDER BY {order} LIMIT {int(k)}) n
                 JOIN catalog_spectrum s ON s.id = n.spectrum_id JOIN catalog_star st ON st.id = s.star_id
+                JOIN catalog_survey su ON su.id = s.survey_id
                 LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = %s
                 ORDER BY n.distance, n.spectrum_id"""
     # only the plain graph walk is prepared: a generic plan would guess a Teff or logg filter's bounds
     rows = _run_search(max(int(settings.TWIN_EF_SEARCH), int(k)), statement, [vector, *params, vector, label_source],
                        prepare=plan == "hnsw")
     result.plan = plan
-    survey = version.config.get("survey")  # every latent of a version is of a spectrum of its survey
-    for spectrum_id, distance, star_id, designation, teff, logg, fe_h, alpha_fe, star_group in rows:
+    for spectrum_id, distance, star_id, designation, survey, teff, logg, fe_h, alpha_fe, star_group in rows:
         result.rows.append(Twin(spectrum_id=spectrum_id, star_id=star_id, designation=designation, distance=float(distance),
                                 survey=survey, teff=teff, logg=logg, fe_h=fe_h, alpha_fe=alpha_fe, group=star_group))
     return result
@@ -329,11 +329,10 @@ def _execute(cursor, statement: str, params: list, prepare: bool, walk: str | No
         return cursor.fetchall()
     name, numbered = _statement_name(statement)
     execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
-    raw = connection.connection
-    session = (id(raw), raw.info.backend_pid)
-    told = "" if walk is None or _SESSION_WALK.get(session) == walk else walk
-    prepared = "" if (session, name) in _PREPARED else f"PREPARE {name} AS {numbered}; "
-    generic = "SET plan_cache_mode = force_generic_plan; " if session not in _SESSION_WALK else ""
+    session = _session()
+    told = "" if walk is None or session.walk == walk else walk
+    prepared = "" if name in session.prepared else f"PREPARE {name} AS {numbered}; "
+    generic = "SET plan_cache_mode = force_generic_plan; " if session.walk is None else ""
     try:
         cursor.execute(prepared + generic + told + execute, params)
     except DatabaseError as error:
@@ -341,15 +340,38 @@ def _execute(cursor, statement: str, params: list, prepare: bool, walk: str | No
         if code not in (_UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT):
             raise
         # the session and this process's record of it disagree: forget the record, tell it everything again
-        _PREPARED.difference_update({known for known in _PREPARED if known[0] == session})
-        _SESSION_WALK.pop(session, None)
+        session.prepared.clear()
         if code == _DUPLICATE_STATEMENT:
             cursor.execute(f"DEALLOCATE {name}")
         cursor.execute(f"PREPARE {name} AS {numbered}; SET plan_cache_mode = force_generic_plan; {walk or ''}{execute}",
                        params)
-    _PREPARED.add((session, name))
-    _SESSION_WALK[session] = walk if walk is not None else _SESSION_WALK.get(session, "")
+        session.walk = walk or ""
+    session.prepared.add(name)
+    if walk is not None or session.walk is None:
+        session.walk = walk or ""
     return cursor.fetchall()
+
+
+@dataclass
+class _Session:
+    """What this process has told one database session: its prepared statements, and the walk's
+    settings (None: nothing yet; "": the generic plan mode only)."""
+
+    key: tuple[int, int]  # (the connection object, its server process)
+    prepared: set[str] = field(default_factory=set)
+    walk: str | None = None
+
+
+def _session() -> _Session:
+    """The record of the current database session, kept on the thread's connection wrapper (one
+    per thread, replaced when the wrapper opens another session: nothing accumulates)."""
+    raw = connection.connection
+    key = (id(raw), raw.info.backend_pid)
+    record = getattr(connection, "_doppel_twin_session", None)
+    if record is None or record.key != key:
+        record = _Session(key)
+        connection._doppel_twin_session = record
+    return record
 
 
 def _statement_name(statement: str) -> tuple[str, str]:
@@ -365,8 +387,6 @@ def _statement_name(statement: str) -> tuple[str, str]:
 
 
 _STATEMENTS: dict[str, tuple[str, str]] = {}
-_PREPARED: set[tuple[tuple[int, int], str]] = set()  # ((connection, server process), statement) prepared
-_SESSION_WALK: dict[tuple[int, int], str] = {}  # the walk's settings each session was given ("": none yet)
 _UNKNOWN_STATEMENT, _DUPLICATE_STATEMENT = "26000", "42P05"
 
 
