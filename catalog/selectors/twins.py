@@ -161,7 +161,7 @@ def _star_version_latent(star_id: int) -> tuple[Star, ModelVersion | None, Embed
     under it, from one statement prepared once per session like the twin walk (this runs on every
     twin request: no ORM compilation, no planning)."""
     with connection.cursor() as cursor:
-        row = _execute(cursor, _LOOKUP.statement, [star_id], prepare=True)
+        row = _execute(cursor, _LOOKUP.statement, [star_id])
     if not row:
         raise Star.DoesNotExist(f"no star with id {star_id}")
     values = iter(row[0])
@@ -307,15 +307,20 @@ def _run_search(ef_search: int, statement: str, params: list, prepare: bool) -> 
     transaction, so the settings end with it). Prepared (see :func:`_execute`): the walk's settings
     are given to the session, once per session and value, in the round trip that executes."""
     with connection.cursor() as cursor:
-        if not (prepare and settings.TWIN_PREPARED) or connection.in_atomic_block:
+        if not (prepare and _preparing()):
             cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search}; SET LOCAL hnsw.iterative_scan = strict_order; "
                            + statement, params)
             return cursor.fetchall()
-        return _execute(cursor, statement, params, prepare=True,
+        return _execute(cursor, statement, params,
                         walk=f"SET hnsw.ef_search = {ef_search}; SET hnsw.iterative_scan = strict_order; ")
 
 
-def _execute(cursor, statement: str, params: list, prepare: bool, walk: str | None = None) -> list[tuple]:
+def _preparing() -> bool:
+    """Whether statements are prepared here: ``DOPPEL_TWIN_PREPARED``, outside a caller's transaction."""
+    return settings.TWIN_PREPARED and not connection.in_atomic_block
+
+
+def _execute(cursor, statement: str, params: list, walk: str | None = None) -> list[tuple]:
     """The rows of ``statement`` (``%s`` placeholders), in one round trip.
 
     With ``DOPPEL_TWIN_PREPARED`` (and outside a caller's transaction: a failed EXECUTE would abort
@@ -324,7 +329,7 @@ def _execute(cursor, statement: str, params: list, prepare: bool, walk: str | No
     sends PREPARE in the same round trip. ``walk`` (``SET`` statements) is given to the session
     when it differs from what the session was last told. A session that lost its statements and
     settings (a pooler that reassigns server sessions) is told everything again, once."""
-    if not (prepare and settings.TWIN_PREPARED) or connection.in_atomic_block:
+    if not _preparing():
         cursor.execute(statement, params)
         return cursor.fetchall()
     name, numbered = _statement_name(statement)
@@ -341,14 +346,16 @@ def _execute(cursor, statement: str, params: list, prepare: bool, walk: str | No
             raise
         # the session and this process's record of it disagree: forget the record, tell it everything again
         session.prepared.clear()
+        session.walk = ""  # the generic plan mode is sent again below; the walk's settings when given
         if code == _DUPLICATE_STATEMENT:
             cursor.execute(f"DEALLOCATE {name}")
         cursor.execute(f"PREPARE {name} AS {numbered}; SET plan_cache_mode = force_generic_plan; {walk or ''}{execute}",
                        params)
-        session.walk = walk or ""
     session.prepared.add(name)
-    if walk is not None or session.walk is None:
-        session.walk = walk or ""
+    if walk is not None:
+        session.walk = walk
+    elif session.walk is None:
+        session.walk = ""
     return cursor.fetchall()
 
 
