@@ -74,7 +74,7 @@ def _timed(function, *args, repeat: int = 1, **kwargs):
 
 
 def ingest(stages: Stages, n: int, streams: int) -> None:
-    from ingest import batches, synthesised_grid
+    from ingest import batches, noisy_grid, synthesised_grid
 
     from catalog import services
 
@@ -83,7 +83,7 @@ def ingest(stages: Stages, n: int, streams: int) -> None:
     flux, labels, synth_rate = synthesised_grid(profiles)
     stages.add("synthesis (analytic model)", f"{len(flux):,} spectra", time.perf_counter() - started if synth_rate else None,
                f"{synth_rate:,.0f} spectra/s" if synth_rate else "cached", "bench/out, not the catalog")
-    flux = flux[:n]
+    flux = noisy_grid(flux, profiles, 50.0)[:n]
     labels = {key: values[:n] for key, values in labels.items()}
     loaded, seconds = _timed(services.grid_load, batches=batches(flux, labels, 50.0, prefix="P"), survey_code="apogee",
                              streams=streams)

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from catalog.arrays import array_to_bytes, bytes_to_array
+from catalog.arrays import STORED_DTYPE, array_to_bytes, bytes_to_array, bytes_to_error, error_to_bytes
 
 LATENT_DIM = 25
 BANDS = "ugriz"
@@ -101,7 +101,8 @@ class Spectrum(models.Model):
     star = models.ForeignKey(Star, on_delete=models.CASCADE, related_name="spectra")
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="spectra")
     flux = models.BinaryField(help_text="float32, one value per survey pixel")
-    error = models.BinaryField(null=True, blank=True, help_text="float32 1σ flux error, same unit")
+    error = models.BinaryField(null=True, blank=True,
+                                help_text="float32 1σ flux error, same unit: one per pixel, or one for every pixel")
     snr = models.FloatField(null=True, blank=True, help_text="median S/N per pixel")
     source_file = models.CharField(max_length=500, blank=True)
     source_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
@@ -124,11 +125,11 @@ class Spectrum(models.Model):
 
     @property
     def error_array(self) -> np.ndarray | None:
-        return None if self.error is None else bytes_to_array(self.error)
+        return bytes_to_error(self.error, len(self.flux) // STORED_DTYPE.itemsize)
 
     def set_arrays(self, flux, error=None) -> None:
         self.flux = array_to_bytes(flux)
-        self.error = None if error is None else array_to_bytes(error)
+        self.error = error_to_bytes(error)
 
 
 class Image(models.Model):

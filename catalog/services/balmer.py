@@ -12,7 +12,7 @@ from typing import Callable
 
 from django.db import transaction
 
-from catalog.arrays import bytes_to_array
+from catalog.arrays import bytes_to_array, bytes_to_error
 from catalog.balmer import balmer_lines_measure
 from catalog.models import BALMER_SURVEYS, BalmerLines, Survey
 from catalog.selectors.stars import balmer_lines_unmeasured
@@ -29,9 +29,11 @@ def balmer_lines_fill(*, batch_size: int = 500, on_batch: Callable[[int], None] 
                     .values_list("pk", "survey_id", "flux", "error")[:batch_size])
         if not rows:
             return written
-        measured = [balmer_lines_measure(spectrum_id=pk, wavelength=wavelengths[survey_id], flux=bytes_to_array(flux),
-                                         error=None if error is None else bytes_to_array(error))
-                    for pk, survey_id, flux, error in rows]
+        measured = []
+        for pk, survey_id, flux, error in rows:
+            flux = bytes_to_array(flux)
+            measured.append(balmer_lines_measure(spectrum_id=pk, wavelength=wavelengths[survey_id], flux=flux,
+                                                 error=bytes_to_error(error, flux.size)))
         with transaction.atomic():
             BalmerLines.objects.bulk_create(measured, ignore_conflicts=True)
         written += len(measured)

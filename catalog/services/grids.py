@@ -28,6 +28,7 @@ import numpy as np
 import psycopg2
 from django.db import connection, transaction
 
+from catalog.arrays import error_to_bytes
 from catalog.bulk_copy import copy_rows, reserve_ids
 from catalog.ingest.records import BadInput
 from catalog.models import BALMER_SURVEYS, Star
@@ -99,11 +100,11 @@ def _usable_streams(streams: int, survey_code: str) -> int:
 def _rows(batch, star_ids, spectrum_ids, *, survey_id, source_file, label_source, now):
     n = len(batch.designation)
     flux = np.ascontiguousarray(batch.flux, dtype="<f4")
-    error = None if batch.error is None else np.ascontiguousarray(batch.error, dtype="<f4")
+    error = [None] * n if batch.error is None else [error_to_bytes(row) for row in batch.error]
     abundance_names = [name for name in batch.labels if name not in _CORE_LABELS]
     stars = [(star_ids[k], batch.designation[k], float(batch.ra[k]), float(batch.dec[k]), "", None, None, None, None,
               int(batch.group[k]) if batch.group[k] >= 0 else None) for k in range(n)]  # group -1: no twin
-    spectra = [(spectrum_ids[k], star_ids[k], survey_id, flux[k].tobytes(), None if error is None else error[k].tobytes(),
+    spectra = [(spectrum_ids[k], star_ids[k], survey_id, flux[k], error[k],
                 batch.snr, source_file, "", "grid", now) for k in range(n)]
     labels = [(star_ids[k], label_source, *(round(float(batch.labels[name][k]), 5) for name in _CORE_LABELS),
                {name: round(float(batch.labels[name][k]), 4) for name in abundance_names}, {}) for k in range(n)]
