@@ -22,49 +22,43 @@ _HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 _TRAILER = struct.pack("!h", -1)
 _NULL = struct.pack("!i", -1)
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
-_TYPES = frozenset(["int8", "int4", "float8", "float4", "bool", "text", "bytea", "jsonb", "timestamptz", "vector"])
 
 
-def _payload(value, column_type: str):
-    """The binary COPY value of one non-NULL field: bytes, or for ``bytea`` any contiguous buffer
-    (a NumPy row), passed on uncopied."""
-    if column_type == "int8":
-        return struct.pack("!q", int(value))
-    if column_type == "int4":
-        return struct.pack("!i", int(value))
-    if column_type == "float8":
-        return struct.pack("!d", float(value))
-    if column_type == "float4":
-        return struct.pack("!f", float(value))
-    if column_type == "bool":
-        return b"\x01" if value else b"\x00"
-    if column_type == "text":
-        return str(value).encode()
-    if column_type == "bytea":
-        return value if isinstance(value, bytes) else memoryview(value).cast("B")
-    if column_type == "jsonb":
-        return b"\x01" + json.dumps(value).encode()
-    if column_type == "timestamptz":
-        return struct.pack("!q", int((value - _EPOCH).total_seconds() * 1_000_000))
-    if column_type == "vector":
-        array = np.asarray(value, dtype=">f4")
-        return struct.pack("!hh", array.size, 0) + array.tobytes()
-    raise ValueError(f"unsupported COPY column type {column_type!r}")
+def _vector(value) -> bytes:
+    array = np.asarray(value, dtype=">f4")
+    return struct.pack("!hh", array.size, 0) + array.tobytes()
+
+
+# the binary COPY value of one non-NULL field, by column type: bytes, or for ``bytea`` any
+# contiguous buffer (a NumPy row), passed on uncopied
+_ENCODERS = {
+    "int8": lambda v: struct.pack("!q", int(v)),
+    "int4": lambda v: struct.pack("!i", int(v)),
+    "float8": lambda v: struct.pack("!d", float(v)),
+    "float4": lambda v: struct.pack("!f", float(v)),
+    "bool": lambda v: b"\x01" if v else b"\x00",
+    "text": lambda v: str(v).encode(),
+    "bytea": lambda v: v if isinstance(v, bytes) else memoryview(v).cast("B"),
+    "jsonb": lambda v: b"\x01" + json.dumps(v).encode(),
+    "timestamptz": lambda v: struct.pack("!q", int((v - _EPOCH).total_seconds() * 1_000_000)),
+    "vector": _vector,
+}
 
 
 def encode_rows(rows: Iterable[Sequence], column_types: Sequence[str]) -> Iterator[list]:
     """The binary COPY stream for ``rows`` as lists of byte pieces: header, one list per row,
     trailer. A row's pieces are only joined into the buffer that is sent, so a 29 kB spectrum is
     copied once on its way to the server."""
+    encoders = [_ENCODERS[kind] for kind in column_types]
     yield [_HEADER]
     count = struct.pack("!h", len(column_types))
     for row in rows:
         pieces = [count]
-        for value, kind in zip(row, column_types):
+        for value, encode in zip(row, encoders):
             if value is None:
                 pieces.append(_NULL)
             else:
-                payload = _payload(value, kind)
+                payload = encode(value)
                 pieces += (struct.pack("!i", len(payload)), payload)
         yield pieces
     yield [_TRAILER]
@@ -95,7 +89,7 @@ def copy_rows(cursor, table: str, columns: Sequence[str], column_types: Sequence
     if len(columns) != len(column_types):
         raise ValueError("columns and column_types differ in length")
     for kind in column_types:
-        if kind not in _TYPES:
+        if kind not in _ENCODERS:
             raise ValueError(f"unsupported COPY column type {kind!r}")
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
     cursor.copy_expert(statement, _Stream(encode_rows(rows, column_types)), size=1 << 20)
