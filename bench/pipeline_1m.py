@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _django import ROOT, bench_database, print_table
+from _django import ROOT, bench_database, print_table, server_memory
 from _workers import Workers, bench_env
 
 DATABASE = "doppel_bench_pipeline"
@@ -283,8 +283,9 @@ def main() -> None:
         big = latents_1m(stages, args.latents, args.queries)
         stars_10m(stages, args.stars, max(20, args.queries // 4))
         sizes(stages, big)
+        memory = server_memory()
     title = (f"bench/pipeline_1m.py — {args.spectra:,} spectra, {args.latents:,} latents, {args.stars:,} stars on "
-             f"{os.cpu_count()} cores, CPU ({(time.perf_counter() - started) / 60:.0f} min in all)")
+             f"{os.cpu_count()} cores, CPU, {memory} ({(time.perf_counter() - started) / 60:.0f} min in all)")
     text = print_table(title, ["stage", "size", "time", "rate / latency", "database", "bench RSS (peak)",
                                "server RSS", "note"], stages.rows)
     args.table.write_text(text + "\n")

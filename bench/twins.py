@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from _django import OUT, ROOT, bench_database, print_table
+from _django import OUT, ROOT, bench_database, print_table, server_memory
 
 DATABASE = "doppel_bench_twins"
 EF_SEARCH = (40, 100, 200, 400)
@@ -363,7 +363,7 @@ def main() -> None:
         for (ef, recall, p50, p95, plan), (_, f_recall, f_p50, f_p95) in zip(sql_rows, faiss_rows):
             rows.append([ef, f"{recall:.4f}", f"{p50:.2f}", f"{p95:.2f}", f"{f_recall:.4f}", f"{f_p50:.3f}", f"{f_p95:.3f}"])
         tables.append(print_table(
-            f"bench/twins.py — {args.n:,} clustered 25-d latents, {args.queries} queries, k=10 "
+            f"bench/twins.py — {args.n:,} clustered 25-d latents, {args.queries} queries, k=10, {server_memory()} "
             f"(pgvector HNSW build {load_s['index']:.0f} s, FAISS build {faiss_build:.0f} s; exact numpy scan {exact_s * 1000:.0f} ms/query)",
             ["ef_search", "pgvector recall@10", "SQL p50 ms", "SQL p95 ms", "FAISS recall@10", "FAISS p50 ms", "FAISS p95 ms"], rows))
         # A 1 %-selective filter: Teff within 30 K of 5000 K.

@@ -3,7 +3,7 @@
 The counters live in the shared cache (``CACHES``: the broker's Redis, its own database), so every
 gunicorn process counts the same client; the client is REMOTE_ADDR, or the address
 ``DOPPEL_NUM_PROXIES`` hops from the right of X-Forwarded-For behind proxies. A rate holds over any
-window of its length (a sliding log, read and advanced in one Redis round trip per request). A
+window of its length (a sliding log, read and advanced by one Redis script per request). A
 refused request is not counted, is answered with Retry-After, and is logged at INFO once per client
 and minute (:class:`NotThrottled` keeps Django's per-response WARNING out of the
 log), so a flood cannot flood the log too.
@@ -11,13 +11,16 @@ log), so a flood cannot flood the log too.
 from __future__ import annotations
 
 import datetime
+import itertools
 import logging
 import math
+import os
 import secrets
 
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions, throttling
+from redis.commands.core import Script
 from rest_framework.authentication import TokenAuthentication
 
 logger = logging.getLogger("portal.throttling")
@@ -25,8 +28,9 @@ logger = logging.getLogger("portal.throttling")
 
 class _SlidingWindow:
     """DRF's sliding log (a request counts for ``duration`` seconds after it was made), kept in
-    Redis as a sorted set of request times: trimmed, added to, counted and given its expiry in
-    one round trip. A refused request is taken out again. Other caches: DRF's own history list."""
+    Redis as a sorted set of request times: trimmed, counted, and added to (or the refusal's wait
+    read) by one script, in one round trip. A refused request is not added. Other caches: DRF's own
+    history list."""
 
     def allow_request(self, request, view):
         self._request = request
@@ -37,20 +41,13 @@ class _SlidingWindow:
         if self.key is None:
             return True
         self.now = self.timer()
-        key, me = self.cache.make_key(self.key), f"{self.now:.6f}:{secrets.token_hex(4)}"
-        pipeline = client.pipeline(transaction=True)
-        pipeline.zremrangebyscore(key, "-inf", self.now - self.duration)
-        pipeline.zadd(key, {me: self.now})
-        pipeline.zcard(key)
-        pipeline.expire(key, int(math.ceil(self.duration)))
-        self._counted = pipeline.execute()[2]
-        if self._counted <= self.num_requests:
+        me = f"{self.now:.6f}:{_PROCESS}{os.getpid()}:{next(_SEQUENCE)}"  # unique across threads, processes, hosts
+        allowed, oldest = _WINDOW(keys=[self.cache.make_key(self.key)],
+                                  args=[f"{self.now:.6f}", me, f"{self.now - self.duration:.6f}", math.ceil(self.duration),
+                                        self.num_requests], client=client)
+        if allowed:
             return True
-        client.zrem(key, me)
-        # the request that must leave the window before one more fits
-        oldest = client.zrange(key, self._counted - 1 - self.num_requests, self._counted - 1 - self.num_requests,
-                               withscores=True)
-        self._free_at = oldest[0][1] + self.duration if oldest else self.now
+        self._free_at = float(oldest) + self.duration if oldest else self.now
         return self.throttle_failure()
 
     def throttle_failure(self):
@@ -65,6 +62,25 @@ class _SlidingWindow:
         if _redis(self.cache) is None:
             return super().wait()
         return max(0.0, self._free_at - self.now)
+
+
+# KEYS[1]: a client's log (request times as scores); ARGV: now (s), this request's member, when the
+# window starts (s), the log's expiry (s), the limit. Returns {1, ''} (counted) or {0, the time of
+# the request whose leaving makes room for one more} (refused, not counted).
+_WINDOW = Script(None, b"""
+local limit = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  return {1, ''}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+return {0, oldest[2] or ''}
+""")  # sent by its hash; redis-py loads it again where the server does not know it
+_PROCESS = secrets.token_hex(3)
+_SEQUENCE = itertools.count()
 
 
 def _redis(cache):
