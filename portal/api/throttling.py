@@ -19,8 +19,8 @@ import secrets
 
 from django.conf import settings
 from django.utils import timezone
-from rest_framework import exceptions, throttling
 from redis.commands.core import Script
+from rest_framework import exceptions, throttling
 from rest_framework.authentication import TokenAuthentication
 
 logger = logging.getLogger("portal.throttling")
