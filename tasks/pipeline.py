@@ -63,10 +63,11 @@ def activate_if_better(version_id: int) -> dict:
     if version.state != ModelVersion.State.READY:
         return {"version": version_id, "activated": False, "reason": f"version is {version.state}"}
     go, reason = services.activation_decision(version=version)
-    if go:
-        services.activate(version=version)
+    if go:  # the note is written with the switch: a client that sees the version active sees why
+        services.activate(version=version, note=f"activated: {reason}")
         prune_versions.delay()  # an older version may now be past retention
-    services.run_note(version=version, message=("activated: " if go else "not activated: ") + reason)
+    else:
+        services.run_note(version=version, message=f"not activated: {reason}")
     return {"version": version_id, "activated": go, "reason": reason}
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from catalog import services
 from catalog.models import ModelVersion
-from tests.factories import EmbeddingFactory, ModelVersionFactory, SpectrumFactory, LabelsFactory
+from tests.factories import EmbeddingFactory, LabelsFactory, ModelVersionFactory, SpectrumFactory, TrainingRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +34,19 @@ def test_incomplete_version_cannot_be_activated():
         services.activate(version=version)
     version.refresh_from_db()
     assert version.state == State.READY
+
+
+def test_the_reason_is_written_with_the_switch_and_not_on_a_refusal():
+    spectra = _labelled_spectra()
+    incomplete = ModelVersionFactory(state=State.READY, config=CONFIG)
+    TrainingRunFactory(model_version=incomplete)
+    with pytest.raises(services.RegistryError):
+        services.activate(version=incomplete, note="activated: gate passed")
+    assert "activated" not in incomplete.latest_run.logs
+    version = _ready(spectra)
+    TrainingRunFactory(model_version=version)
+    services.activate(version=version, note="activated: gate passed")
+    assert version.latest_run.logs.endswith("activated: gate passed\n")
 
 
 def test_activation_switches_and_rollback_restores():

@@ -248,9 +248,10 @@ def version_complete_fill(*, version: ModelVersion) -> bool:
 # ----------------------------------------------------------------------------- activation
 
 
-def activate(*, version: ModelVersion) -> ModelVersion:
+def activate(*, version: ModelVersion, note: str | None = None) -> ModelVersion:
     """Make ``version`` the active one of its kind, in one transaction. It must be ready (or a
-    previously active, archived version) and complete; the old active version is archived."""
+    previously active, archived version) and complete; the old active version is archived.
+    ``note`` goes into its run's log in the same transaction (whoever sees it active sees why)."""
     from catalog import selectors
 
     with transaction.atomic():
@@ -266,6 +267,8 @@ def activate(*, version: ModelVersion) -> ModelVersion:
                                 f"{progress['unit']} done{'' if progress['indexed'] else ', index not built'}")
         ModelVersion.objects.filter(kind=version.kind, state=State.ACTIVE).update(state=State.ARCHIVED)
         ModelVersion.objects.filter(pk=version.pk).update(state=State.ACTIVE, activated_at=timezone.now())
+        if note:
+            run_note(version=version, message=note)
     version.refresh_from_db()
     return version
 
