@@ -68,7 +68,7 @@ def main() -> None:
     needed = int(1.3 * 2**30) // page_bytes
     if reserved < needed:
         raise SystemExit(f"the kernel holds {reserved} huge pages; the embedded server's shared memory needs about "
-                         f"{needed}: reserve them first (sudo sysctl vm.nr_hugepages={needed + 50})")
+                         f"{needed}: reserve them first (sudo sysctl vm.nr_hugepages={(needed // 100 + 1) * 100})")
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     latents = clustered_latents(args.n)
