@@ -326,12 +326,6 @@ class TrainingRun(models.Model):
         return f"run {self.pk} of {self.model_version}"
 
 
-# The surveys whose spectra cover Hδ and Hγ with their continuum windows (4040–4410 Å), and the
-# measured values that lists of stars carry (BHB candidates: the web table, CSV and API).
-BALMER_SURVEYS = ("sdss",)
-BALMER_COLUMNS = ("d02", "fm", "c", "b", "xue_bhb")
-
-
 class BalmerLines(models.Model):
     """Sérsic fits of Hδ and Hγ in one SDSS spectrum (Xue et al. 2008; ``ml.balmer``), measured when
     the spectrum is ingested (or by ``manage.py measure_balmer`` for spectra stored before).

@@ -45,10 +45,10 @@ def test_ingest_measures_every_sdss_spectrum_as_ml_balmer_does(sdss_files):
 
 
 def test_a_file_whose_measurement_fails_is_stored_not_at_all(sdss_files, monkeypatch):
-    def broken(**kwargs):
+    def broken(*args):
         raise RuntimeError("fit exploded")
 
-    monkeypatch.setattr("catalog.services.ingest.balmer_lines_measure", broken)
+    monkeypatch.setattr("catalog.balmer.balmer_values", broken)
     report = services.ingest_paths(paths=[str(sdss_files)])
     assert report.count("failed") == 6 and "fit exploded" in report.outcomes[0].reason
     assert Spectrum.objects.count() == 0 and BalmerLines.objects.count() == 0

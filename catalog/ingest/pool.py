@@ -1,5 +1,6 @@
-"""Reading survey files side by side: parsing FITS is CPU work that needs no database, so a pool
-of reader processes parses files while one process stores what they return, in file order.
+"""Reading survey files side by side: parsing FITS and measuring the Balmer lines of SDSS spectra
+are CPU work that needs no database, so a pool of reader processes does it while one process
+stores what they return, in file order.
 
 Readers are started with ``spawn`` (a fresh interpreter that imports the readers only): nothing
 of the storing process (its database connection, the broker's sockets) is inherited.
@@ -16,6 +17,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from catalog.balmer import balmer_records_measure
 from catalog.ingest.detect import read_any
 from catalog.ingest.records import BadInput
 
@@ -40,7 +42,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_file(path: Path, file_format: str = "auto") -> ReadFile:
-    """Hash and parse one file; never raises."""
+    """Hash and parse one file, and measure what is measured on ingest; never raises."""
     result = ReadFile(path=Path(path))
     try:
         if not result.path.is_file():
@@ -49,6 +51,7 @@ def read_file(path: Path, file_format: str = "auto") -> ReadFile:
         result.records = read_any(result.path, file_format)
         if not result.records:
             raise BadInput("the file holds no spectra or images")
+        balmer_records_measure(result.records)
     except BadInput as error:
         result.records, result.bad_input = None, str(error)
     except Exception:  # a reader tripped on something unforeseen: the storing process reports it

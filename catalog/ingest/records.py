@@ -33,6 +33,7 @@ class SpectrumRecord:
     error: np.ndarray | None  # (P,) 1σ, same unit
     snr: float | None
     source_key: str  # HDU/row inside the file
+    balmer: dict | None = None  # its BalmerLines fields, where measured on reading (catalog.balmer)
 
 
 @dataclass

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.db.models import F, FilteredRelation, FloatField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 
-from catalog.models import BALMER_COLUMNS, BALMER_SURVEYS, BalmerLines, BHBScore, Image, Labels, ModelVersion, Spectrum, Star, Survey
+from catalog.balmer import BALMER_COLUMNS, BALMER_SURVEYS
+from catalog.models import BalmerLines, BHBScore, Image, Labels, ModelVersion, Spectrum, Star, Survey
 
 # Which label source describes a star when it has several (first wins; then by name). The database
 # applies it (migration 0014's catalog_star_parameters_refresh, and the TAP view doppel.stars).

@@ -1,7 +1,8 @@
 """Balmer-line measurements of SDSS spectra (Xue et al. 2008): one ``BalmerLines`` row per spectrum.
 
-New SDSS spectra are measured as they are ingested, in the same transaction
-(``catalog.balmer.balmer_lines_measure`` from ``catalog.services.ingest``), so every SDSS spectrum has its row.
+New SDSS spectra are measured as they are read (``catalog.balmer`` from ``catalog.ingest.pool``, in
+the reader processes) and stored in the same transaction as the spectrum, so every SDSS spectrum
+has its row.
 ``balmer_lines_fill`` measures the spectra stored before this existed (``manage.py
 measure_balmer``), a batch per transaction: an interrupted fill leaves whole batches and picks
 up where it stopped.
@@ -13,8 +14,8 @@ from typing import Callable
 from django.db import transaction
 
 from catalog.arrays import bytes_to_array, bytes_to_error
-from catalog.balmer import balmer_lines_measure
-from catalog.models import BALMER_SURVEYS, BalmerLines, Survey
+from catalog.balmer import BALMER_SURVEYS, balmer_lines_measure
+from catalog.models import BalmerLines, Survey
 from catalog.selectors.stars import balmer_lines_unmeasured
 
 

@@ -29,9 +29,10 @@ import psycopg2
 from django.db import connection, transaction
 
 from catalog.arrays import error_to_bytes
+from catalog.balmer import BALMER_SURVEYS
 from catalog.bulk_copy import copy_rows, reserve_ids
 from catalog.ingest.records import BadInput
-from catalog.models import BALMER_SURVEYS, Star
+from catalog.models import Star
 from catalog.services.balmer import balmer_lines_fill
 from catalog.services.ingest import survey_ensure
 

@@ -3,13 +3,14 @@
 Ingestion rules:
 * one file = one transaction: a file is stored whole or not at all;
 * a file whose sha256 is already in the catalog is skipped (re-running creates nothing twice);
-* every SDSS spectrum gets its Balmer-line measurement (``catalog.services.balmer``) in the same
-  transaction;
+* every SDSS spectrum gets its Balmer-line measurement (``catalog.balmer``, made where the file
+  is read) in the same transaction;
 * bad input raises :class:`~catalog.ingest.records.BadInput` inside the reader or here, and the
   caller reports it with the file name and carries on with the next file.
 """
 from __future__ import annotations
 
+import functools
 import glob
 import logging
 import os
@@ -21,14 +22,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from catalog.arrays import array_to_bytes
+from catalog.balmer import BALMER_SURVEYS
 from catalog.ingest.detect import SPECTRUM_SUFFIXES
 from catalog.ingest.labels import CatalogueMapping, read_catalogue
 from catalog.ingest.pool import ReadFile, read_file, read_files
 from catalog.ingest.records import (
     BadInput, BHBLabelRecord, ImageRecord, LabelRecord, SpectrumRecord, StarIdentity,
 )
-from catalog.models import BALMER_SURVEYS, BHBLabel, Image, Labels, Spectrum, Star, Survey
-from catalog.balmer import balmer_lines_measure
+from catalog.models import BalmerLines, BHBLabel, Image, Labels, Spectrum, Star, Survey
 from ml import surveys
 
 logger = logging.getLogger(__name__)
@@ -51,10 +52,10 @@ def survey_ensure(*, code: str) -> Survey:
     if code not in SURVEYS:
         raise BadInput(f"unknown survey {code!r}; known: {', '.join(SURVEYS)}")
     spec = SURVEYS[code]
-    wavelength = spec["grid"]()
+    grid = functools.cache(spec["grid"])  # computed only if the row is created
     survey, _ = Survey.objects.get_or_create(code=code, defaults={
         "name": spec["name"], "resolution": spec["resolution"], "flux_unit": spec["flux_unit"],
-        "wavelength": array_to_bytes(wavelength), "n_pixels": len(wavelength),
+        "wavelength": lambda: array_to_bytes(grid()), "n_pixels": lambda: len(grid()),
     })
     return survey
 
@@ -71,9 +72,14 @@ def _star_lookup(identity: StarIdentity) -> Q:
 
 def star_find_or_create(*, identity: StarIdentity) -> Star:
     """The star matching ``identity`` (survey ids first, then designation), created if new."""
+    return _star_found_or_created(identity)[0]
+
+
+def _star_found_or_created(identity: StarIdentity) -> tuple[Star, bool]:
+    """The star matching ``identity`` and whether it was created just now."""
     star = Star.objects.filter(_star_lookup(identity)).first()
     if star is not None:
-        return star
+        return star, False
     if identity.ra is None or identity.dec is None:
         raise BadInput(f"star {identity.designation} is not in the catalog and the file gives no RA/Dec")
     if not (0 <= identity.ra < 360 and -90 <= identity.dec <= 90):
@@ -82,7 +88,7 @@ def star_find_or_create(*, identity: StarIdentity) -> Star:
         designation=identity.designation, ra=identity.ra, dec=identity.dec, apogee_id=identity.apogee_id,
         gaia_source_id=identity.gaia_source_id, sdss_plate=identity.sdss_plate, sdss_mjd=identity.sdss_mjd,
         sdss_fiber=identity.sdss_fiber, group=identity.group,
-    )
+    ), True
 
 
 # --------------------------------------------------------------------------- files
@@ -154,53 +160,69 @@ def _looks_ingestible(path: Path) -> bool:
 
 
 def _ingested_as(sha256: str) -> str | None:
-    """The file name under which these exact bytes were ingested, or None."""
-    for model in (Spectrum, Image):
-        name = model.objects.filter(source_sha256=sha256).values_list("source_file", flat=True).first()
-        if name is not None:
-            return name
-    return None
+    """The file name under which these exact bytes were ingested, or None (one query)."""
+    spectra = Spectrum.objects.filter(source_sha256=sha256).values_list("source_file", flat=True)
+    images = Image.objects.filter(source_sha256=sha256).values_list("source_file", flat=True)
+    return next(iter(spectra.union(images, all=True)[:1]), None)
 
 
-def _store(records, path: Path, sha256: str) -> FileOutcome:
+def _store(records, path: Path, sha256: str, surveys: dict[str, Survey]) -> FileOutcome:
+    """Write one file's records (the caller holds the transaction). ``surveys`` holds the Survey
+    rows already known to exist; those this file creates are added to it only when it is stored.
+
+    A star created by this file has no rows but this file's, so its duplicates are looked for in
+    what this file has written so far, not in the database."""
     n_spectra = n_images = 0
-    surveys: dict[str, Survey] = {}
+    known = dict(surveys)
+    created: set[int] = set()  # stars this file created
+    written: set[tuple] = set()  # (star, survey or None, source_key) this file wrote
     for record in records:
-        star = star_find_or_create(identity=record.star)
+        star, new = _star_found_or_created(record.star)
+        if new:
+            created.add(star.pk)
         if isinstance(record, SpectrumRecord):
-            if record.survey not in surveys:
-                surveys[record.survey] = survey_ensure(code=record.survey)
-            survey = surveys[record.survey]
+            if record.survey not in known:
+                known[record.survey] = survey_ensure(code=record.survey)
+            survey = known[record.survey]
             if record.flux.shape != (survey.n_pixels,):
                 raise BadInput(f"{star.designation}: spectrum has {record.flux.shape[0]} pixels; the {survey.code} grid has {survey.n_pixels}")
-            if Spectrum.objects.filter(star=star, survey=survey, source_key=record.source_key).exists():
+            key = (star.pk, survey.pk, record.source_key)
+            if key in written:
+                raise BadInput(f"{star.designation}: the file holds two {survey.code} spectra under {record.source_key!r}")
+            if star.pk not in created and Spectrum.objects.filter(star=star, survey=survey, source_key=record.source_key).exists():
                 raise BadInput(f"duplicate: {star.designation} already has a {survey.code} spectrum ({record.source_key}) from another file")
             spectrum = Spectrum(star=star, survey=survey, snr=record.snr, source_file=path.name,
                                 source_sha256=sha256, source_key=record.source_key)
             spectrum.set_arrays(record.flux, record.error)
-            spectrum.save()
-            if survey.code in BALMER_SURVEYS:  # in the same transaction: no SDSS spectrum without its row
-                balmer_lines_measure(spectrum_id=spectrum.pk, wavelength=survey.wavelength_array, flux=record.flux,
-                                     error=record.error).save(force_insert=True)
+            spectrum.save(force_insert=True)
+            written.add(key)
+            if survey.code in BALMER_SURVEYS:  # measured by the reader; stored in the same transaction
+                BalmerLines(spectrum_id=spectrum.pk, **record.balmer).save(force_insert=True)
             n_spectra += 1
         elif isinstance(record, ImageRecord):
-            if Image.objects.filter(star=star, source_key=record.source_key).exists():
+            key = (star.pk, None, record.source_key)
+            if key in written:
+                raise BadInput(f"{star.designation}: the file holds two {record.source_key} cutouts")
+            if star.pk not in created and Image.objects.filter(star=star, source_key=record.source_key).exists():
                 raise BadInput(f"duplicate: {star.designation} already has a {record.source_key} cutout from another file")
             image = Image(star=star, bands=record.bands, pixel_scale=record.pixel_scale, source_file=path.name,
                           source_sha256=sha256, source_key=record.source_key)
             image.set_cube(record.cube)
-            image.save()
+            image.save(force_insert=True)
+            written.add(key)
             n_images += 1
+    transaction.on_commit(lambda: surveys.update(known))
     return FileOutcome(path=str(path), status="ingested", n_spectra=n_spectra, n_images=n_images)
 
 
 def ingest_file(*, path: str | Path, file_format: str = "auto") -> FileOutcome:
     """Read and store one file in one transaction; never raises for bad input."""
-    return _store_read(read_file(Path(path), file_format))
+    return _store_read(read_file(Path(path), file_format), {})
 
 
-def _store_read(read: ReadFile) -> FileOutcome:
-    """Store what a reader gave, in one transaction, unless these bytes are in the catalog already."""
+def _store_read(read: ReadFile, surveys: dict[str, Survey]) -> FileOutcome:
+    """Store what a reader gave, in one transaction, unless these bytes are in the catalog already.
+    ``surveys``: the Survey rows known to exist, shared by the files of one run."""
     path = read.path
     if read.unexpected is not None:
         logger.error("unexpected error reading %s:\n%s", path, read.unexpected)
@@ -215,7 +237,7 @@ def _store_read(read: ReadFile) -> FileOutcome:
         if read.bad_input is not None:
             raise BadInput(read.bad_input)
         with transaction.atomic():
-            return _store(read.records, path, read.sha256)
+            return _store(read.records, path, read.sha256, surveys)
     except BadInput as error:
         status = "skipped" if str(error).startswith("duplicate") else "failed"
         return FileOutcome(path=str(path), status=status, reason=str(error))
@@ -236,8 +258,9 @@ def ingest_paths(*, paths: Iterable[str], file_format: str = "auto",
     for outcome in report.outcomes:
         if on_file:
             on_file(outcome)
+    surveys: dict[str, Survey] = {}
     for read in read_files(files, file_format, jobs):
-        outcome = _store_read(read)
+        outcome = _store_read(read, surveys)
         report.outcomes.append(outcome)
         if on_file:
             on_file(outcome)

@@ -16,9 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import inference, selectors
+from catalog.balmer import BALMER_COLUMNS
 from catalog.ingest.records import BadInput
 from catalog.model_config import ConfigError
-from catalog.models import BALMER_COLUMNS, ModelVersion, Star, TrainingRun
+from catalog.models import ModelVersion, Star, TrainingRun
 from portal import spectrum_files, uploads
 from portal.api import filters
 from portal.api.pagination import StarPagination

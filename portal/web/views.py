@@ -11,8 +11,9 @@ from django.views.decorators.cache import cache_control, cache_page
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import inference, selectors
+from catalog.balmer import BALMER_COLUMNS
 from catalog.ingest.records import BadInput
-from catalog.models import BALMER_COLUMNS, Star
+from catalog.models import Star
 from catalog.targets import disentangler_checks
 from portal import plots, uploads
 from portal.api.filters import PECULIAR_PARAMETERS, STAR_PARAMETERS
