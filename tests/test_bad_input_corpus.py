@@ -103,6 +103,14 @@ def _truncated_apstar(path):
     path.write_bytes(path.read_bytes()[:60_000])
 
 
+def _unparsable_card_apstar(path):
+    """An apStar file whose RA card holds no number."""
+    _apstar(path)
+    raw = path.read_bytes()
+    card = raw.index(b"RA      = ")
+    path.write_bytes(raw[:card + 10] + b"12.3.4.5 garbage".ljust(70) + raw[card + 80:])
+
+
 def _sdss(path):
     write_sdss_spec(path, 300, 51600, 11, 10.0, 1.0, np.full(3522, 50.0), np.ones(3522))
 
@@ -202,6 +210,9 @@ CASES = [
          "not a FITS file"),
     Case("ingest truncated apStar", _command("ingest", _file("t/apStar-x-2M00000009+0000009.fits", _truncated_apstar),
                                              "--no-progress"), 2, "truncated"),
+    Case("ingest unparsable header card", _command("ingest", _file("c/apStar-x-2M00000009+0000009.fits",
+                                                                   _unparsable_card_apstar), "--no-progress"), 2,
+         "a header card cannot be parsed (Unparsable card (RA))"),
     Case("ingest unknown format", _command("ingest", _file("u/x.fits", FITS), "--format", "hubble", "--no-progress"), 1,
          "invalid choice: 'hubble'"),
     # --- import_labels
