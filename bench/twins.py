@@ -1,5 +1,6 @@
-"""Twin search at scale: 1M clustered 25-d latents in pgvector (the HNSW index on the version's partition,
-m=24, ef_construction=256) against exact search, FAISS HNSW on the same vectors, and the REST API.
+"""Twin search at scale: 1M clustered 25-d latents in pgvector (the HNSW index on the version's
+partition, with ``HNSW_M`` and ``HNSW_EF_CONSTRUCTION`` of catalog.model_outputs) against exact
+search, FAISS HNSW on the same vectors, and the REST API.
 
     python bench/twins.py [--n 1000000] [--queries 200] [--skip-api] [--halfvec] [--graph M:EFC]
 
