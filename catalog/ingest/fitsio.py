@@ -126,10 +126,10 @@ def open_fits(path: str | Path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             hdus = fits.open(path, memmap=False, lazy_load_hdus=False)
-    except (OSError, ValueError, TypeError, IndexError) as error:
+    except (OSError, ValueError, TypeError, IndexError, fits.VerifyError) as error:
         raise BadInput(f"not a readable FITS file ({str(error).splitlines()[0][:120]})") from None
     try:
-        yield hdus  # cards are parsed as the reader asks for them (verifying all of them first cost a third of a read)
+        yield hdus  # cards are parsed as the reader asks for them (verifying all first cost a third of a read)
     except fits.VerifyError as error:
         raise BadInput(f"a header card cannot be parsed ({str(error).split(', fix it')[0][:120]})") from None
     except (TypeError, ValueError, IndexError, KeyError, OSError) as error:
