@@ -63,7 +63,7 @@ worker-bg: migrate
 web: migrate
 	$(PY) manage.py collectstatic --noinput -v 0
 	@echo "Doppel portal on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
-	$(VENV)/bin/gunicorn portal.wsgi -b $(HOST):$(PORT) -w 2 --pid $(WEB_PID) --access-logfile - --graceful-timeout 5
+	$(VENV)/bin/gunicorn -c python:portal.gunicorn portal.wsgi -b $(HOST):$(PORT) --pid $(WEB_PID) --access-logfile - --graceful-timeout 5
 
 demo-data: migrate
 	$(PY) manage.py demo_build

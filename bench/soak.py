@@ -1,4 +1,4 @@
-"""Soak: 32 clients for 60 s against gunicorn (gthread, 2 processes × 8 threads) on loopback.
+"""Soak: 32 clients for 60 s against gunicorn (as the product runs it: portal.gunicorn) on loopback.
 
     python bench/soak.py [--clients 32] [--seconds 60] [--n 20000]
 
@@ -111,7 +111,9 @@ def main() -> None:
                          f"{result['p95']:.1f}", f"{result['ok']:,}", f"{result['throttled']:,}", result["errors"],
                          f"{result['max_api_ok']}" + (f" (≤ {allowed:.0f})" if name == "production throttles" else ""),
                          verdict])
-    text = print_table(f"bench/soak.py — {args.clients} clients × {args.seconds:.0f} s, gunicorn 2 × 8 gthread, loopback, "
+    from portal.gunicorn import workers
+
+    text = print_table(f"bench/soak.py — {args.clients} clients × {args.seconds:.0f} s, gunicorn {workers} processes, loopback, "
                        f"{os.cpu_count()} cores",
                        ["run", "requests", "req/s", "p50 ms", "p95 ms", "< 400", "429", "≥ 500",
                         "most API answers to one client", "ok"], rows)

@@ -13,8 +13,9 @@ Reports, from one run:
 * with --graph M:EFC, the same twin statement through an HNSW index built with m=M and
   ef_construction=EFC in place of the product's (inside a transaction that is rolled back);
 * p50/p95 latency and throughput of GET /api/stars/{id}/twins/?k=10 under 1, 8 and 32 concurrent
-  clients (gunicorn, 2 processes × 8 threads, on the same 2 cores as the clients), three passes
-  each, the median pass shown with all three throughputs.
+  clients (on the same cores as the server), through gunicorn as the product runs it
+  (portal.gunicorn: synchronous processes) and, for comparison, 2 processes × 8 threads; three
+  passes each, the two servers' passes alternating, the median pass shown with all three.
 
 The latents are a Gaussian mixture (2,000 clusters of 500, σ 0.3 around centres spread with σ 1),
 like a trained latent space of chemically tagged stars; queries are stars of the catalog.
@@ -34,7 +35,7 @@ import numpy as np
 from _django import OUT, ROOT, bench_database, print_table, server_memory
 
 DATABASE = "doppel_bench_twins"
-EF_SEARCH = (40, 100, 200, 400)
+EF_SEARCH = (24, 32, 40, 100, 200, 400)
 
 
 def clustered_latents(n: int, seed: int = 0) -> np.ndarray:
@@ -198,13 +199,18 @@ def api_load(base_port: int, star_ids: list[int], clients: int, requests_per_cli
     return percentile(latencies, 50), percentile(latencies, 95), len(latencies) / wall
 
 
+PRODUCT_SERVER = ["-c", "python:portal.gunicorn"]  # as the container and `make web` run it
+THREADED_SERVER = ["-w", "2", "--threads", "8", "-k", "gthread"]  # for comparison: threads in place of processes
+
+
 def start_server(port: int, database: str = DATABASE, extra_env: dict | None = None,
-                 log: str = "gunicorn.log") -> subprocess.Popen:
-    """gunicorn (2 processes × 8 gthread threads) on the bench database, once /healthz answers."""
+                 log: str = "gunicorn.log", server_args: list[str] = PRODUCT_SERVER) -> subprocess.Popen:
+    """gunicorn (by default the product's settings, portal.gunicorn) on the bench database, once
+    /healthz answers."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DOPPEL_USE_TEST_DATABASE": "1",
            "DOPPEL_TEST_DATABASE": database, **(extra_env or {})}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-                               "--threads", "8", "-k", "gthread", "--log-level", "warning"], cwd=ROOT, env=env,
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", *server_args, "portal.wsgi", "-b", f"127.0.0.1:{port}",
+                               "--log-level", "warning"], cwd=ROOT, env=env,
                               stdout=open(OUT / log, "w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -331,6 +337,43 @@ def graph_arg(text: str) -> tuple[int, int]:
     return m, ef_construction
 
 
+def api_table(star_ids, ef_search: int) -> str:
+    """The API under 1, 8 and 32 clients: the product's server (portal.gunicorn) and, for
+    comparison, 2 processes × 8 threads, both up at once and their passes interleaved."""
+    from portal.gunicorn import workers
+
+    servers = {f"portal.gunicorn: {workers} processes": (8765, PRODUCT_SERVER),
+               "2 processes × 8 threads": (8766, THREADED_SERVER)}
+    running = [start_server(port, log=f"gunicorn-{port}.log", server_args=server_args)
+               for port, server_args in servers.values()]
+    sample = [int(s) for s in star_ids]
+    rows = []
+    try:
+        for port, _ in servers.values():
+            api_load(port, sample[:200], 8, 25)  # every process prepares its statements
+        for clients, per_client in ((1, 300), (8, 100), (32, 40)):
+            # three passes each, alternating the servers: on a shared 2-core machine one pass can
+            # swing by 20 %; the median pass is shown
+            passes = {name: [] for name in servers}
+            for _ in range(3):
+                for name, (port, _) in servers.items():
+                    passes[name].append(api_load(port, sample, clients, per_client))
+            for name, measured in passes.items():
+                measured.sort(key=lambda p: p[2])
+                p50, p95, qps = measured[1]
+                rows.append([name, clients, 3 * clients * per_client, f"{p50:.1f}", f"{p95:.1f}", f"{qps:.0f}",
+                             " / ".join(f"{p[2]:.0f}" for p in measured)])
+                print(rows[-1], flush=True)
+    finally:
+        for server in running:
+            server.terminate()
+            server.wait(timeout=30)
+    return print_table(f"GET /api/stars/{{id}}/twins/?k=10 through gunicorn on {os.cpu_count()} cores (the clients on the "
+                       f"same cores), ef_search {ef_search} (the default)",
+                       ["server", "clients", "requests", "p50 ms", "p95 ms", "requests/s", "requests/s of the 3 passes"],
+                       rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -386,26 +429,7 @@ def main() -> None:
         if args.graph:
             tables.append(graph_search(version, latents, queries_idx, sql_truth, (40, 60, 100, 200), *args.graph))
         if not args.skip_api:
-            port = 8765
-            server = start_server(port)
-            try:
-                sample = [int(s) for s in rng.choice(star_ids, size=2000, replace=False)]
-                api_load(port, sample[:50], 1, 20)  # warm both processes
-                rows = []
-                for clients, per_client in ((1, 300), (8, 100), (32, 40)):
-                    # three passes: on a shared 2-core machine one pass can swing by 20 %; the median pass is shown
-                    passes = sorted((api_load(port, sample, clients, per_client) for _ in range(3)), key=lambda p: p[2])
-                    p50, p95, qps = passes[1]
-                    rows.append([clients, 3 * clients * per_client, f"{p50:.1f}", f"{p95:.1f}", f"{qps:.0f}",
-                                 " / ".join(f"{p[2]:.0f}" for p in passes)])
-                    print(rows[-1], flush=True)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-            tables.append(print_table(f"GET /api/stars/{{id}}/twins/?k=10 through gunicorn (2 × 8 gthread) on 2 cores, "
-                                      f"ef_search {default_ef} (the default)",
-                                      ["clients", "requests", "p50 ms", "p95 ms", "requests/s", "requests/s of the 3 passes"],
-                                      rows))
+            tables.append(api_table(rng.choice(star_ids, size=2000, replace=False), default_ef))
     (OUT / "twins.txt").write_text("\n\n".join(tables) + "\n")
 
 

@@ -89,6 +89,8 @@ else:
 # Keep connections across requests: a new PostgreSQL backend per request costs milliseconds.
 DATABASES["default"]["CONN_MAX_AGE"] = envint("DOPPEL_DB_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend whose health check polls the socket instead of sending SELECT 1.
+DATABASES["default"]["ENGINE"] = "portal.database"
 DATABASES["default"].setdefault("TEST", {})["NAME"] = envstr("DOPPEL_TEST_DATABASE", "test_doppel")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
