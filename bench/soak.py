@@ -111,9 +111,10 @@ def main() -> None:
                          f"{result['p95']:.1f}", f"{result['ok']:,}", f"{result['throttled']:,}", result["errors"],
                          f"{result['max_api_ok']}" + (f" (≤ {allowed:.0f})" if name == "production throttles" else ""),
                          verdict])
-    from portal.gunicorn import workers
+    from portal.gunicorn import threads, workers
 
-    text = print_table(f"bench/soak.py — {args.clients} clients × {args.seconds:.0f} s, gunicorn {workers} processes, loopback, "
+    text = print_table(f"bench/soak.py — {args.clients} clients × {args.seconds:.0f} s, gunicorn {workers} processes × {threads} "
+                       f"thread{'s' if threads > 1 else ''}, loopback, "
                        f"{os.cpu_count()} cores",
                        ["run", "requests", "req/s", "p50 ms", "p95 ms", "< 400", "429", "≥ 500",
                         "most API answers to one client", "ok"], rows)

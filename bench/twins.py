@@ -14,8 +14,9 @@ Reports, from one run:
   ef_construction=EFC in place of the product's (inside a transaction that is rolled back);
 * p50/p95 latency and throughput of GET /api/stars/{id}/twins/?k=10 under 1, 8 and 32 concurrent
   clients (on the same cores as the server), through gunicorn as the product runs it
-  (portal.gunicorn: synchronous processes) and, for comparison, 2 processes × 8 threads; three
-  passes each, the two servers' passes alternating, the median pass shown with all three.
+  (portal.gunicorn: synchronous processes) and, for comparison, as many processes of 4 threads
+  and 2 processes × 8 threads; three passes each, the servers' passes alternating, the median pass
+  shown with all three.
 
 The latents are a Gaussian mixture (2,000 clusters of 500, σ 0.3 around centres spread with σ 1),
 like a trained latent space of chemically tagged stars; queries are stars of the catalog.
@@ -339,11 +340,14 @@ def graph_arg(text: str) -> tuple[int, int]:
 
 def api_table(star_ids, ef_search: int) -> str:
     """The API under 1, 8 and 32 clients: the product's server (portal.gunicorn) and, for
-    comparison, 2 processes × 8 threads, both up at once and their passes interleaved."""
-    from portal.gunicorn import workers
+    comparison, as many processes of 4 threads (``DOPPEL_WEB_THREADS=4``) and 2 processes × 8
+    threads; all up at once and their passes interleaved."""
+    from portal.gunicorn import threads, workers
 
-    servers = {f"portal.gunicorn: {workers} processes": (8765, PRODUCT_SERVER),
-               "2 processes × 8 threads": (8766, THREADED_SERVER)}
+    shape = "synchronous" if threads == 1 else f"× {threads} threads"
+    servers = {f"portal.gunicorn: {workers} processes, {shape}": (8765, PRODUCT_SERVER),
+               f"{workers} processes × 4 threads": (8766, ["-w", str(workers), "--threads", "4", "-k", "gthread"]),
+               "2 processes × 8 threads": (8767, THREADED_SERVER)}
     running = [start_server(port, log=f"gunicorn-{port}.log", server_args=server_args)
                for port, server_args in servers.values()]
     sample = [int(s) for s in star_ids]

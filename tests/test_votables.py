@@ -40,6 +40,17 @@ def test_api_votable_keeps_ids_exact_and_units_readable(client):
     assert infos["QUERY_STATUS"] == "OK" and "format=votable" in infos["request"]
 
 
+def test_writing_our_own_units_warns_of_nothing():
+    """Each warning would be a line in the server's log on every VOTable answer."""
+    from portal.api.renderers import votable_bytes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        content = votable_bytes([{"designation": "A", "teff": 4500.0, "logg": 2.1, "fe_h": -0.3, "alpha_fe": 0.1,
+                                  "delta_logg": 0.2}])
+    assert b'unit="dex"' in content
+
+
 def test_an_empty_cone_search_keeps_its_schema(client):
     votable, table = _table(client.get("/vo/scs", {"RA": 100, "DEC": 10, "SR": 0.01, "VERB": 3}).content)
     assert [field.name for field in table.fields] == ["designation", "ra", "dec", "separation", "teff", "logg", "fe_h",
