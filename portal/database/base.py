@@ -1,8 +1,8 @@
 """Django's PostgreSQL backend, with a connection health check that costs no round trip.
 
 Django checks a kept connection (``CONN_HEALTH_CHECKS``) by sending ``SELECT 1`` before the first
-query of each request: one more round trip on every request, about a twelfth of a twin request's
-throughput. A session that the server ends while the connection sits idle (a restart,
+query of each request: one more round trip on every request (a twin request needs two of its
+own). A session that the server ends while the connection sits idle (a restart,
 ``pg_terminate_backend``, ``idle_session_timeout``, a pooler closing it) says so: the server sends
 its error message and closes the socket, which turns readable. So the check polls the socket
 without waiting: nothing to read means the session is as the last statement left it; anything to
