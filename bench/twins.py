@@ -348,11 +348,12 @@ def api_table(star_ids, ef_search: int) -> str:
     servers = {f"portal.gunicorn: {workers} processes, {shape}": (8765, PRODUCT_SERVER),
                f"{workers} processes × 4 threads": (8766, ["-w", str(workers), "--threads", "4", "-k", "gthread"]),
                "2 processes × 8 threads": (8767, THREADED_SERVER)}
-    running = [start_server(port, log=f"gunicorn-{port}.log", server_args=server_args)
-               for port, server_args in servers.values()]
+    running = []
     sample = [int(s) for s in star_ids]
     rows = []
     try:
+        for port, server_args in servers.values():  # started one by one: a failed start stops those already up
+            running.append(start_server(port, log=f"gunicorn-{port}.log", server_args=server_args))
         for port, _ in servers.values():
             api_load(port, sample[:200], 8, 25)  # every process prepares its statements
         for clients, per_client in ((1, 300), (8, 100), (32, 40)):
