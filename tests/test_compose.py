@@ -36,6 +36,14 @@ def test_web_runs_gunicorn_and_every_app_service_gets_the_service_urls():
         assert "DATABASE_URL" in env and "CELERY_BROKER_URL" in env, name
 
 
+def test_the_web_server_s_settings_reach_the_web_container():
+    """portal/gunicorn.py reads them; compose passes only what it names."""
+    env = _compose()["services"]["web"]["environment"]
+    for name in ("DOPPEL_WEB_WORKERS", "DOPPEL_WEB_THREADS", "DOPPEL_WEB_TIMEOUT_S"):
+        assert env[name] == f"${{{name}:-}}"
+    assert env["DATABASE_URL"].startswith("${DATABASE_URL")  # and the app's own still
+
+
 def test_services_share_nothing_but_the_database_and_the_broker():
     compose = _compose()
     for name in ("web", "worker-cpu", "worker-gpu"):
