@@ -47,7 +47,7 @@ def test_processes_threads_and_timeout_are_read_from_the_environment(monkeypatch
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("value", ["0", "-2", "many"])
-def test_a_count_that_cannot_serve_is_refused_by_name(monkeypatch, name, value):
+def test_a_value_that_cannot_serve_is_refused_by_name(monkeypatch, name, value):
     with pytest.raises(ImproperlyConfigured, match=name):
         load(monkeypatch, **{name: value})
     monkeypatch.delenv(name)
