@@ -10,8 +10,9 @@ Reports, from one run:
 * a 1 %-selective Teff filter: the exact-scan plan and the iterative HNSW scan, recall and latency;
 * with --halfvec, the same twin statement through an HNSW index on ``vector::halfvec(25)`` (half
   the bytes per element; the product does not use it, see docs/scale.md);
-* with --graph M:EFC, the same twin statement through an HNSW index built with m=M and
-  ef_construction=EFC in place of the product's (inside a transaction that is rolled back);
+* with --graph M:EFC, the same twin statement through the product's index and through an HNSW
+  index built with m=M and ef_construction=EFC on a copy of the latents, each query sent to both
+  back to back, with the shared buffers each walk touches;
 * p50/p95 latency and throughput of GET /api/stars/{id}/twins/?k=10 under 1, 8 and 32 concurrent
   clients (on the same cores as the server), through gunicorn as the product runs it
   (portal.gunicorn: synchronous processes) and, for comparison, as many processes of 4 threads
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -289,43 +291,75 @@ def halfvec_search(version, latents, queries_idx, truth, ef_values) -> str:
 
 
 def graph_search(version, latents, queries_idx, truth, ef_values, m: int, ef_construction: int) -> str:
-    """The twin statement from a plain cursor through the product's HNSW index (``HNSW_M``,
-    ``HNSW_EF_CONSTRUCTION``), then, inside one transaction that is rolled back, through an index
-    built with ``m`` and ``ef_construction`` in its place."""
-    from django.db import connection, transaction
+    """The twin statement through the product's HNSW index (``HNSW_M``, ``HNSW_EF_CONSTRUCTION``)
+    and through one built with ``m`` and ``ef_construction`` on a copy of the same latents, each
+    query sent to both back to back (which goes first alternates), so that both graphs see the same
+    moments of this shared machine. Also the shared buffers a walk touches (``EXPLAIN``): the walk's
+    work, free of timing noise."""
+    from django.db import connection
 
     from catalog.model_outputs import HNSW_EF_CONSTRUCTION, HNSW_M
 
     texts = vector_texts(latents, queries_idx)
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '2GB'")
-        cursor.execute(TWIN_STATEMENT.format(name="bench_graph", version=version.pk, order="e.vector <-> $1::vector"))
-        cursor.execute("SET plan_cache_mode = force_generic_plan")
-        product = [time_prepared(cursor, "bench_graph", texts, truth, ef) for ef in ef_values]
-        cursor.execute(f"SELECT pg_relation_size('{version.index_name}')")
-        product_bytes = cursor.fetchone()[0]
-        cursor.execute("DEALLOCATE bench_graph")
-        with transaction.atomic():
-            cursor.execute(f"DROP INDEX {version.index_name}")
+        cursor.execute(f"CREATE TABLE bench_graph_latents AS SELECT model_version_id, spectrum_id, vector "
+                       f"FROM catalog_embedding_v{version.pk}")
+        try:
+            cursor.execute("VACUUM ANALYZE bench_graph_latents")
             started = time.perf_counter()
-            cursor.execute(f"CREATE INDEX bench_graph_index ON catalog_embedding_v{version.pk} USING hnsw "
+            cursor.execute(f"CREATE INDEX bench_graph_index ON bench_graph_latents USING hnsw "
                            f"(vector vector_l2_ops) WITH (m = {m}, ef_construction = {ef_construction})")
             build_s = time.perf_counter() - started
-            cursor.execute("SELECT pg_relation_size('bench_graph_index')")
-            variant_bytes = cursor.fetchone()[0]
-            cursor.execute(TWIN_STATEMENT.format(name="bench_graph", version=version.pk, order="e.vector <-> $1::vector"))
-            variant = [time_prepared(cursor, "bench_graph", texts, truth, ef) for ef in ef_values]
-            cursor.execute("DEALLOCATE bench_graph")
-            transaction.set_rollback(True)
-        cursor.execute("RESET plan_cache_mode; RESET hnsw.ef_search")
-    rows = [[ef, f"{a_recall:.4f}", f"{a_p50:.2f}", f"{b_recall:.4f}", f"{b_p50:.2f}"]
-            for ef, (a_recall, a_p50), (b_recall, b_p50) in zip(ef_values, product, variant)]
-    ours = f"m {HNSW_M}/{HNSW_EF_CONSTRUCTION}"
-    return print_table(f"the twin statement, plain cursor, the product's index (m {HNSW_M}, ef_construction {HNSW_EF_CONSTRUCTION}, "
-                       f"{product_bytes / 2**20:,.0f} MiB) against m {m}, ef_construction {ef_construction} "
-                       f"(built in {build_s:.0f} s, {variant_bytes / 2**20:,.0f} MiB)",
-                       ["ef_search", f"{ours} recall@10", f"{ours} p50 ms", f"m {m}/{ef_construction} recall@10",
-                        f"m {m}/{ef_construction} p50 ms"], rows)
+            cursor.execute(f"SELECT pg_relation_size('{version.index_name}'), pg_relation_size('bench_graph_index')")
+            product_bytes, variant_bytes = cursor.fetchone()
+            order = "e.vector <-> $1::vector"
+            cursor.execute(TWIN_STATEMENT.format(name="bench_product", version=version.pk, order=order))
+            cursor.execute(TWIN_STATEMENT.format(name="bench_variant", version=version.pk, order=order)
+                           .replace("FROM catalog_embedding e", "FROM bench_graph_latents e"))
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            rows = [[ef, *time_side_by_side(cursor, ("bench_product", "bench_variant"), texts, truth, ef)]
+                    for ef in ef_values]
+            cursor.execute("DEALLOCATE bench_product; DEALLOCATE bench_variant")
+        finally:
+            cursor.execute("RESET plan_cache_mode; RESET hnsw.ef_search; DROP TABLE IF EXISTS bench_graph_latents")
+    ours, theirs = f"m {HNSW_M}/{HNSW_EF_CONSTRUCTION}", f"m {m}/{ef_construction}"
+    return print_table(f"the twin statement, plain cursor, each query through the product's index ({ours}, "
+                       f"{product_bytes / 2**20:,.0f} MiB) and one with {theirs} on a copy of the latents (built in "
+                       f"{build_s:.0f} s, {variant_bytes / 2**20:,.0f} MiB), back to back",
+                       ["ef_search", f"{ours} recall@10", f"{ours} p50 ms", f"{ours} buffers", f"{theirs} recall@10",
+                        f"{theirs} p50 ms", f"{theirs} buffers", f"{theirs} / {ours} per query (median)"], rows)
+
+
+def time_side_by_side(cursor, names: tuple[str, str], texts: list[str], truth, ef: int) -> list[str]:
+    """Each query through both prepared statements back to back (which goes first alternates),
+    after one untimed pass: recall@10, p50 ms and mean shared buffers touched (``EXPLAIN``, first
+    50 queries) of each, and the median over queries of the second's time over the first's."""
+    cursor.execute(f"SET hnsw.ef_search = {ef}")
+    for text in texts:
+        for name in names:
+            cursor.execute(f"EXECUTE {name}(%s)", [text])
+    times, recalls = np.zeros((2, len(texts))), np.zeros((2, len(texts)))
+    for j, (text, expected) in enumerate(zip(texts, truth)):
+        for side in ((0, 1) if j % 2 == 0 else (1, 0)):
+            started = time.perf_counter()
+            cursor.execute(f"EXECUTE {names[side]}(%s)", [text])
+            found = {r[0] for r in cursor.fetchall()}
+            times[side, j] = time.perf_counter() - started
+            recalls[side, j] = len(found & set(expected)) / len(expected)
+    buffers = []
+    for name in names:
+        hits = []
+        for text in texts[:50]:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE {name}(%s)", [text])
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            hits.append(plan[0]["Plan"].get("Shared Hit Blocks", 0) + plan[0]["Plan"].get("Shared Read Blocks", 0))
+        buffers.append(float(np.mean(hits)))
+    cells = []
+    for side in (0, 1):
+        cells += [f"{recalls[side].mean():.4f}", f"{np.median(times[side]) * 1000:.2f}", f"{buffers[side]:.0f}"]
+    return [*cells, f"{np.median(times[1] / times[0]):.3f}"]
 
 
 def graph_arg(text: str) -> tuple[int, int]:
@@ -432,7 +466,7 @@ def main() -> None:
         if args.halfvec:
             tables.append(halfvec_search(version, latents, queries_idx, sql_truth, EF_SEARCH))
         if args.graph:
-            tables.append(graph_search(version, latents, queries_idx, sql_truth, (40, 60, 100, 200), *args.graph))
+            tables.append(graph_search(version, latents, queries_idx, sql_truth, (24, 32, 40, 100), *args.graph))
         if not args.skip_api:
             tables.append(api_table(rng.choice(star_ids, size=2000, replace=False), default_ef))
     (OUT / "twins.txt").write_text("\n\n".join(tables) + "\n")

@@ -13,7 +13,8 @@ from catalog.models import LATENT_DIM, ModelVersion, Spectrum, Star
 # Each version's HNSW graph (pgvector, L2). At 1M clustered 25-d latents ef_construction 256 reaches
 # recall@10 1.0 at ef_search 40, where 128 needs 100 for 0.99 (bench/twins.py --graph 24:128);
 # m 16 walks as fast or faster than 24 at the same recall, from a graph a fifth smaller built in
-# 30 % less time (bench/twins.py --graph 24:256). Indexes built before keep their own parameters.
+# 30 % less time (bench/twins.py --graph 24:256); m 12 walks no faster at the same recall
+# (bench/twins.py --graph 12:256). Indexes built before keep their own parameters.
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 256
 
