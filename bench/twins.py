@@ -8,6 +8,7 @@ Reports, from one run:
 * recall@10 against exact (numpy brute-force) neighbours, and p50/p95 SQL latency, per ef_search;
 * FAISS IndexHNSWFlat (the same M and efConstruction) at the same ef_search values;
 * a 1 %-selective Teff filter: the exact-scan plan and the iterative HNSW scan, recall and latency;
+* Teff filters on either side of ``DOPPEL_TWIN_EXACT_LIMIT``, searched as the product plans them;
 * with --halfvec, the same twin statement through an HNSW index on ``vector::halfvec(25)`` (half
   the bytes per element; the product does not use it, see docs/scale.md);
 * with --graph M:EFC, the same twin statement through the product's index and through an HNSW
@@ -237,6 +238,34 @@ TWIN_STATEMENT = """PREPARE {name} AS
     LEFT JOIN catalog_labels l ON l.star_id = s.star_id AND l.source = 'grid' ORDER BY n.distance, n.spectrum_id"""
 
 
+def planned_filters(version, latents, teff, queries_idx, spectrum_ids, ef: int, exact_limit: int) -> str:
+    """Teff bands around 5000 K of several selectivities, each searched the way the product plans
+    it (``DOPPEL_TWIN_EF_SEARCH`` and ``DOPPEL_TWIN_EXACT_LIMIT`` at their defaults): an exact scan
+    at or below the limit's count of candidates, pgvector's iterative scan above it, and the recall
+    on either side of the switch."""
+    from django.conf import settings
+
+    from catalog.selectors import TwinFilters
+
+    settings.TWIN_EXACT_LIMIT = exact_limit
+    limit_fraction = exact_limit / len(latents)
+    rows = []
+    fractions = [0.25 * limit_fraction, limit_fraction, 1.05 * limit_fraction, 1.25 * limit_fraction,
+                 2.5 * limit_fraction, 0.3]
+    for fraction in sorted({f for f in fractions if f < 1.0}):
+        half = (6500.0 - 3500.0) * fraction / 2  # teff is uniform over 3500–6500 K
+        band = (5000.0 - half, 5000.0 + half)
+        mask = (teff >= band[0]) & (teff <= band[1])
+        truth = [spectrum_ids[row[:10]] for row in exact_neighbours(latents, latents[queries_idx], 10, mask=mask)]
+        [(_, recall, p50, p95, plan)] = sql_search(version, latents, queries_idx, truth, (ef,),
+                                                    filters=TwinFilters(teff=band))
+        rows.append([f"{band[0]:.0f}–{band[1]:.0f} K", f"{mask.sum():,} ({mask.mean():.1%})", plan, f"{recall:.4f}",
+                     f"{p50:.2f}", f"{p95:.2f}"])
+    return print_table(f"filtered twins as the product plans them: exact scan up to {exact_limit:,} candidates "
+                       f"(DOPPEL_TWIN_EXACT_LIMIT), iterative HNSW scan above, ef_search {ef}, {len(queries_idx)} queries",
+                       ["Teff band", "candidates", "plan", "recall@10", "p50 ms", "p95 ms"], rows)
+
+
 def time_prepared(cursor, name: str, texts: list[str], truth, ef: int) -> tuple[float, float]:
     """(recall@10, p50 ms) of ``EXECUTE name(vector)`` over the queries at this ef_search, after
     one untimed pass."""
@@ -438,6 +467,7 @@ def main() -> None:
         from django.conf import settings
 
         default_ef = settings.TWIN_EF_SEARCH  # the API server's; sql_search sets its own
+        default_exact_limit = settings.TWIN_EXACT_LIMIT
         version, spectrum_ids, star_ids, load_s = load(args.n, latents, teff)
         sql_truth = [spectrum_ids[row] for row in truth]
         sql_rows = sql_search(version, latents, queries_idx, sql_truth, EF_SEARCH)
@@ -463,6 +493,8 @@ def main() -> None:
             f"filtered twins: Teff {band[0]:.0f}–{band[1]:.0f} K ({mask.mean():.1%} of rows), 50 queries",
             ["plan", "recall@10", "p50 ms", "p95 ms"],
             [[plan, f"{recall:.4f}", f"{p50:.2f}", f"{p95:.2f}"] for _, recall, p50, p95, plan in exact + walk]))
+        tables.append(planned_filters(version, latents, teff, queries_idx[:50], spectrum_ids, default_ef,
+                                      default_exact_limit))
         if args.halfvec:
             tables.append(halfvec_search(version, latents, queries_idx, sql_truth, EF_SEARCH))
         if args.graph:
