@@ -243,11 +243,8 @@ def planned_filters(version, latents, teff, queries_idx, spectrum_ids, ef: int, 
     it (``DOPPEL_TWIN_EF_SEARCH`` and ``DOPPEL_TWIN_EXACT_LIMIT`` at their defaults): an exact scan
     at or below the limit's count of candidates, pgvector's iterative scan above it, and the recall
     on either side of the switch."""
-    from django.conf import settings
-
     from catalog.selectors import TwinFilters
 
-    settings.TWIN_EXACT_LIMIT = exact_limit
     limit_fraction = exact_limit / len(latents)
     rows = []
     fractions = [0.25 * limit_fraction, limit_fraction, 1.05 * limit_fraction, 1.25 * limit_fraction,
@@ -258,7 +255,7 @@ def planned_filters(version, latents, teff, queries_idx, spectrum_ids, ef: int, 
         mask = (teff >= band[0]) & (teff <= band[1])
         truth = [spectrum_ids[row[:10]] for row in exact_neighbours(latents, latents[queries_idx], 10, mask=mask)]
         [(_, recall, p50, p95, plan)] = sql_search(version, latents, queries_idx, truth, (ef,),
-                                                    filters=TwinFilters(teff=band))
+                                                    filters=TwinFilters(teff=band), exact_limit=exact_limit)
         rows.append([f"{band[0]:.0f}–{band[1]:.0f} K", f"{mask.sum():,} ({mask.mean():.1%})", plan, f"{recall:.4f}",
                      f"{p50:.2f}", f"{p95:.2f}"])
     return print_table(f"filtered twins as the product plans them: exact scan up to {exact_limit:,} candidates "
@@ -344,8 +341,11 @@ def graph_search(version, latents, queries_idx, truth, ef_values, m: int, ef_con
             product_bytes, variant_bytes = cursor.fetchone()
             order = "e.vector <-> $1::vector"
             cursor.execute(TWIN_STATEMENT.format(name="bench_product", version=version.pk, order=order))
-            cursor.execute(TWIN_STATEMENT.format(name="bench_variant", version=version.pk, order=order)
-                           .replace("FROM catalog_embedding e", "FROM bench_graph_latents e"))
+            statement = TWIN_STATEMENT.format(name="bench_variant", version=version.pk, order=order)
+            variant_statement = statement.replace("FROM catalog_embedding e", "FROM bench_graph_latents e")
+            if variant_statement == statement:  # would time the product's graph twice
+                raise RuntimeError("TWIN_STATEMENT no longer reads 'FROM catalog_embedding e'")
+            cursor.execute(variant_statement)
             cursor.execute("SET plan_cache_mode = force_generic_plan")
             rows = [[ef, *time_side_by_side(cursor, ("bench_product", "bench_variant"), texts, truth, ef)]
                     for ef in ef_values]
