@@ -49,17 +49,14 @@ class TapResult:
 
 def adql_to_sql(adql: str) -> tuple[str, list[tuple[str | None, str]]]:
     """(PostgreSQL, the tables it reads as (schema or None, name)); TapError on bad ADQL."""
-    from queryparser.adql import ADQLQueryTranslator
     from queryparser.exceptions import QueryError, QuerySyntaxError
-    from queryparser.postgresql import PostgreSQLQueryProcessor
+
+    from catalog.adql import translate
 
     if not adql or not adql.strip():
         raise TapError("QUERY is empty: give an ADQL SELECT")
     try:
-        sql = ADQLQueryTranslator(adql.strip().rstrip(";")).to_postgresql().strip().rstrip(";")
-        processor = PostgreSQLQueryProcessor()
-        processor.set_query(sql)
-        processor.process_query()
+        sql, tables = translate(adql.strip().rstrip(";"))
     except QuerySyntaxError as error:
         spots = "; ".join(f"line {line}, column {column + 1} near {text!r}" for line, column, text in error.syntax_errors)
         raise TapError(f"ADQL syntax error at {spots}") from None
@@ -68,7 +65,7 @@ def adql_to_sql(adql: str) -> tuple[str, list[tuple[str | None, str]]]:
             raise TapError("name each table with its schema: doppel.stars, doppel.labels, …, TAP_SCHEMA.tables "
                            "(see /tap/tables)") from None
         raise TapError(f"the ADQL cannot be translated: {error}") from None
-    return sql, [(schema, name) for schema, name in processor.tables]
+    return sql, tables
 
 
 def _check_tables(tables: list[tuple[str | None, str]]) -> None:
