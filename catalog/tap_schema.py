@@ -120,6 +120,32 @@ TABLES = (
 )
 
 
+# Queries the VO page (/tap/) offers to start from: (what it finds, ADQL). Each runs on any catalog.
+EXAMPLES = (
+    ("Stars within 0.5° of a position, with their labels",
+     "SELECT TOP 100 designation, ra, dec, teff, logg, fe_h FROM doppel.stars\n"
+     "WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 150.0, 2.2, 0.5))"),
+    ("Giants, the most metal-poor first",
+     "SELECT TOP 100 designation, teff, logg, fe_h, alpha_fe FROM doppel.stars\n"
+     "WHERE logg < 3.0 AND fe_h IS NOT NULL ORDER BY fe_h"),
+    ("The best BHB candidates and their Balmer lines",
+     "SELECT TOP 50 s.designation, b.score, l.d02, l.fm, l.c, l.b, l.xue_bhb\n"
+     "FROM doppel.bhb_scores AS b JOIN doppel.stars AS s ON s.star_id = b.star_id\n"
+     "LEFT JOIN doppel.balmer_lines AS l ON l.star_id = b.star_id ORDER BY b.score DESC"),
+    ("Chemical groups: how many stars, over what Teff and logg",
+     "SELECT group_id, COUNT(*) AS stars, MIN(teff) AS teff_min, MAX(teff) AS teff_max,\n"
+     "       MIN(logg) AS logg_min, MAX(logg) AS logg_max\n"
+     "FROM doppel.chemical_groups GROUP BY group_id ORDER BY group_id"),
+    ("The most peculiar spectra",
+     "SELECT TOP 50 s.designation, p.score, p.teff, p.logg FROM doppel.peculiarity AS p\n"
+     "JOIN doppel.stars AS s ON s.star_id = p.star_id ORDER BY p.score DESC"),
+    ("Spectra by survey",
+     "SELECT survey, COUNT(*) AS spectra, AVG(snr) AS mean_snr FROM doppel.spectra GROUP BY survey"),
+    ("Every column, with its unit and UCD",
+     "SELECT table_name, column_name, unit, ucd, description FROM TAP_SCHEMA.columns\n"
+     "WHERE table_name LIKE 'doppel.%'"),
+)
+
 def table(name: str) -> Table | None:
     """The table of that ADQL name (case-insensitive, ``doppel.`` optional)."""
     wanted = name.lower() if "." in name else f"doppel.{name.lower()}"

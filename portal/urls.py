@@ -33,6 +33,7 @@ urlpatterns = [
     path("groups/<int:group>/", web.chemical_group, name="chemical-group"),
     path("models/", web.models, name="models"),
     path("vo/scs", vo.cone_search, name="vo-scs"),
+    path("tap/", web.vo_services, name="vo-services"),  # the services' page; the TAP endpoints below it
     path("tap/", include("portal.tap")),
     path("api/", include("portal.api.urls")),
     path("healthz", health.healthz, name="healthz"),

@@ -141,3 +141,17 @@ class PeculiarForm(ParameterRangeForm):
         data = self.cleaned_data
         return {"min_score": data.get("min_score"), "survey": data.get("survey") or "",
                 "teff": (data.get("teff_min"), data.get("teff_max")), "logg": (data.get("logg_min"), data.get("logg_max"))}
+
+
+class AdqlForm(forms.Form):
+    """An ADQL query run on the VO page (the same query ``/tap/sync`` runs), its rows shown there."""
+
+    MAX_ROWS_SHOWN = 1000
+
+    query = forms.CharField(label="ADQL", max_length=20_000, strip=True,
+                            widget=forms.Textarea(attrs={"rows": 5, "cols": 100, "spellcheck": "false"}))
+    maxrec = forms.IntegerField(label="rows shown", min_value=1, max_value=MAX_ROWS_SHOWN, initial=100, required=False,
+                                help_text=f"at most {MAX_ROWS_SHOWN:,}; the downloads take up to the TAP limit")
+
+    def clean_maxrec(self):
+        return self.cleaned_data.get("maxrec") or self.fields["maxrec"].initial

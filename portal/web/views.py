@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import numpy as np
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -14,13 +15,15 @@ from catalog import inference, selectors
 from catalog.balmer import BALMER_COLUMNS
 from catalog.ingest.records import BadInput
 from catalog.models import Star
+from catalog.selectors.tap import TapError, run_adql
+from catalog.tap_schema import EXAMPLES, TABLES
 from catalog.targets import disentangler_checks
 from portal import plots, uploads
 from portal.api.filters import PECULIAR_PARAMETERS, STAR_PARAMETERS
 from portal.api.renderers import CSVRenderer, votable_bytes
 from portal.web.pagination import EstimatingPaginator
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
-from portal.web.forms import BHBThresholdForm, PeculiarForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
+from portal.web.forms import AdqlForm, BHBThresholdForm, PeculiarForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
 
 PAGE_SIZE = 25
 SORT_COLUMNS = [("designation", "star"), ("ra", "RA"), ("dec", "Dec"), ("teff", "Teff"), ("logg", "logg"),
@@ -302,6 +305,41 @@ def models(request):
         version.checks = disentangler_checks(version.metrics) if version.kind == "disentangler" else []
     return render(request, "catalog/models.html", {
         "versions": versions, "plots": {f"curves-{pk}": item for pk, item in curves.items() if item}})
+
+
+# The longest URL a VO client is handed over SAMP: gunicorn refuses request lines past 4,094 bytes.
+SAMP_URL_MAX = 4000
+
+
+@require_http_methods(["GET", "POST"])
+def vo_services(request):
+    """The VO services (TAP, cone search, SAMP) and how to reach them, with an ADQL query run here
+    (the query ``/tap/sync`` runs; its first ``maxrec`` rows shown, the whole answer downloadable).
+    The form posts (a query of any length); a GET with ``query`` (the examples, a shared link) runs too."""
+    data = request.POST if request.method == "POST" else request.GET
+    form = AdqlForm(data if "query" in data else None, initial={"query": EXAMPLES[0][1]})
+    tap_url = request.build_absolute_uri(reverse("tap-sync")).removesuffix("/sync")
+    result, download, samp_url = None, {}, ""
+    if form.is_bound and form.is_valid():
+        query = form.cleaned_data["query"]
+        try:
+            result = run_adql(query, maxrec=form.cleaned_data["maxrec"], timeout_s=settings.TAP_SYNC_TIMEOUT_S)
+        except TapError as error:
+            form.add_error("query", str(error))
+        else:
+            download = {"REQUEST": "doQuery", "LANG": "ADQL", "MAXREC": settings.TAP_MAX_ROWS, "QUERY": query}
+            url = f"{tap_url}/sync?" + urlencode({**download, "RESPONSEFORMAT": "votable"})
+            samp_url = url if len(url) <= SAMP_URL_MAX else ""
+    return render(request, "catalog/vo.html", {
+        "form": form, "result": result, "download": download, "formats": (("votable", "VOTable"), ("csv", "CSV")),
+        "samp_url": samp_url, "tap_url": tap_url,
+        "headers": [(name, result.meta.get(name, ("", ""))[1]) for name in result.columns] if result else [],
+        "rows": [[row[name] for name in result.columns] for row in result.rows] if result else [],
+        "scs_url": request.build_absolute_uri(reverse("vo-scs")), "tables": TABLES,
+        "examples": [(title, urlencode({"query": adql, "maxrec": AdqlForm.base_fields["maxrec"].initial}))
+                     for title, adql in EXAMPLES],
+        "max_rows": f"{settings.TAP_MAX_ROWS:,}", "sync_timeout_s": settings.TAP_SYNC_TIMEOUT_S,
+        "async_timeout_s": settings.TAP_ASYNC_TIMEOUT_S})
 
 
 THUMBNAIL_CACHE_S = 3600  # thumbnails are drawn once an hour at most, in the shared cache
