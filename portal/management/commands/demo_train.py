@@ -64,7 +64,7 @@ class Command(BaseCommand):
             for version in list(waiting):
                 version.refresh_from_db()
                 run = version.latest_run
-                line = f"{version.kind} v{version.pk}: {version.state} · {run.phase or '—'} · epoch {run.epoch}"
+                line = f"{version.kind} v{version.pk}: {version.state} · {run.phase or '—'} · {_epoch(run)}"
                 if last.get(version.pk) != line:
                     self.stdout.write(line)
                     last[version.pk] = line
@@ -84,3 +84,11 @@ class Command(BaseCommand):
             self.stdout.write(f"open a star with twins:  /stars/{star.pk}/twins/?k=10   (its page: /stars/{star.pk}/)")
         self.stdout.write("latent map:              /latent-map/")
         self.stdout.write("BHB candidates:          /bhb/")
+
+
+def _epoch(run) -> str:
+    """"epoch 7", or for a run of several stages (BATMM) "VGG1D epoch 3 of 8": its counter restarts."""
+    last = run.loss_history[-1] if run.loss_history else {}
+    if "stage" not in last:
+        return f"epoch {run.epoch}"
+    return f"{last['stage']} epoch {last['epoch']} of {last['epochs']}"
