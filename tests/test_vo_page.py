@@ -103,6 +103,7 @@ def test_an_unlabelled_value_is_an_empty_cell_and_no_match_says_so(client, sky):
 
 @pytest.mark.parametrize("params, message", [
     ({"query": "SELECT FROM doppel.stars"}, "ADQL syntax error at line 1, column 8 near 'FROM'"),
+    ({"query": "SELECT ra FROM doppel.stars\nWHERE (ra > 1"}, "ADQL syntax error at line 2, column 14 (the end of the query: is something missing?)"),
     ({"query": "SELECT * FROM public.catalog_star"}, "unknown table public.catalog_star"),
     ({"query": "SELECT mass FROM doppel.stars"}, 'column "mass" does not exist'),
     ({"query": ""}, "This field is required."),

@@ -55,10 +55,15 @@ def adql_to_sql(adql: str) -> tuple[str, list[tuple[str | None, str]]]:
 
     if not adql or not adql.strip():
         raise TapError("QUERY is empty: give an ADQL SELECT")
+    adql = adql.strip().rstrip(";")
     try:
-        sql, tables = translate(adql.strip().rstrip(";"))
+        sql, tables = translate(adql)
     except QuerySyntaxError as error:
-        spots = "; ".join(f"line {line}, column {column + 1} near {text!r}" for line, column, text in error.syntax_errors)
+        # queryparser ends the query with ";": an error there is where the query stops short
+        end = (adql.count("\n") + 1, len(adql.rsplit("\n", 1)[-1]))
+        spots = "; ".join(f"line {line}, column {column + 1} " + ("(the end of the query: is something missing?)"
+                                                              if (line, column) >= end else f"near {text!r}")
+                          for line, column, text in error.syntax_errors)
         raise TapError(f"ADQL syntax error at {spots}") from None
     except (QueryError, ValueError, IndexError, AttributeError) as error:  # queryparser's other refusals
         if "schema specification" in str(error):
