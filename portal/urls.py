@@ -35,6 +35,9 @@ urlpatterns = [
     path("vo/scs", vo.cone_search, name="vo-scs"),
     path("tap/", web.vo_services, name="vo-services"),  # the services' page; the TAP endpoints below it
     path("tap/", include("portal.tap")),
+    # The same endpoints under a base URL copied with its slash ("/tap/" from the page's address):
+    # VO clients append "/sync", "/tables", … to it. Their answers name the canonical /tap URLs.
+    path("tap//", include(("portal.tap", "tap"), namespace="tap-base-with-slash")),
     path("api/", include("portal.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("admin/login/", admin_login),

@@ -129,6 +129,19 @@ def test_vosi_endpoints(service, sky):
     assert {column.name for column in stars.columns} >= {"star_id", "designation", "ra", "dec", "teff", "bhb_score"}
 
 
+def test_a_base_url_copied_with_its_slash_works_too(live_server, sky):
+    """The page at /tap/ shows that address: a client given it appends "/sync" and the rest."""
+    import requests
+
+    with requests.Session() as session:
+        service = pyvo.dal.TAPService(f"{live_server.url}/tap/", session=session)
+        table = _quiet(lambda: service.run_sync(CONE).to_table())
+        assert list(table["designation"]) == ["IN0", "IN1", "IN2"]
+        assert "doppel.stars" in [t.name for t in service.tables]
+        access = service.capabilities[0].interfaces[0].accessurls[0].content
+        assert access == f"{live_server.url}/tap"  # the canonical base
+
+
 def test_every_described_column_is_in_its_view(db):
     from catalog.tap_schema import TABLES
 
