@@ -107,6 +107,7 @@ def test_an_unlabelled_value_is_an_empty_cell_and_no_match_says_so(client, sky):
     ({"query": "SELECT * FROM public.catalog_star"}, "unknown table public.catalog_star"),
     ({"query": "SELECT mass FROM doppel.stars"}, 'column "mass" does not exist'),
     ({"query": ""}, "This field is required."),
+    ({"query": " ; "}, "QUERY is empty: give an ADQL SELECT"),
     ({"query": "SELECT TOP 1 ra FROM doppel.stars", "maxrec": 5000}, "Ensure this value is less than or equal to 1000."),
     ({"query": "SELECT TOP 1 ra FROM doppel.stars", "maxrec": "many"}, "Enter a whole number."),
 ])

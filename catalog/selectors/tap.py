@@ -53,9 +53,9 @@ def adql_to_sql(adql: str) -> tuple[str, list[tuple[str | None, str]]]:
 
     from catalog.adql import translate
 
-    if not adql or not adql.strip():
+    adql = (adql or "").strip().rstrip(";").strip()
+    if not adql:
         raise TapError("QUERY is empty: give an ADQL SELECT")
-    adql = adql.strip().rstrip(";")
     try:
         sql, tables = translate(adql)
     except QuerySyntaxError as error:
