@@ -37,7 +37,11 @@ class _Errors(ErrorListener):
 
 
 class _Translator(ADQLQueryTranslator):
-    """queryparser's ADQL translator with a parse that tries SLL prediction before LL."""
+    """queryparser's ADQL translator with a parse that tries SLL prediction before LL, run once:
+    by ``to_postgresql`` (queryparser's also parses when the query is set)."""
+
+    def set_query(self, query):
+        self._query = query.lstrip("\n").rstrip().rstrip(";") + ";"  # queryparser's normalisation
 
     def parse(self):
         for mode in (PredictionMode.SLL, PredictionMode.LL):

@@ -42,9 +42,23 @@ def test_the_translation_and_its_tables_are_queryparsers(query):
 
 def test_a_valid_query_is_parsed_in_sll_mode_only():
     translator = adql._Translator(QUERIES[1])
+    translator.to_postgresql()
     assert translator.parser._interp.predictionMode == PredictionMode.SLL
     tokens = adql.antlr4.CommonTokenStream(adql.PostgreSQLLexer(adql.antlr4.InputStream("SELECT 1;")))
     assert adql._SLLPostgreSQLParser(tokens)._interp.predictionMode == PredictionMode.SLL
+
+
+def test_the_adql_is_parsed_once(monkeypatch):
+    parses = []
+
+    class Counting(adql.ADQLParser):
+        def query(self):
+            parses.append(self._interp.predictionMode)
+            return super().query()
+
+    monkeypatch.setattr(adql, "ADQLParser", Counting)
+    adql.translate(QUERIES[0])
+    assert parses == [PredictionMode.SLL]
 
 
 @pytest.mark.parametrize("query", ["SELECT FROM doppel.stars", "SELECT ra FROM doppel.stars WHERE (ra > 1",
