@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ml.surveys import apogee_chip_slices, apogee_wavelength, sdss_wavelength
-from portal.plots.spectrum import spectrum_item, twins_overlay_item, with_gaps
+from portal.plots.spectrum import error_band, spectrum_item, twins_overlay_item, with_gaps
 from tests.conftest import ROOT
 
 
@@ -78,3 +78,59 @@ def test_the_slider_script_breaks_at_the_same_pixels():
     from_js = json.loads(subprocess.run(["node"], input=program, capture_output=True, text=True, check=True).stdout)
     expected = with_gaps(wavelength, flux)[1]
     assert [i for i, v in enumerate(from_js) if v is None] == np.flatnonzero(np.isnan(expected)).tolist()
+
+
+def _glyphs(item: dict, kind: str) -> list[dict]:
+    """The attributes of the glyph each renderer of a json_item draws, for glyphs of this Bokeh type."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("name") == "GlyphRenderer" and node["attributes"]["glyph"].get("name") == kind:
+                found.append(node["attributes"]["glyph"]["attributes"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(json.dumps(item)))
+    return found
+
+
+def _column(item: dict, key: str) -> list[dict]:
+    """A data source's column of arrays (one per polygon of a ``patches`` glyph), still encoded."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, list) and len(node) == 2 and node[0] == key and isinstance(node[1], list):
+            found.extend(node[1])
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(json.dumps(item)))
+    return found
+
+
+def test_the_error_band_is_one_area_per_chip_and_bridges_no_gap():
+    wavelength = apogee_wavelength()
+    flux = np.linspace(0.9, 1.0, len(wavelength))
+    item = spectrum_item(wavelength=wavelength, flux=flux, error=0.01 * flux, unit="normalised", survey="apogee",
+                         title="t")
+    assert not _glyphs(item, "VArea")  # a varea draws straight across the NaN of a break
+    (band,) = _glyphs(item, "Patches")
+    assert band["xs"]["field"] == "xs"
+    xs = [_decode(x) for x in _column(item, "xs")]
+    assert len(xs) == 3 and all(np.isfinite(x).all() for x in xs)
+    for x, chip in zip(xs, apogee_chip_slices()):  # each polygon spans its chip only: out along one edge, back along the other
+        assert x.min() == wavelength[chip].min() and x.max() == wavelength[chip].max()
+
+
+def test_a_missing_error_leaves_a_hole_in_the_band():
+    xs, ys = error_band(np.arange(6.0), np.array([0, 0, np.nan, 0, 0, 0.0]), np.ones(6))
+    assert [x.tolist() for x in xs] == [[0, 1, 1, 0], [3, 4, 5, 5, 4, 3]]
+    assert [y.tolist() for y in ys] == [[0, 0, 1, 1], [0, 0, 0, 1, 1, 1]]

@@ -42,6 +42,19 @@ def with_gaps(wavelength, *arrays):
     return out
 
 
+def error_band(wavelength, lower, upper) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The ±1σ band as one polygon per stretch without a break (the NaN points of
+    :func:`with_gaps`, or a missing error): (xs, ys), lists of arrays of shape (2 m,) for a stretch
+    of m pixels. A filled area drawn through a NaN bridges the break (Bokeh's ``varea`` does)."""
+    wavelength, lower, upper = (np.asarray(a, np.float64) for a in (wavelength, lower, upper))
+    valid = np.isfinite(wavelength) & np.isfinite(lower) & np.isfinite(upper)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
+    xs, ys = [], []
+    for start, stop in zip(edges[::2], edges[1::2]):
+        xs.append(np.concatenate([wavelength[start:stop], wavelength[start:stop][::-1]]))
+        ys.append(np.concatenate([lower[start:stop], upper[start:stop][::-1]]))
+    return xs, ys
+
 def _decimate(*arrays, limit: int = 8000):
     """Every n-th point so a browser draws at most ``limit`` (spectra here are ≤ 7214 px: no-op)."""
     step = max(1, len(arrays[0]) // limit)
@@ -53,13 +66,14 @@ def spectrum_item(*, wavelength, flux, error, unit: str, survey: str, title: str
     wavelength, flux, error, reconstruction = with_gaps(*_decimate(wavelength, flux, error, reconstruction))
     data = {"wavelength": wavelength, "flux": flux}
     if error is not None:
-        data.update(lower=flux - error, upper=flux + error, error=error)
+        data["error"] = error  # the tooltip's σ
     source = ColumnDataSource(data, name=f"{name}-source")
     fig = figure(height=360, sizing_mode="stretch_width", tools=TOOLS, active_scroll="xwheel_zoom", title=title,
                  x_axis_label="wavelength (Å)", y_axis_label=f"flux ({unit})", name=name)
     items = []
     if error is not None:
-        items.append(("±1σ", [fig.varea("wavelength", "lower", "upper", source=source, fill_color="#98a2b3", fill_alpha=0.4)]))
+        xs, ys = error_band(wavelength, flux - error, flux + error)
+        items.append(("±1σ", [fig.patches(xs, ys, fill_color="#98a2b3", fill_alpha=0.4, line_color=None)]))
     line = fig.line("wavelength", "flux", source=source, color="#1d2330", line_width=1)
     items.insert(0, ("observed", [line]))
     if reconstruction is not None:
