@@ -34,6 +34,14 @@ def num(value, digits=2):
 
 
 @register.filter
+def count(value):
+    """A count with thousands separated ("8,298,202"), as a person reads it."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return value
+
+@register.filter
 def cell(value):
     """A query result's value as a table shows it: floats to 8 significant digits (RA and Dec to
     about 0.1 mas near 100°), nothing for NULL."""
