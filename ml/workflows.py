@@ -84,15 +84,19 @@ def evaluate_disentangler(trainer: DisentanglerTrainer, model: TrainedDisentangl
         result["r2_latent"][name] = r2_probe(z_train, values[train], z_test, values[test], repetitions=2)
     leaks = [result["r2_latent"][name] for name in conditional if name in result["r2_latent"]]
     result["leak_r2_max"] = float(max(leaks)) if leaks else None
-    test_groups = groups[split["test"]]
-    if (test_groups >= 0).all() and len(np.unique(test_groups)) < len(test_groups):
-        test_flux = np.asarray(flux[split["test"]])
-        z = model.encode(test_flux, parameters[split["test"]])
+    # Twins are scored among the test stars with a known chemical group (a catalog's injected
+    # peculiar stars, or its survey stars among grid ones, have none)
+    grouped = split["test"][groups[split["test"]] >= 0]
+    test_groups = groups[grouped]
+    if len(np.unique(test_groups)) < len(test_groups):
+        test_flux = np.asarray(flux[grouped])
+        z = model.encode(test_flux, parameters[grouped])
         twins = twin_metrics(z, test_groups)
         result["twins"] = twins
         result.update({"twin_recall_at_1": twins["recall_at_1"], "twin_recall_at_10": twins["recall_at_10"],
-                       "twin_pairwise_auc": twins["pairwise_auc"]})
-        result.update(_far_twins(z, test_flux, split["test"], test_groups, labels, evaluation))
+                       "twin_pairwise_auc": twins["pairwise_auc"], "twin_stars": int(len(grouped)),
+                       "twin_stars_without_group": int(len(split["test"]) - len(grouped))})
+        result.update(_far_twins(z, test_flux, grouped, test_groups, labels, evaluation))
     return result
 
 
