@@ -7,7 +7,7 @@ initialised in a forked parent; tasks choose their device inside the task body.
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import setup_logging, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -25,3 +25,20 @@ def _torch_threads(**_):
     from ml.workflows import set_threads
 
     set_threads(settings.TORCH_THREADS)
+
+
+@setup_logging.connect
+def _logging(loglevel=None, logfile=None, **_):
+    """The worker logs as Django's ``LOGGING`` says (format, level, filters), to ``--logfile`` when
+    given: without this, Celery's own setup and Django's replaced each other's handlers, and a
+    detached worker's log file stayed empty."""
+    import copy
+    import logging.config
+
+    from django.conf import settings
+
+    config = copy.deepcopy(settings.LOGGING)
+    if logfile:
+        config["handlers"]["console"] = {**config["handlers"]["console"], "class": "logging.FileHandler",
+                                         "filename": logfile}
+    logging.config.dictConfig(config)

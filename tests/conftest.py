@@ -28,14 +28,15 @@ def _worker_env(extra: dict | None = None) -> dict:
 class WorkerProcess:
     """A real ``celery worker`` subprocess on the test broker (Redis db 15) and the test database."""
 
-    def __init__(self, log_path: Path, queues: str = "default,gpu", extra_env: dict | None = None):
+    def __init__(self, log_path: Path, queues: str = "default,gpu", extra_env: dict | None = None,
+                 extra_args: tuple[str, ...] = ()):
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.log_path = log_path
         self._log = open(log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queues, "--pool", "solo",
              "--include", "tests.worker_hooks",
-             "-n", self.name, "-l", "info", "--without-mingle", "--without-gossip"],
+             "-n", self.name, "-l", "info", "--without-mingle", "--without-gossip", *extra_args],
             cwd=ROOT, env=_worker_env(extra_env), stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
