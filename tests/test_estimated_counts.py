@@ -40,6 +40,6 @@ def test_the_api_says_whether_its_count_is_estimated(client, stars, monkeypatch)
 
 
 def test_the_search_page_says_about_when_estimated(client, stars, monkeypatch):
-    assert re.search(r"<p>1200 stars", client.get("/?text=EST").content.decode())
+    assert re.search(r"<p>1,200 stars", client.get("/?text=EST").content.decode())
     monkeypatch.setattr(selectors.result_count, "__defaults__", (100,))
-    assert re.search(r"<p>about \d+ stars", client.get("/?text=EST").content.decode())
+    assert re.search(r"<p>about [\d,]+ stars", client.get("/?text=EST").content.decode())
