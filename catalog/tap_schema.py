@@ -146,6 +146,7 @@ EXAMPLES = (
      "WHERE table_name LIKE 'doppel.%'"),
 )
 
+
 def table(name: str) -> Table | None:
     """The table of that ADQL name (case-insensitive, ``doppel.`` optional)."""
     wanted = name.lower() if "." in name else f"doppel.{name.lower()}"

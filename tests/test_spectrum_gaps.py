@@ -37,23 +37,20 @@ def _decode(value: dict) -> np.ndarray:
     return np.frombuffer(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw, dtype=value["dtype"])
 
 
+def _nodes(item: dict):
+    """Every dict and list in a Bokeh json_item, depth first (its maps are [name, value] pairs)."""
+    stack = [json.loads(json.dumps(item))]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (dict, list)):
+            yield node
+            stack.extend(node.values() if isinstance(node, dict) else node)
+
+
 def _arrays(item: dict, key: str) -> list[np.ndarray]:
-    """Every serialised array under ``key`` in a Bokeh json_item (its maps are [name, value] pairs)."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, list) and len(node) == 2 and node[0] == key and isinstance(node[1], dict) \
-                and node[1].get("type") == "ndarray":
-            found.append(_decode(node[1]))
-        if isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(json.dumps(item)))
-    return found
+    """Every serialised array under ``key``."""
+    return [_decode(node[1]) for node in _nodes(item) if isinstance(node, list) and len(node) == 2
+            and node[0] == key and isinstance(node[1], dict) and node[1].get("type") == "ndarray"]
 
 
 def test_the_star_page_figures_carry_the_breaks():
@@ -81,39 +78,15 @@ def test_the_slider_script_breaks_at_the_same_pixels():
 
 
 def _glyphs(item: dict, kind: str) -> list[dict]:
-    """The attributes of the glyph each renderer of a json_item draws, for glyphs of this Bokeh type."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("name") == "GlyphRenderer" and node["attributes"]["glyph"].get("name") == kind:
-                found.append(node["attributes"]["glyph"]["attributes"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(json.dumps(item)))
-    return found
+    """The attributes of the glyph each renderer draws, for glyphs of this Bokeh type."""
+    return [node["attributes"]["glyph"]["attributes"] for node in _nodes(item) if isinstance(node, dict)
+            and node.get("name") == "GlyphRenderer" and node["attributes"]["glyph"].get("name") == kind]
 
 
 def _column(item: dict, key: str) -> list[dict]:
     """A data source's column of arrays (one per polygon of a ``patches`` glyph), still encoded."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, list) and len(node) == 2 and node[0] == key and isinstance(node[1], list):
-            found.extend(node[1])
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(json.dumps(item)))
-    return found
+    return [array for node in _nodes(item) if isinstance(node, list) and len(node) == 2 and node[0] == key
+            and isinstance(node[1], list) for array in node[1]]
 
 
 def test_the_error_band_is_one_area_per_chip_and_bridges_no_gap():

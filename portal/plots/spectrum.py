@@ -55,6 +55,7 @@ def error_band(wavelength, lower, upper) -> tuple[list[np.ndarray], list[np.ndar
         ys.append(np.concatenate([lower[start:stop], upper[start:stop][::-1]]))
     return xs, ys
 
+
 def _decimate(*arrays, limit: int = 8000):
     """Every n-th point so a browser draws at most ``limit`` (spectra here are ≤ 7214 px: no-op)."""
     step = max(1, len(arrays[0]) // limit)

@@ -41,15 +41,17 @@ def count(value):
     except (TypeError, ValueError):
         return value
 
+
 @register.filter
 def cell(value):
-    """A query result's value as a table shows it: floats to 8 significant digits (RA and Dec to
-    about 0.1 mas near 100°), nothing for NULL."""
+    """A query result's value as a table shows it: floats to 8 significant digits (an RA of
+    100–360° to 10⁻⁵ degrees, 36 mas), nothing for NULL."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.8g}"
     return value
+
 
 @register.simple_tag(takes_context=True)
 def sort_link(context, field, label):
