@@ -143,6 +143,8 @@ CASES = [
     Case("offset text", _get("/api/stars/", offset="abc"), 400, "not a whole number: 'abc'"),
     Case("negative offset", _get("/api/stars/", offset="-1"), 400, "0 or more"),
     Case("unknown parameter", _get("/api/stars/", colour="red"), 400, "colour"),
+    Case("search text with a NUL", _get("/api/stars/", q="2M00\x00"), 400, "must not contain control characters"),
+    Case("search text too long", _get("/api/stars/", q="2M" * 60), 400, "at most 100 characters"),
     Case("unknown star", _get("/api/stars/999999/"), 404, "No Star matches"),
     Case("unknown API path", _get("/api/galaxies/"), 404, "no API endpoint at /api/galaxies/"),
     # --- API: twins of a star

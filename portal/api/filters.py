@@ -42,6 +42,17 @@ def _flag(params, name: str) -> bool:
     return value in ("1", "true", "yes", "on")
 
 
+def text(params, name: str, max_length: int = 100) -> str:
+    """A short text parameter ("" when absent); 400 for control characters (PostgreSQL refuses a
+    NUL in text) or more than ``max_length`` characters, as the web form's field does."""
+    value = params.get(name) or ""
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise ValidationError({name: "must not contain control characters"})
+    if len(value) > max_length:
+        raise ValidationError({name: f"at most {max_length} characters, not {len(value)}"})
+    return value
+
+
 def survey(params) -> str:
     """A survey code the catalog knows (``catalog.services.ingest.SURVEYS``), "" when absent."""
     value = params.get("survey") or ""
@@ -60,7 +71,7 @@ def star_query(params) -> StarQuery:
         except CoordinateError as error:
             raise ValidationError({"cone": str(error)}) from None
     return StarQuery(
-        text=params.get("q", ""), ra=ra, dec=dec, radius=radius,
+        text=text(params, "q"), ra=ra, dec=dec, radius=radius,
         teff=(number(params, "teff_min"), number(params, "teff_max")),
         logg=(number(params, "logg_min"), number(params, "logg_max")),
         fe_h=(number(params, "fe_h_min"), number(params, "fe_h_max")),

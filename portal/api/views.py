@@ -81,7 +81,7 @@ def _star_twins(pk: str, k: int, twin_filters) -> selectors.TwinResult:
 
 
 STAR_PARAMETERS = [
-    OpenApiParameter("q", str, description="designation prefix, APOGEE id, Gaia source_id or SDSS plate-mjd-fiber"),
+    OpenApiParameter("q", str, description="designation prefix, APOGEE id, Gaia source_id or SDSS plate-mjd-fiber (at most 100 characters)"),
     OpenApiParameter("ra", str, description="cone centre RA: deg or sexagesimal hours"),
     OpenApiParameter("dec", str, description="cone centre Dec: deg or sexagesimal"),
     OpenApiParameter("radius", str, description="cone radius: deg (or 30s, 2m), at most 10 deg"),
