@@ -82,6 +82,21 @@ def _tables(sql: str) -> list[tuple[str | None, str]]:
 
 def translate(adql: str) -> tuple[str, list[tuple[str | None, str]]]:
     """(the PostgreSQL of ``adql``, the (schema or None, table) pairs it reads). Raises
-    queryparser's ``QuerySyntaxError`` and ``QueryError`` as its own translator does."""
-    sql = _Translator(adql).to_postgresql().strip().rstrip(";")
+    queryparser's ``QuerySyntaxError`` and ``QueryError`` as its own translator does. Tables of
+    the ``TAP_UPLOAD`` schema are read from the session's temporary schema, ``pg_temp``."""
+    sql = _Translator(_uploads_in_temporary_schema(adql)).to_postgresql().strip().rstrip(";")
     return sql, _tables(sql)
+
+
+def _uploads_in_temporary_schema(adql: str) -> str:
+    """``adql`` with each ``TAP_UPLOAD.`` schema name (any case, quoted or not) written
+    ``pg_temp.``, where an upload's temporary table lives; found among the lexer's tokens, so a
+    string or a column that happens to read TAP_UPLOAD is left alone."""
+    tokens = antlr4.CommonTokenStream(ADQLLexer(antlr4.InputStream(adql)))
+    tokens.fill()
+    visible = [token for token in tokens.tokens if token.channel == antlr4.Token.DEFAULT_CHANNEL]
+    spans = [(token.start, token.stop) for token, after in zip(visible, visible[1:])
+             if token.text.strip('"').lower() == "tap_upload" and after.text == "."]
+    for start, stop in reversed(spans):
+        adql = adql[:start] + "pg_temp" + adql[stop + 1:]
+    return adql

@@ -12,6 +12,7 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Radians
 
 from catalog.arrays import STORED_DTYPE, array_to_bytes, bytes_to_array, bytes_to_error, error_to_bytes
 
@@ -73,6 +74,8 @@ class Star(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["dec", "ra"], name="star_dec_ra"),
+                   # ADQL's CONTAINS(POINT, CIRCLE) looks up a band of radians(dec) (migration 0018)
+                   models.Index(Radians("dec"), name="star_dec_radians"),
                    models.Index(fields=["teff"], name="star_teff"), models.Index(fields=["logg"], name="star_logg"),
                    models.Index(fields=["fe_h"], name="star_fe_h")]
 
@@ -387,6 +390,8 @@ class TapJob(models.Model):
     n_rows = models.PositiveIntegerField(null=True, blank=True)
     overflow = models.BooleanField(default=False, help_text="MAXREC cut the result")
     error = models.TextField(blank=True, help_text="why the query failed (phase ERROR)")
+    uploads = models.JSONField(default=list, blank=True,
+                               help_text='tables sent with the query (TAP_UPLOAD): [{"name", "columns": [[name, type]], "rows"}]')
 
     class Meta:
         ordering = ["-created_at"]

@@ -186,6 +186,7 @@ EXPORT_MAX_ROWS = envint("DOPPEL_EXPORT_MAX_ROWS", 1_000_000)  # rows in one str
 TAP_MAX_ROWS = envint("DOPPEL_TAP_MAX_ROWS", 100_000)
 TAP_SYNC_TIMEOUT_S = envint("DOPPEL_TAP_SYNC_TIMEOUT_S", 30)
 TAP_ASYNC_TIMEOUT_S = envint("DOPPEL_TAP_ASYNC_TIMEOUT_S", 600)
+TAP_UPLOAD_MAX_ROWS = envint("DOPPEL_TAP_UPLOAD_MAX_ROWS", 100_000)
 FILE_UPLOAD_HANDLERS = [
     "portal.uploads.CappedUploadHandler",  # drops a file past UPLOAD_MAX_BYTES as it streams in
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

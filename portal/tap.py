@@ -1,7 +1,8 @@
 """IVOA TAP 1.1 at /tap: ADQL over the ``doppel`` schema (``catalog.tap_schema``).
 
 - ``/tap/sync`` (GET or POST): QUERY, LANG=ADQL, MAXREC, RESPONSEFORMAT (votable or csv);
-  REQUEST=doQuery where given. The answer is a VOTable (``QUERY_STATUS`` OK or OVERFLOW), or an
+  REQUEST=doQuery where given; UPLOAD=name,param:part with the VOTable as that part of a
+  multipart POST, queried as ``TAP_UPLOAD.name`` (``catalog.tap_upload``). The answer is a VOTable (``QUERY_STATUS`` OK or OVERFLOW), or an
   error VOTable with status 400 that says why.
 - ``/tap/async``: UWS 1.1 jobs run by the Celery workers: POST creates one (``PHASE=RUN`` starts
   it), GET lists them; ``/tap/async/<id>`` (GET, with WAIT; DELETE or POST ACTION=DELETE),
@@ -30,8 +31,10 @@ from catalog.models import TapJob
 from catalog.selectors.tap import TapError, TapResult, run_adql
 from catalog.services import tap as services
 from catalog.tap_schema import TABLES
+from catalog.tap_upload import UploadError, UploadTable, read_votable, upload_parts
 from portal.api.exports import CONTENT_TYPES
 from portal.api.renderers import CSVRenderer, votable_bytes
+from portal.uploads import refused
 from portal.vo import error_votable
 
 VOTABLE = "application/x-votable+xml"
@@ -79,6 +82,26 @@ def _query_parameters(params: dict[str, str]) -> tuple[str, int, str]:
     return query, maxrec, fmt
 
 
+def _uploads(request, params: dict[str, str]) -> list[UploadTable]:
+    """The tables named by UPLOAD, read from the request's parts; BadRequest saying what is wrong."""
+    try:
+        parts = upload_parts(params.get("UPLOAD", ""))
+    except UploadError as error:
+        raise BadRequest(str(error)) from None
+    tables = []
+    for name, part in parts:
+        upload = request.FILES.get(part)
+        if upload is None:
+            reason = refused(request, part)
+            raise BadRequest(reason or f"UPLOAD {name}: the request has no part {part!r}; send the VOTable as a "
+                                       "file part of a multipart/form-data POST")
+        try:
+            tables.append(read_votable(name, upload.read(), max_rows=settings.TAP_UPLOAD_MAX_ROWS))
+        except UploadError as error:
+            raise BadRequest(str(error)) from None
+    return tables
+
+
 def _error(message: str, status: int = 400) -> HttpResponse:
     return HttpResponse(error_votable(message), status=status, content_type=VOTABLE)
 
@@ -96,8 +119,9 @@ def _encode(result: TapResult, fmt: str, query: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sync(request):
     try:
-        query, maxrec, fmt = _query_parameters(_params(request))
-        result = run_adql(query, maxrec=maxrec, timeout_s=settings.TAP_SYNC_TIMEOUT_S)
+        params = _params(request)
+        query, maxrec, fmt = _query_parameters(params)
+        result = run_adql(query, maxrec=maxrec, timeout_s=settings.TAP_SYNC_TIMEOUT_S, uploads=_uploads(request, params))
     except (BadRequest, TapError) as error:
         return _error(str(error))
     return _encode(result, fmt, query)
@@ -140,6 +164,8 @@ def _job_document(request, job: TapJob) -> ET.Element:
     parameters = _child(root, "parameters")
     for name, value in (("query", job.query), ("lang", "ADQL"), ("maxrec", job.maxrec), ("responseformat", job.response_format)):
         _child(parameters, "parameter", value, id=name)
+    if job.uploads:
+        _child(parameters, "parameter", ";".join(f"{table['name']},param:{table['name']}" for table in job.uploads), id="upload")
     results = _child(root, "results")
     if job.phase == TapJob.Phase.COMPLETED:
         ET.SubElement(results, f"{{{UWS}}}result", {"id": "result", f"{{{XLINK}}}href": _job_url(request, job, "results", "result"),
@@ -171,7 +197,7 @@ def async_jobs(request):
     """GET: the job list (UWS ``jobs``); POST: a new job (303 to it), started with PHASE=RUN."""
     if request.method == "GET":
         root = ET.Element(f"{{{UWS}}}jobs", {"version": "1.1"})
-        for job in TapJob.objects.all()[:1000]:
+        for job in TapJob.objects.only("pk", "phase", "created_at")[:1000]:
             ref = _child(root, "jobref", id=str(job.pk), **{f"{{{XLINK}}}href": _job_url(request, job)})
             _child(ref, "phase", job.phase)
             _child(ref, "creationTime", _time(job.created_at))
@@ -179,12 +205,13 @@ def async_jobs(request):
     params = _params(request)
     try:
         query, maxrec, fmt = _query_parameters(params)
+        uploads = _uploads(request, params)
     except BadRequest as error:
         return _error(str(error))
     services.jobs_destroy_expired()  # jobs past their destruction time go as new ones come
     with transaction.atomic():
         job = services.job_create(query=query, maxrec=maxrec, execution_duration=settings.TAP_ASYNC_TIMEOUT_S,
-                                  response_format=fmt)
+                                  response_format=fmt, uploads=uploads)
         if params.get("PHASE", "").upper() == "RUN":
             _start(job)
     return HttpResponseRedirect(_job_url(request, job), status=303)
@@ -327,9 +354,11 @@ CAPABILITIES = """<?xml version="1.0" encoding="UTF-8"?>
     </language>
     <outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-votable-td"><mime>application/x-votable+xml</mime><alias>votable</alias></outputFormat>
     <outputFormat><mime>text/csv</mime><alias>csv</alias></outputFormat>
+    <uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>
     <retentionPeriod><default>{retention}</default><hard>{retention}</hard></retentionPeriod>
     <executionDuration><default>{duration}</default><hard>{duration}</hard></executionDuration>
     <outputLimit><default unit="row">{rows}</default><hard unit="row">{rows}</hard></outputLimit>
+    <uploadLimit><hard unit="row">{upload_rows}</hard></uploadLimit>
   </capability>
   <capability standardID="ivo://ivoa.net/std/VOSI#capabilities">
     <interface xsi:type="vs:ParamHTTP"><accessURL use="full">{base}/capabilities</accessURL></interface>
@@ -348,7 +377,8 @@ CAPABILITIES = """<?xml version="1.0" encoding="UTF-8"?>
 def capabilities(request):
     base = request.build_absolute_uri(reverse("tap-sync")).rsplit("/sync", 1)[0]
     body = CAPABILITIES.format(base=base, retention=int(services.JOB_LIFETIME.total_seconds()),
-                               duration=settings.TAP_ASYNC_TIMEOUT_S, rows=settings.TAP_MAX_ROWS)
+                               duration=settings.TAP_ASYNC_TIMEOUT_S, rows=settings.TAP_MAX_ROWS,
+                               upload_rows=settings.TAP_UPLOAD_MAX_ROWS)
     return HttpResponse(body.encode(), content_type="text/xml; charset=utf-8")
 
 

@@ -50,6 +50,12 @@ def test_the_page_names_the_services_and_every_table(client, db):
     assert 'id="adql-result"' not in text and not _errors(response.content)
 
 
+def test_the_page_tells_how_to_upload_a_table_and_its_limit(client, db, settings):
+    settings.TAP_UPLOAD_MAX_ROWS = 12345
+    text = client.get("/tap/").content.decode()
+    assert "TAP_UPLOAD.&lt;name&gt;" in text and "at most 12,345 rows" in text
+
+
 def test_the_tap_url_without_its_slash_opens_the_page_and_the_endpoints_still_answer(client, db):
     response = client.get("/tap")
     assert response.status_code == 301 and response["Location"] == "/tap/"

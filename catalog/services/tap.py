@@ -12,6 +12,7 @@ from catalog.models import TapJob
 from catalog.services.registry import json_safe
 from catalog.selectors.tap import TapError, TapResult, run_adql
 from catalog.tap_schema import TABLES
+from catalog.tap_upload import UploadTable
 
 JOB_LIFETIME = dt.timedelta(days=7)  # until destruction
 log = logging.getLogger(__name__)
@@ -40,10 +41,12 @@ def tap_schema_fill() -> None:
         cursor.executemany("INSERT INTO tap_schema.key_columns VALUES (%s, 'star_id', 'star_id')", [(k[0],) for k in keys])
 
 
-def job_create(*, query: str, maxrec: int, execution_duration: int, response_format: str = "votable") -> TapJob:
-    """A PENDING job (nothing runs until its phase is set to RUN)."""
+def job_create(*, query: str, maxrec: int, execution_duration: int, response_format: str = "votable",
+               uploads: list[UploadTable] = ()) -> TapJob:
+    """A PENDING job (nothing runs until its phase is set to RUN), keeping the tables uploaded with it."""
     return TapJob.objects.create(query=query, maxrec=maxrec, execution_duration=execution_duration,
-                                 response_format=response_format, destruction=timezone.now() + JOB_LIFETIME)
+                                 response_format=response_format, destruction=timezone.now() + JOB_LIFETIME,
+                                 uploads=[upload.to_json() for upload in uploads])
 
 
 def job_queue(job_id) -> bool:
@@ -70,7 +73,8 @@ def job_run(job_id) -> str | None:
         return TapJob.objects.filter(pk=job_id).values_list("phase", flat=True).first()
     job = TapJob.objects.get(pk=job_id)
     try:
-        result = run_adql(job.query, maxrec=job.maxrec, timeout_s=job.execution_duration)
+        result = run_adql(job.query, maxrec=job.maxrec, timeout_s=job.execution_duration,
+                          uploads=[UploadTable.from_json(stored) for stored in job.uploads])
     except TapError as error:
         fields = {"phase": TapJob.Phase.ERROR, "error": str(error)}
     except Exception as error:  # never leave a job EXECUTING: the user sees ERROR with the reason

@@ -123,18 +123,10 @@ class Doppel:
         """The k twins of a spectrum file (any format the server ingests: aspcapStar, apStar, SDSS
         spec, Gaia RVS …), with its Teff (K) and logg (dex) where the file does not hold them."""
         path = Path(path)
-        fields = {"k": k, "teff": teff, "logg": logg, **filters}
-        boundary = uuid.uuid4().hex
-        body = io.BytesIO()
-        for name, value in fields.items():
-            if value is not None:
-                body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{_param(value)}\r\n'.encode())
-        body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
-                   f"Content-Type: application/octet-stream\r\n\r\n".encode())
-        body.write(path.read_bytes())
-        body.write(f"\r\n--{boundary}--\r\n".encode())
-        request = Request(f"{self.url}/api/twins/?format=votable", data=body.getvalue(), method="POST",
-                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        body, content_type = _multipart({"k": k, "teff": teff, "logg": logg, **filters},
+                                        {"file": (path.name, path.read_bytes())})
+        request = Request(f"{self.url}/api/twins/?format=votable", data=body, method="POST",
+                          headers={"Content-Type": content_type})
         return _votable(self._send(request))
 
     # -- spectra --------------------------------------------------------------------------------
@@ -153,17 +145,22 @@ class Doppel:
 
 
     # -- TAP --------------------------------------------------------------------------------------
-    def tap(self, adql: str, maxrec: int | None = None):
+    def tap(self, adql: str, maxrec: int | None = None, uploads: dict | None = None):
         """An ADQL query on the server's TAP service (synchronous; tables ``doppel.stars``,
         ``doppel.labels``, ``doppel.spectra``, ``doppel.bhb_scores``, ``doppel.balmer_lines``,
         ``doppel.latents``, ``TAP_SCHEMA.*``) as a Table; ``meta["overflow"]`` is True where
-        ``maxrec`` (or the server's cap) cut it. For long queries use pyvo's async jobs on
-        ``{url}/tap``."""
-        fields = {"QUERY": adql, "LANG": "ADQL", "REQUEST": "doQuery"}
-        if maxrec is not None:
-            fields["MAXREC"] = str(maxrec)
-        request = Request(f"{self.url}/tap/sync", data=urlencode(fields).encode(), method="POST",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        ``maxrec`` (or the server's cap) cut it. ``uploads`` maps a name to a Table (or a VOTable
+        file's path) that the query reads as ``TAP_UPLOAD.<name>``, your own list to join to the
+        catalog. For long queries use pyvo's async jobs on ``{url}/tap``."""
+        fields = {"QUERY": adql, "LANG": "ADQL", "REQUEST": "doQuery", "MAXREC": maxrec}
+        if not uploads:
+            body = urlencode({name: value for name, value in fields.items() if value is not None}).encode()
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            fields["UPLOAD"] = ";".join(f"{name},param:{name}" for name in uploads)
+            body, content_type = _multipart(fields, {name: (f"{name}.xml", _votable_bytes(table))
+                                                     for name, table in uploads.items()})
+        request = Request(f"{self.url}/tap/sync", data=body, method="POST", headers={"Content-Type": content_type})
         return _votable(self._send(request))
 
 
@@ -186,6 +183,32 @@ def read_spectrum(source):
     uncertainty = StdDevUncertainty(table["error"].data * unit) if "error" in table.colnames else None
     return Spectrum(flux=table["flux"].data * unit, spectral_axis=table["wavelength"].data * u.AA,
                     uncertainty=uncertainty, mask=table["mask"].data.astype(bool), meta={"header": header})
+
+
+def _multipart(fields: dict, files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of ``fields`` (None values left out) and ``files`` (part →
+    (file name, content)), and its Content-Type."""
+    boundary = uuid.uuid4().hex
+    body = io.BytesIO()
+    for name, value in fields.items():
+        if value is not None:
+            body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{_param(value)}\r\n'.encode())
+    for name, (filename, content) in files.items():
+        body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                   f"Content-Type: application/octet-stream\r\n\r\n".encode())
+        body.write(content)
+        body.write(b"\r\n")
+    body.write(f"--{boundary}--\r\n".encode())
+    return body.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def _votable_bytes(table) -> bytes:
+    """A Table (or the path of a VOTable file) as VOTable bytes."""
+    if isinstance(table, (str, Path)):
+        return Path(table).read_bytes()
+    out = io.BytesIO()
+    table.write(out, format="votable")
+    return out.getvalue()
 
 
 def _param(value) -> str:

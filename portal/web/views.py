@@ -339,7 +339,7 @@ def vo_services(request):
         "examples": [(title, urlencode({"query": adql, "maxrec": AdqlForm.base_fields["maxrec"].initial}))
                      for title, adql in EXAMPLES],
         "max_rows": f"{settings.TAP_MAX_ROWS:,}", "sync_timeout_s": settings.TAP_SYNC_TIMEOUT_S,
-        "async_timeout_s": settings.TAP_ASYNC_TIMEOUT_S})
+        "async_timeout_s": settings.TAP_ASYNC_TIMEOUT_S, "upload_rows": f"{settings.TAP_UPLOAD_MAX_ROWS:,}"})
 
 
 THUMBNAIL_CACHE_S = 3600  # thumbnails are drawn once an hour at most, in the shared cache
