@@ -346,10 +346,11 @@ CAPABILITIES = """<?xml version="1.0" encoding="UTF-8"?>
     <interface role="std" xsi:type="vs:ParamHTTP" version="1.1"><accessURL use="base">{base}</accessURL></interface>
     <language>
       <name>ADQL</name><version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>
-      <description>ADQL 2.0 through queryparser; geometry: POINT, CIRCLE, CONTAINS, DISTANCE</description>
+      <description>ADQL 2.0 through queryparser; geometry: POINT, CIRCLE, CONTAINS, INTERSECTS, DISTANCE</description>
       <languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo">
         <feature><form>POINT</form></feature><feature><form>CIRCLE</form></feature>
-        <feature><form>CONTAINS</form></feature><feature><form>DISTANCE</form></feature>
+        <feature><form>CONTAINS</form></feature><feature><form>INTERSECTS</form></feature>
+        <feature><form>DISTANCE</form></feature>
       </languageFeatures>
     </language>
     <outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-votable-td"><mime>application/x-votable+xml</mime><alias>votable</alias></outputFormat>

@@ -166,33 +166,3 @@ def test_the_query_after_the_uploads_runs_read_only(transactional_db, monkeypatc
     with pytest.raises(TapError, match="read-write mode"):
         run_adql("(replaced)", maxrec=10, timeout_s=10, uploads=[mine])
 
-
-def test_contains_looks_up_a_band_of_the_index(db):
-    """CONTAINS(POINT, CIRCLE) is answerable from the index on radians(dec), for a cone and for a
-    crossmatch of an upload (without the band, only a pass over every star could answer it)."""
-    from catalog.selectors.tap import adql_to_sql
-
-    StarFactory(ra=10.0, dec=5.0)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMPORARY TABLE mine (target text, ra double precision, dec double precision, note text)")
-        cursor.execute("SET LOCAL enable_seqscan = off")  # an index wherever one can answer
-        for adql in ("SELECT star_id FROM doppel.stars WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
-                     "CIRCLE('ICRS', 10.0, 5.0, 0.1))", MATCH):
-            cursor.execute("SET search_path = doppel, tap_schema, public")
-            cursor.execute("EXPLAIN " + adql_to_sql(adql)[0])
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            cursor.execute("RESET search_path")
-            assert "star_dec_radians" in plan, plan
-
-
-def test_contains_across_ra_zero_and_near_the_pole(db):
-    for name, ra, dec in (("W", 359.99, 0.0), ("E", 0.01, 0.0), ("OUT", 0.1, 0.0), ("POLE", 180.0, 89.99)):
-        StarFactory(designation=name, ra=ra, dec=dec)
-
-    def cone(ra, dec, radius):
-        adql = (f"SELECT designation FROM doppel.stars WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
-                f"CIRCLE('ICRS', {ra}, {dec}, {radius})) ORDER BY designation")
-        return [row["designation"] for row in run_adql(adql, maxrec=10, timeout_s=10).rows]
-
-    assert cone(0.0, 0.0, 0.05) == ["E", "W"]
-    assert cone(0.0, 89.99, 0.03) == ["POLE"]  # 0.02° away across the pole

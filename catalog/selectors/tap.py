@@ -99,7 +99,7 @@ def _reason(error: Exception, timeout_s: float) -> str:
     if "statement timeout" in text:
         return f"the query ran longer than {timeout_s:g} s: narrow it (a cone, TOP, a WHERE on an indexed column)"
     if re.search(r"function (doppel\.)?s(poly|box|line|path|ellipse)\b", text):
-        return "of the ADQL regions only CIRCLE is supported (with POINT, CONTAINS and DISTANCE)"
+        return "of the ADQL regions only CIRCLE is supported (with POINT, CONTAINS, INTERSECTS and DISTANCE)"
     return text.removeprefix("ERROR:").strip()
 
 
