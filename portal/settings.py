@@ -212,6 +212,7 @@ REST_FRAMEWORK = {
         "anon": envstr("DOPPEL_API_ANON_RATE", "120/minute"),
         "user": envstr("DOPPEL_API_USER_RATE", "1200/minute"),
         "login": envstr("DOPPEL_LOGIN_RATE", "10/minute"),  # /api/token and the admin login, per client
+        "tap": envstr("DOPPEL_TAP_RATE", "60/minute"),  # ADQL queries per client: /tap/sync, /tap/async, the /tap/ form
     },
     # Client addresses: REMOTE_ADDR when 0 (no proxy); behind N proxies, the Nth address from the
     # right of X-Forwarded-For (what the client sends itself is never trusted).

@@ -16,6 +16,7 @@ Parameter names are case-insensitive (DALI). Views are thin: the query runs in
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 import uuid
 from xml.etree import ElementTree as ET
@@ -34,6 +35,7 @@ from catalog.tap_schema import TABLES
 from catalog.tap_upload import UploadError, UploadTable, read_votable, upload_parts
 from portal.api.exports import CONTENT_TYPES
 from portal.api.renderers import CSVRenderer, votable_bytes
+from portal.api.throttling import TapThrottle
 from portal.uploads import refused
 from portal.vo import error_votable
 
@@ -121,10 +123,24 @@ def sync(request):
     try:
         params = _params(request)
         query, maxrec, fmt = _query_parameters(params)
-        result = run_adql(query, maxrec=maxrec, timeout_s=settings.TAP_SYNC_TIMEOUT_S, uploads=_uploads(request, params))
+        uploads = _uploads(request, params)
+        if refused := _too_many(request):
+            return refused
+        result = run_adql(query, maxrec=maxrec, timeout_s=settings.TAP_SYNC_TIMEOUT_S, uploads=uploads)
     except (BadRequest, TapError) as error:
         return _error(str(error))
     return _encode(result, fmt, query)
+
+
+def _too_many(request) -> HttpResponse | None:
+    """A 429 error VOTable (with Retry-After) where this client has run ``DOPPEL_TAP_RATE`` queries."""
+    throttle = TapThrottle()
+    reason = throttle.refusal(request)
+    if reason is None:
+        return None
+    response = _error(reason, status=429)
+    response["Retry-After"] = str(math.ceil(throttle.wait() or 1))
+    return response
 
 
 # -- UWS ----------------------------------------------------------------------------------------
@@ -208,6 +224,8 @@ def async_jobs(request):
         uploads = _uploads(request, params)
     except BadRequest as error:
         return _error(str(error))
+    if refused := _too_many(request):
+        return refused
     services.jobs_destroy_expired()  # jobs past their destruction time go as new ones come
     with transaction.atomic():
         job = services.job_create(query=query, maxrec=maxrec, execution_duration=settings.TAP_ASYNC_TIMEOUT_S,

@@ -35,6 +35,7 @@ os.environ.setdefault("DOPPEL_CACHE_DB", "14")  # the shared cache (throttles, c
 os.environ.setdefault("DOPPEL_API_ANON_RATE", "100000/minute")
 os.environ.setdefault("DOPPEL_API_USER_RATE", "100000/minute")
 os.environ.setdefault("DOPPEL_LOGIN_RATE", "100000/minute")
+os.environ.setdefault("DOPPEL_TAP_RATE", "100000/minute")
 
 from portal.env import envbool  # noqa: E402
 from portal.settings import *  # noqa: E402,F401,F403

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from catalog.models import TapJob
 from portal.api.throttling import NotThrottled
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def low_rates(monkeypatch):
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/minute", "user": "5/minute", "login": "2/minute"})
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/minute", "user": "5/minute", "login": "2/minute",
+                                                               "tap": "2/minute"})
 
 
 def test_a_client_cannot_escape_by_sending_its_own_forwarded_for(client, low_rates):
@@ -48,6 +50,20 @@ def test_api_token_and_admin_sign_in_are_throttled(client, low_rates):
     assert codes == [400, 400, 429]
     admin = [client.post("/admin/login/", {"username": "ann", "password": "wrong"}).status_code for _ in range(3)]
     assert admin[-1] == 429
+
+
+def test_adql_queries_are_throttled_together_wherever_they_come_from(client, low_rates):
+    query = {"QUERY": "SELECT TOP 1 designation FROM doppel.stars", "LANG": "ADQL"}
+    assert client.post("/tap/sync", query).status_code == 200
+    assert client.get("/tap/", {"query": query["QUERY"]}).status_code == 200  # the page's form: the second query
+    refused = client.post("/tap/sync", query)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert b'QUERY_STATUS" value="ERROR">too many ADQL queries from this address (at most 2/minute)' in refused.content
+    assert client.post("/tap/async", query).status_code == 429 and not TapJob.objects.exists()  # no job is created
+    page = client.get("/tap/", {"query": query["QUERY"]})
+    assert page.status_code == 429 and "too many ADQL queries" in page.content.decode()
+    assert client.get("/tap/").status_code == 200  # the page itself, without a query, is not counted
+    assert client.post("/tap/sync", {**query, "MAXREC": "-1"}).status_code == 400  # bad requests are refused first
 
 
 def test_an_expired_token_is_refused_and_a_fresh_one_issued(client, settings):

@@ -116,6 +116,24 @@ class LoginThrottle(_SlidingWindow, throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class TapThrottle(_SlidingWindow, throttling.SimpleRateThrottle):
+    """ADQL queries by client address, whichever way they come (``/tap/sync``, a new ``/tap/async``
+    job, the query form of the ``/tap/`` page): ``DOPPEL_TAP_RATE``. Each may hold a web process
+    or a worker for up to its timeout; the API's rates would let one client queue many."""
+
+    scope = "tap"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def refusal(self, request) -> str | None:
+        """Why ``request`` may not run a query now (with when it may), or None where it may."""
+        if self.allow_request(request, None):
+            return None
+        return (f"too many ADQL queries from this address (at most {self.rate}): "
+                f"try again in {math.ceil(self.wait() or 1)} s")
+
+
 class NotThrottled(logging.Filter):
     """Drops Django's per-response log line of a 429 (the throttle logs those itself)."""
 

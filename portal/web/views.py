@@ -21,6 +21,7 @@ from catalog.targets import disentangler_checks
 from portal import plots, uploads
 from portal.api.filters import PECULIAR_PARAMETERS, STAR_PARAMETERS
 from portal.api.renderers import CSVRenderer, votable_bytes
+from portal.api.throttling import TapThrottle
 from portal.web.pagination import EstimatingPaginator
 from portal.plots.thumbnails import bands_png, cutout_png, spectrum_png
 from portal.web.forms import AdqlForm, BHBThresholdForm, PeculiarForm, SpectrumUploadForm, StarSearchForm, TwinFilterForm
@@ -319,10 +320,12 @@ def vo_services(request):
     data = request.POST if request.method == "POST" else request.GET
     form = AdqlForm(data if "query" in data else None, initial={"query": EXAMPLES[0][1]})
     tap_url = request.build_absolute_uri(reverse("tap-sync")).removesuffix("/sync")
-    result, download, samp_url = None, {}, ""
+    result, download, samp_url, refused = None, {}, "", None
     if form.is_bound and form.is_valid():
         query = form.cleaned_data["query"]
         try:
+            if refused := TapThrottle().refusal(request):
+                raise TapError(refused)
             result = run_adql(query, maxrec=form.cleaned_data["maxrec"], timeout_s=settings.TAP_SYNC_TIMEOUT_S)
         except TapError as error:
             form.add_error("query", str(error))
@@ -339,7 +342,8 @@ def vo_services(request):
         "examples": [(title, urlencode({"query": adql, "maxrec": AdqlForm.base_fields["maxrec"].initial}))
                      for title, adql in EXAMPLES],
         "max_rows": f"{settings.TAP_MAX_ROWS:,}", "sync_timeout_s": settings.TAP_SYNC_TIMEOUT_S,
-        "async_timeout_s": settings.TAP_ASYNC_TIMEOUT_S, "upload_rows": f"{settings.TAP_UPLOAD_MAX_ROWS:,}"})
+        "async_timeout_s": settings.TAP_ASYNC_TIMEOUT_S, "upload_rows": f"{settings.TAP_UPLOAD_MAX_ROWS:,}"},
+        status=429 if refused else 200)
 
 
 THUMBNAIL_CACHE_S = 3600  # thumbnails are drawn once an hour at most, in the shared cache
