@@ -2,8 +2,9 @@
 
 - ``/tap/sync`` (GET or POST): QUERY, LANG=ADQL, MAXREC, RESPONSEFORMAT (votable or csv);
   REQUEST=doQuery where given; UPLOAD=name,param:part with the VOTable as that part of a
-  multipart POST, queried as ``TAP_UPLOAD.name`` (``catalog.tap_upload``). The answer is a VOTable (``QUERY_STATUS`` OK or OVERFLOW), or an
-  error VOTable with status 400 that says why.
+  multipart POST, queried as ``TAP_UPLOAD.name`` (``catalog.tap_upload``). The answer is a
+  VOTable (``QUERY_STATUS`` OK or OVERFLOW), or an error VOTable with status 400 that says why
+  (429 past ``DOPPEL_TAP_RATE`` queries, with Retry-After).
 - ``/tap/async``: UWS 1.1 jobs run by the Celery workers: POST creates one (``PHASE=RUN`` starts
   it), GET lists them; ``/tap/async/<id>`` (GET, with WAIT; DELETE or POST ACTION=DELETE),
   ``/phase`` (POST RUN or ABORT), ``/results/result``, ``/error``, ``/parameters``,

@@ -1,12 +1,12 @@
 """ADQL queries against the ``doppel`` schema (TAP).
 
 ADQL is parsed and translated to PostgreSQL by queryparser (``queryparser-python3``); its geometry
-(``CONTAINS(POINT, CIRCLE)``, ``DISTANCE``) becomes the pg_sphere-style ``spoint``/``scircle``
-expressions that migration 0008 defines. The query may name only the ``doppel`` and ``tap_schema``
-tables and the tables uploaded with it (``TAP_UPLOAD``, ``catalog.tap_upload``: temporary
-tables of its transaction, filled before it turns read-only), and runs in a read-only transaction, as the read-only role ``doppel_tap`` where it exists,
-under a statement timeout, read through a server-side cursor up to ``maxrec`` rows (one more tells
-whether it overflowed).
+(``CONTAINS``, ``INTERSECTS``, ``DISTANCE``) becomes the pg_sphere-style ``spoint``/``scircle``
+expressions that migrations 0008 and 0017 define. The query may name only the ``doppel`` and
+``tap_schema`` tables and the tables uploaded with it (``TAP_UPLOAD``, ``catalog.tap_upload``:
+temporary tables of its own transaction, written before the transaction turns read-only). It runs
+read-only, as the read-only role ``doppel_tap`` where it exists, under a statement timeout, read
+through a server-side cursor up to ``maxrec`` rows (one more tells whether it overflowed).
 """
 from __future__ import annotations
 
