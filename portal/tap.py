@@ -9,7 +9,7 @@
   it), GET lists them; ``/tap/async/<id>`` (GET, with WAIT; DELETE or POST ACTION=DELETE),
   ``/phase`` (POST RUN or ABORT), ``/results/result``, ``/error``, ``/parameters``,
   ``/executionduration``, ``/destruction``, ``/quote``, ``/owner``.
-- VOSI: ``/tap/capabilities``, ``/tap/availability``, ``/tap/tables``.
+- VOSI: ``/tap/capabilities``, ``/tap/availability``, ``/tap/tables``; DALI ``/tap/examples``.
 
 Parameter names are case-insensitive (DALI). Views are thin: the query runs in
 ``catalog.selectors.tap``; jobs change phase in ``catalog.services.tap``.
@@ -25,14 +25,16 @@ from xml.etree import ElementTree as ET
 from django.conf import settings
 from django.db import connection, transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.models import TapJob
 from catalog.selectors.tap import TapError, TapResult, run_adql
 from catalog.services import tap as services
-from catalog.tap_schema import TABLES
+from catalog.tap_schema import EXAMPLES, TABLES
 from catalog.tap_upload import UploadError, UploadTable, read_votable, upload_parts
 from portal.api.exports import CONTENT_TYPES
 from portal.api.renderers import CSVRenderer, votable_bytes
@@ -360,6 +362,7 @@ def availability(request):
 CAPABILITIES = """<?xml version="1.0" encoding="UTF-8"?>
 <vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0"
     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1"
+    xmlns:vr="http://www.ivoa.net/xml/VOResource/v1.0"
     xmlns:tr="http://www.ivoa.net/xml/TAPRegExt/v1.0">
   <capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">
     <interface role="std" xsi:type="vs:ParamHTTP" version="1.1"><accessURL use="base">{base}</accessURL></interface>
@@ -380,6 +383,9 @@ CAPABILITIES = """<?xml version="1.0" encoding="UTF-8"?>
     <outputLimit><default unit="row">{rows}</default><hard unit="row">{rows}</hard></outputLimit>
     <uploadLimit><hard unit="row">{upload_rows}</hard></uploadLimit>
   </capability>
+  <capability standardID="ivo://ivoa.net/std/DALI#examples">
+    <interface xsi:type="vr:WebBrowser"><accessURL use="full">{base}/examples</accessURL></interface>
+  </capability>
   <capability standardID="ivo://ivoa.net/std/VOSI#capabilities">
     <interface xsi:type="vs:ParamHTTP"><accessURL use="full">{base}/capabilities</accessURL></interface>
   </capability>
@@ -391,6 +397,17 @@ CAPABILITIES = """<?xml version="1.0" encoding="UTF-8"?>
   </capability>
 </vosi:capabilities>
 """
+
+
+@require_GET
+def examples(request):
+    """The example queries (``catalog.tap_schema.EXAMPLES``) as a DALI examples document, which
+    TOPCAT's TAP window lists under Examples and pyvo reads as ``TAPService.examples``."""
+    base = request.build_absolute_uri(reverse("tap-sync")).rsplit("/sync", 1)[0]
+    listed = [{"id": slugify(name) or f"example-{k}", "name": name, "query": query}
+              for k, (name, query) in enumerate(EXAMPLES, start=1)]
+    return render(request, "tap/examples.xhtml", {"base": base, "page": reverse("vo-services"), "examples": listed},
+                  content_type="application/xhtml+xml; charset=utf-8")
 
 
 @require_GET
@@ -413,6 +430,7 @@ urlpatterns = [
     *[path(f"async/<str:job_id>/{name}", async_attribute, {"attribute": name})
       for name in ("executionduration", "destruction", "quote", "owner", "error")],
     path("capabilities", capabilities, name="tap-capabilities"),
+    path("examples", examples, name="tap-examples"),
     path("availability", availability, name="tap-availability"),
     path("tables", tables, name="tap-tables"),
 ]

@@ -129,6 +129,15 @@ def test_vosi_endpoints(service, sky):
     assert {column.name for column in stars.columns} >= {"star_id", "designation", "ra", "dec", "teff", "bhb_score"}
 
 
+def test_the_examples_reach_pyvo_and_topcat(service, sky):
+    """DALI examples: declared in the capabilities, well-formed XHTML, one query per example."""
+    from catalog.tap_schema import EXAMPLES
+
+    assert "ivo://ivoa.net/std/DALI#examples" in [c.standardid for c in service.capabilities]
+    assert [example["QUERY"] for example in service.examples] == [query for _, query in EXAMPLES]
+    assert len(_quiet(lambda: service.run_sync(service.examples[0]["QUERY"]).to_table())) >= 0  # runs as it stands
+
+
 def test_a_base_url_copied_with_its_slash_works_too(live_server, sky):
     """The page at /tap/ shows that address: a client given it appends "/sync" and the rest."""
     import requests
