@@ -122,6 +122,8 @@ def _cells(column, kind: str, label: str) -> list:
     data = np.asarray(column.data if hasattr(column, "mask") else column)
     cells = []
     for masked, value in zip(mask, data.tolist()):
+        if isinstance(value, (list, tuple, np.ndarray)):  # a variable-length array (arraysize="*")
+            raise UploadError(f"{label} holds arrays; only columns of single values can be uploaded")
         if masked or value is None or (isinstance(value, float) and math.isnan(value)):
             cells.append(None)
         elif kind == "text":  # an empty cell is the VOTable's null for text

@@ -153,6 +153,9 @@ def test_values_become_plain_cells():
     upload = read_votable("t", votable_bytes(table), max_rows=10)
     assert upload.columns == [("id", "bigint"), ("flag", "boolean"), ("teff", "double precision")]
     assert upload.rows == [[4295806720123456789, True, None], [7, False, None]]  # masked and NaN → NULL
+    ragged = Table({"flux": np.array([np.array([1.0, 2.0]), np.array([3.0])], dtype=object)})
+    with pytest.raises(UploadError, match="TAP_UPLOAD.t.flux holds arrays"):
+        read_votable("t", votable_bytes(ragged), max_rows=10)
 
 
 def test_the_query_after_the_uploads_runs_read_only(transactional_db, monkeypatch):
