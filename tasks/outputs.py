@@ -2,10 +2,14 @@
 
 ``fill_embeddings`` / ``score_bhb`` split the work into id ranges of ``DOPPEL_FILL_CHUNK`` rows and
 replace themselves with a chord: one chunk task per range (any number of workers share them), then
-``finish_outputs``. Chunks are idempotent and skip ranges that are already complete.
+``finish_outputs``. Chunks are idempotent and skip ranges that are already complete. A chunk that
+fails notes why on the run and returns instead of raising: a raised error would stop the chord, so
+``finish_outputs`` would never run and the version would stay filling. ``finish_outputs`` fills
+what such a chunk left, and fails the version where that fails again.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 from celery import chord, group, shared_task
@@ -17,6 +21,7 @@ from catalog.models import ModelVersion
 
 State = ModelVersion.State
 _DONE = (State.READY, State.ACTIVE, State.ARCHIVED)
+log = logging.getLogger(__name__)
 
 
 def _filling(version_id: int) -> ModelVersion | None:
@@ -56,9 +61,9 @@ def fill_embeddings_chunk(self, version_id: int, lo: int, hi: int, total: int | 
         if self.request.id:
             self.update_state(state="PROGRESS", meta={"version": version_id, "range": [lo, hi], "written": written})
 
-    written = services.embeddings_fill_range(version=version, lo=lo, hi=hi, on_batch=progress,
-                                             total=total or selectors.embeddable_count(version.config))
-    return {"version": version_id, "range": [lo, hi], "written": written, "seconds": time.perf_counter() - started}
+    written = _chunk(version, lo, hi, lambda: services.embeddings_fill_range(
+        version=version, lo=lo, hi=hi, on_batch=progress, total=total or selectors.embeddable_count(version.config)))
+    return {"version": version_id, "range": [lo, hi], "seconds": time.perf_counter() - started, **written}
 
 
 @shared_task(bind=True, name="tasks.outputs.score_bhb")
@@ -75,8 +80,22 @@ def score_bhb_chunk(self, version_id: int, lo: int, hi: int, total: int | None =
     version = _filling(version_id)
     if version is None:
         return {"version": version_id, "range": [lo, hi], "written": 0}
-    return {"version": version_id, "range": [lo, hi], "written": services.bhb_scores_fill_range(
-        version=version, lo=lo, hi=hi, total=total or selectors.bhb_eligible_count())}
+    return {"version": version_id, "range": [lo, hi], **_chunk(version, lo, hi, lambda: services.bhb_scores_fill_range(
+        version=version, lo=lo, hi=hi, total=total or selectors.bhb_eligible_count()))}
+
+
+def _chunk(version: ModelVersion, lo: int, hi: int, work) -> dict:
+    """{"written": rows} from ``work()``, or {"written": 0, "error": why} where it raised (noted on
+    the run and logged; ``finish_outputs`` fills the range again)."""
+    try:
+        return {"written": work()}
+    except Exception as error:
+        from tasks.runs import readable_error
+
+        log.exception("version %s: chunk %s–%s failed; finishing will fill it again", version.pk, lo, hi)
+        reason = readable_error(error).split("\n", 1)[0]
+        services.run_note(version=version, message=f"chunk {lo}–{hi} failed ({reason}); finishing fills it again")
+        return {"written": 0, "error": reason}
 
 
 @shared_task(bind=True, name="tasks.outputs.finish_outputs")
