@@ -128,7 +128,7 @@ def main() -> None:
                                 args.rounds, with_old=n <= args.old_up_to))
             print(rows[-1], flush=True)
             if n == 1_000:
-                rows.append(compare(f"  the same by DISTANCE(…) < 1″", MATCH_BY_DISTANCE.format(radius=1 / 3600), [upload],
+                rows.append(compare("  the same by DISTANCE(…) < 1″", MATCH_BY_DISTANCE.format(radius=1 / 3600), [upload],
                                     args.rounds, with_old=False))
                 print(rows[-1], flush=True)
     text = print_table(f"TAP CONTAINS at {args.stars:,} stars, median of {args.rounds} (ms, run_adql end to end)",
