@@ -126,9 +126,9 @@ def sync(request):
     try:
         params = _params(request)
         query, maxrec, fmt = _query_parameters(params)
-        uploads = _uploads(request, params)
-        if refused := _too_many(request):
+        if refused := _too_many(request):  # before reading any upload
             return refused
+        uploads = _uploads(request, params)
         result = run_adql(query, maxrec=maxrec, timeout_s=settings.TAP_SYNC_TIMEOUT_S, uploads=uploads)
     except (BadRequest, TapError) as error:
         return _error(str(error))
@@ -224,11 +224,11 @@ def async_jobs(request):
     params = _params(request)
     try:
         query, maxrec, fmt = _query_parameters(params)
+        if refused := _too_many(request):  # before reading any upload
+            return refused
         uploads = _uploads(request, params)
     except BadRequest as error:
         return _error(str(error))
-    if refused := _too_many(request):
-        return refused
     services.jobs_destroy_expired()  # jobs past their destruction time go as new ones come
     with transaction.atomic():
         job = services.job_create(query=query, maxrec=maxrec, execution_duration=settings.TAP_ASYNC_TIMEOUT_S,

@@ -63,7 +63,7 @@ def test_adql_queries_are_throttled_together_wherever_they_come_from(client, low
     page = client.get("/tap/", {"query": query["QUERY"]})
     assert page.status_code == 429 and "too many ADQL queries" in page.content.decode()
     assert client.get("/tap/").status_code == 200  # the page itself, without a query, is not counted
-    assert client.post("/tap/sync", {**query, "MAXREC": "-1"}).status_code == 400  # bad requests are refused first
+    assert client.post("/tap/sync", {**query, "MAXREC": "-1"}).status_code == 400  # a malformed request is refused first
 
 
 def test_an_expired_token_is_refused_and_a_fresh_one_issued(client, settings):
