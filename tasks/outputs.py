@@ -61,9 +61,9 @@ def fill_embeddings_chunk(self, version_id: int, lo: int, hi: int, total: int | 
         if self.request.id:
             self.update_state(state="PROGRESS", meta={"version": version_id, "range": [lo, hi], "written": written})
 
-    written = _chunk(version, lo, hi, lambda: services.embeddings_fill_range(
+    outcome = _chunk(version, lo, hi, lambda: services.embeddings_fill_range(
         version=version, lo=lo, hi=hi, on_batch=progress, total=total or selectors.embeddable_count(version.config)))
-    return {"version": version_id, "range": [lo, hi], "seconds": time.perf_counter() - started, **written}
+    return {"version": version_id, "range": [lo, hi], "seconds": time.perf_counter() - started, **outcome}
 
 
 @shared_task(bind=True, name="tasks.outputs.score_bhb")
