@@ -86,6 +86,22 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def filling_disentangler(**grid):
+    """A toy disentangler trained in-process (3 epochs) and left filling, its fill not started;
+    returns (version, the ids of its grid's first and last spectra, how many spectra)."""
+    from catalog import services
+    from catalog.models import ModelVersion
+    from tasks.training import train_disentangler
+    from tests.factories import TOY_TRAINING, toy_grid
+
+    spectra = toy_grid(**grid)
+    version = services.model_version_create(kind="disentangler", config={"training": TOY_TRAINING})
+    train_disentangler.apply(args=[version.pk])
+    version.refresh_from_db()
+    assert version.state == ModelVersion.State.FILLING
+    return version, min(s.pk for s in spectra), max(s.pk for s in spectra), len(spectra)
+
+
 def build_active_disentangler(**grid):
     """Train (in-process, 3 epochs), fill, index, map and activate a toy disentangler; returns
     (version, spectra). Works inside a test transaction (no worker, no read-ahead thread)."""

@@ -8,6 +8,7 @@ from catalog.models import Embedding, ModelVersion
 from tasks.outputs import fill_embeddings_chunk, finish_outputs
 from tasks.pipeline import start_retrain
 from tasks.training import train_disentangler
+from tests.conftest import filling_disentangler
 from tests.factories import TOY_TRAINING, toy_grid
 from tests.test_retrain_pipeline import wait_for
 
@@ -36,21 +37,16 @@ def test_duplicate_training_delivery_while_running_does_nothing(celery_worker_pr
 
 
 def test_fill_chunk_delivered_twice_writes_each_latent_once():
-    spectra = toy_grid(n_groups=2, per_group=10)
-    version = services.model_version_create(kind="disentangler", config={"training": TOY_TRAINING})
-    train_disentangler.apply(args=[version.pk])
-    version.refresh_from_db()
-    assert version.state == ModelVersion.State.FILLING
-    lo, hi = min(s.pk for s in spectra), max(s.pk for s in spectra)
+    version, lo, hi, n = filling_disentangler(n_groups=2, per_group=10)
     services.run_phase(run=version.latest_run, phase="filling", progress=0.0)
     first = fill_embeddings_chunk.apply(args=[version.pk, lo, hi]).result
-    assert first["written"] == len(spectra)
+    assert first["written"] == n
     assert version.latest_run.progress == pytest.approx(1.0)  # the fill reports the fraction embedded
     again = fill_embeddings_chunk.apply(args=[version.pk, lo, hi]).result
     assert again["written"] == 0  # complete range: skipped
     Embedding.objects.filter(model_version=version, spectrum_id=hi).delete()  # a chunk half-lost
-    assert fill_embeddings_chunk.apply(args=[version.pk, lo, hi]).result["written"] == len(spectra)
-    assert Embedding.objects.filter(model_version=version).count() == len(spectra)
+    assert fill_embeddings_chunk.apply(args=[version.pk, lo, hi]).result["written"] == n
+    assert Embedding.objects.filter(model_version=version).count() == n
     finish_outputs.apply(args=[version.pk])
     finish_outputs.apply(args=[version.pk])
     version.refresh_from_db()

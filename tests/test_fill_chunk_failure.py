@@ -8,24 +8,15 @@ from catalog import services
 from catalog.models import Embedding, ModelVersion
 from tasks.outputs import fill_embeddings_chunk, finish_outputs
 from tasks.pipeline import start_retrain
-from tasks.training import train_disentangler
+from tests.conftest import filling_disentangler
 from tests.factories import TOY_TRAINING, LabelsFactory, SpectrumFactory, StarFactory, toy_grid
 from tests.test_retrain_pipeline import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _filling_version():
-    spectra = toy_grid(n_groups=2, per_group=10)
-    version = services.model_version_create(kind="disentangler", config={"training": TOY_TRAINING})
-    train_disentangler.apply(args=[version.pk])
-    version.refresh_from_db()
-    assert version.state == ModelVersion.State.FILLING
-    return version, min(s.pk for s in spectra), max(s.pk for s in spectra), len(spectra)
-
-
 def test_a_chunk_that_fails_once_is_filled_by_finishing(monkeypatch):
-    version, lo, hi, n = _filling_version()
+    version, lo, hi, n = filling_disentangler(n_groups=2, per_group=10)
     real = services.embeddings_fill_range
 
     def torn_artifact(**kwargs):
