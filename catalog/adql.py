@@ -92,6 +92,8 @@ def _uploads_in_temporary_schema(adql: str) -> str:
     """``adql`` with each ``TAP_UPLOAD.`` schema name (any case, quoted or not) written
     ``pg_temp.``, where an upload's temporary table lives; found among the lexer's tokens, so a
     string or a column that happens to read TAP_UPLOAD is left alone."""
+    if "tap_upload" not in adql.lower():  # most queries: no second pass of the lexer
+        return adql
     tokens = antlr4.CommonTokenStream(ADQLLexer(antlr4.InputStream(adql)))
     tokens.fill()
     visible = [token for token in tokens.tokens if token.channel == antlr4.Token.DEFAULT_CHANNEL]
